@@ -1,0 +1,165 @@
+package dev.tierserve.client;
+
+import com.google.protobuf.util.JsonFormat;
+import dev.tierserve.proto.inference.GRPCInferenceServiceGrpc;
+import dev.tierserve.proto.inference.GRPCInferenceServiceGrpc.GRPCInferenceServiceBlockingStub;
+import dev.tierserve.proto.inference.InferParameter;
+import dev.tierserve.proto.inference.ModelInferRequest;
+import dev.tierserve.proto.inference.ModelInferResponse;
+import dev.tierserve.proto.inference.ModelMetadataRequest;
+import dev.tierserve.proto.inference.ModelStatisticsRequest;
+import dev.tierserve.proto.inference.RepositoryIndexRequest;
+import dev.tierserve.proto.inference.ServerReadyRequest;
+import io.grpc.ManagedChannel;
+import io.grpc.ManagedChannelBuilder;
+import io.grpc.StatusRuntimeException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** A command-line client for the gateway's Open Inference Protocol endpoint. */
+@Command(name = "tierserve-client", mixinStandardHelpOptions = true,
+        subcommands = {InferenceClient.Infer.class, InferenceClient.Metadata.class, InferenceClient.Index.class,
+                InferenceClient.Stats.class, InferenceClient.Ready.class},
+        description = "Talks to a tierserve gateway (or any KServe v2 gRPC server).")
+public final class InferenceClient {
+
+    @Option(names = "--target", defaultValue = "localhost:8001", description = "host:port (default ${DEFAULT-VALUE})")
+    String target;
+
+    public static void main(String[] args) {
+        System.exit(new CommandLine(new InferenceClient()).setExecutionExceptionHandler((error, line, parsed) -> {
+            if (error instanceof StatusRuntimeException status) {
+                System.err.println("error: " + status.getStatus().getCode() + ": " + status.getStatus().getDescription());
+                return 2;
+            }
+            throw error;
+        }).execute(args));
+    }
+
+    <T> T call(java.util.function.Function<GRPCInferenceServiceBlockingStub, T> rpc, long timeoutMillis) {
+        ManagedChannel channel = ManagedChannelBuilder.forTarget(target).usePlaintext()
+                .maxInboundMessageSize(256 << 20).build();
+        try {
+            return rpc.apply(GRPCInferenceServiceGrpc.newBlockingStub(channel)
+                    .withDeadlineAfter(timeoutMillis, TimeUnit.MILLISECONDS));
+        } finally {
+            channel.shutdownNow();
+        }
+    }
+
+    static String json(com.google.protobuf.MessageOrBuilder message) {
+        try {
+            return JsonFormat.printer().print(message);
+        } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Command(name = "infer", description = "Sends text (--text) or tensors (--input) and prints the outputs and the served tier.")
+    static final class Infer implements Callable<Integer> {
+        @CommandLine.ParentCommand InferenceClient parent;
+
+        @Option(names = "--model", required = true) String model;
+        @Option(names = "--tier", description = "exact, auto or a speedup such as 2x") String tier;
+        @Option(names = "--strict-tier", description = "fail instead of serving a slower tier") boolean strictTier;
+        @Option(names = "--text", description = "a sentence for a text model (repeatable)") List<String> texts = new ArrayList<>();
+        @Option(names = "--input", description = "NAME:DATATYPE:DIMS:VALUES, e.g. input_ids:INT64:1x4:101,7592,2088,102 (repeatable)")
+        List<String> inputs = new ArrayList<>();
+        @Option(names = "--raw", description = "send raw_input_contents (and receive raw outputs)") boolean raw;
+        @Option(names = "--timeout-ms", defaultValue = "30000") long timeoutMillis;
+        @Option(names = "--show", defaultValue = "8", description = "values to print per output") int show;
+
+        @Override
+        public Integer call() {
+            ModelInferRequest.Builder request = ModelInferRequest.newBuilder().setModelName(model);
+            if (tier != null) {
+                request.putParameters("tier", InferParameter.newBuilder().setStringParam(tier).build());
+            }
+            if (strictTier) {
+                request.putParameters("strict_tier", InferParameter.newBuilder().setBoolParam(true).build());
+            }
+            if (!texts.isEmpty()) {
+                TensorArguments.addText(request, texts, raw);
+            }
+            for (String input : inputs) {
+                TensorArguments.addTensor(request, input, raw);
+            }
+            long started = System.nanoTime();
+            ModelInferResponse response = parent.call(stub -> stub.modelInfer(request.build()), timeoutMillis);
+            long micros = (System.nanoTime() - started) / 1000;
+            System.out.printf("model %s, served tier %s, variant %s, canary %s (%.2f ms)%n", response.getModelName(),
+                    stringParameter(response, "tier"), stringParameter(response, "variant"),
+                    response.getParametersOrDefault("canary", InferParameter.getDefaultInstance()).getBoolParam(),
+                    micros / 1000.0);
+            if (response.containsParameters("degraded_from")) {
+                System.out.println("degraded from tier " + stringParameter(response, "degraded_from"));
+            }
+            for (int i = 0; i < response.getOutputsCount(); i++) {
+                ModelInferResponse.InferOutputTensor output = response.getOutputs(i);
+                float[] values = response.getRawOutputContentsCount() > 0
+                        ? TensorArguments.floats(response.getRawOutputContents(i)) : TensorArguments.floats(output.getContents());
+                System.out.printf("%s %s %s: %s%n", output.getName(), output.getDatatype(), output.getShapeList(),
+                        TensorArguments.head(values, show));
+            }
+            return 0;
+        }
+
+        private static String stringParameter(ModelInferResponse response, String name) {
+            return response.getParametersOrDefault(name, InferParameter.getDefaultInstance()).getStringParam();
+        }
+    }
+
+    @Command(name = "metadata", description = "Prints a model's metadata.")
+    static final class Metadata implements Callable<Integer> {
+        @CommandLine.ParentCommand InferenceClient parent;
+        @Option(names = "--model", required = true) String model;
+
+        @Override
+        public Integer call() {
+            System.out.println(json(parent.call(stub -> stub.modelMetadata(
+                    ModelMetadataRequest.newBuilder().setName(model).build()), 60_000)));
+            return 0;
+        }
+    }
+
+    @Command(name = "index", description = "Lists the repository's models.")
+    static final class Index implements Callable<Integer> {
+        @CommandLine.ParentCommand InferenceClient parent;
+
+        @Override
+        public Integer call() {
+            System.out.println(json(parent.call(stub -> stub.repositoryIndex(RepositoryIndexRequest.getDefaultInstance()), 10_000)));
+            return 0;
+        }
+    }
+
+    @Command(name = "stats", description = "Prints model statistics.")
+    static final class Stats implements Callable<Integer> {
+        @CommandLine.ParentCommand InferenceClient parent;
+        @Option(names = "--model", defaultValue = "") String model;
+
+        @Override
+        public Integer call() {
+            System.out.println(json(parent.call(stub -> stub.modelStatistics(
+                    ModelStatisticsRequest.newBuilder().setName(model).build()), 10_000)));
+            return 0;
+        }
+    }
+
+    @Command(name = "ready", description = "Exits 0 when the server is ready.")
+    static final class Ready implements Callable<Integer> {
+        @CommandLine.ParentCommand InferenceClient parent;
+
+        @Override
+        public Integer call() {
+            boolean ready = parent.call(stub -> stub.serverReady(ServerReadyRequest.getDefaultInstance()), 10_000).getReady();
+            System.out.println(ready ? "ready" : "not ready");
+            return ready ? 0 : 1;
+        }
+    }
+}

@@ -1,0 +1,169 @@
+package dev.tierserve.gateway.inference;
+
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession.RunOptions;
+import dev.tierserve.gateway.config.GatewayConfig;
+import io.grpc.Deadline;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A bounded pool of inference workers: requests never run on the gRPC event loop, a full queue is refused at once
+ * (RESOURCE_EXHAUSTED), and every request carries a deadline that ends it while it waits or while it runs.
+ */
+@ApplicationScoped
+public class InferenceExecutor {
+
+    /** Work done on a worker; it must pass the run options to every ONNX Runtime call it makes. */
+    @FunctionalInterface
+    public interface Work<T> {
+        T run(RunOptions runOptions, long queueNanos) throws Exception;
+    }
+
+    private final ThreadPoolExecutor workers;
+    private final ScheduledExecutorService timers;
+    private final Counter terminated;
+    private final Counter expiredInQueue;
+
+    public InferenceExecutor(GatewayConfig config, MeterRegistry meters) {
+        int threads = config.inference().workers().orElse(Runtime.getRuntime().availableProcessors());
+        AtomicInteger ids = new AtomicInteger();
+        this.workers = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.SECONDS,
+                new ArrayBlockingQueue<>(config.inference().queueCapacity()), runnable -> {
+                    Thread thread = new Thread(runnable, "inference-" + ids.incrementAndGet());
+                    thread.setDaemon(true);
+                    return thread;
+                });
+        this.timers = Executors.newSingleThreadScheduledExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "inference-deadlines");
+            thread.setDaemon(true);
+            return thread;
+        });
+        this.terminated = meters.counter("gateway.inference.terminated");
+        this.expiredInQueue = meters.counter("gateway.inference.expired.queued");
+    }
+
+    public int workerCount() {
+        return workers.getMaximumPoolSize();
+    }
+
+    /**
+     * Runs {@code work} on a worker before {@code deadline} (null: none). The returned future completes with the
+     * work's result or a {@link StatusRuntimeException}: DEADLINE_EXCEEDED, CANCELLED (see {@link Submission#cancel}),
+     * RESOURCE_EXHAUSTED when the queue is full, or whatever status the work threw.
+     */
+    public <T> Submission<T> submit(Deadline deadline, Work<T> work) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        RunControl control;
+        try {
+            control = new RunControl();
+        } catch (OrtException e) {
+            result.completeExceptionally(Status.INTERNAL.withDescription(e.getMessage()).asRuntimeException());
+            return new Submission<>(result, null, null);
+        }
+        Runnable task = () -> runOnWorker(control, work, result);
+        Submission<T> submission = new Submission<>(result, control, task);
+        try {
+            workers.execute(task);
+        } catch (RejectedExecutionException e) {
+            control.close();
+            result.completeExceptionally(Status.RESOURCE_EXHAUSTED
+                    .withDescription("inference queue is full (" + workers.getQueue().size() + " requests waiting)")
+                    .asRuntimeException());
+            return submission;
+        }
+        if (deadline != null) {
+            long delayNanos = Math.max(0, deadline.timeRemaining(TimeUnit.NANOSECONDS));
+            ScheduledFuture<?> timer = timers.schedule(() -> {
+                if (submission.stop(Status.DEADLINE_EXCEEDED.withDescription("deadline exceeded"))) {
+                    expiredInQueue.increment();
+                }
+            }, delayNanos, TimeUnit.NANOSECONDS);
+            result.whenComplete((value, error) -> timer.cancel(false));
+        }
+        return submission;
+    }
+
+    private <T> void runOnWorker(RunControl control, Work<T> work, CompletableFuture<T> result) {
+        try (control) {
+            if (!control.start()) {
+                return; // stopped while queued: already answered
+            }
+            try {
+                T value = work.run(control.runOptions(), control.queueNanos());
+                control.finish();
+                if (control.stopReason() != null) {
+                    // Stopped so late that ONNX Runtime had already returned: the client gave up on the answer.
+                    result.completeExceptionally(control.stopReason().asRuntimeException());
+                } else {
+                    result.complete(value);
+                }
+            } catch (Exception e) {
+                control.finish();
+                Status stopped = control.stopReason();
+                if (stopped != null) {
+                    terminated.increment();
+                    result.completeExceptionally(stopped.augmentDescription(
+                            "the running inference was terminated").asRuntimeException());
+                } else {
+                    result.completeExceptionally(e);
+                }
+            }
+        } catch (RuntimeException | Error e) {
+            result.completeExceptionally(e);
+        }
+    }
+
+    /** A submitted request: its result, and a way to stop it. */
+    public final class Submission<T> {
+        private final CompletableFuture<T> result;
+        private final RunControl control;
+        private final Runnable task;
+
+        Submission(CompletableFuture<T> result, RunControl control, Runnable task) {
+            this.result = result;
+            this.control = control;
+            this.task = task;
+        }
+
+        public CompletableFuture<T> result() {
+            return result;
+        }
+
+        /** Stops the request (the client went away or its deadline passed) unless it already finished. */
+        public void cancel(Status reason) {
+            stop(reason);
+        }
+
+        /** Returns true when the request was still waiting for a worker and has now been answered. */
+        boolean stop(Status reason) {
+            if (control == null || !control.stop(reason)) {
+                return false;
+            }
+            result.completeExceptionally(reason.augmentDescription("while waiting for a worker").asRuntimeException());
+            if (workers.remove(task)) {
+                control.close(); // no worker will ever see it
+            }
+            return true;
+        }
+    }
+
+    @PreDestroy
+    void shutdown() {
+        timers.shutdownNow();
+        workers.shutdownNow();
+    }
+}

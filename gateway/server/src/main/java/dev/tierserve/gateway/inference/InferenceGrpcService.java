@@ -1,0 +1,337 @@
+package dev.tierserve.gateway.inference;
+
+import dev.tierserve.gateway.repository.ModelEntry;
+import dev.tierserve.gateway.repository.ModelKind;
+import dev.tierserve.gateway.repository.ModelRepository;
+import dev.tierserve.gateway.repository.ModelState;
+import dev.tierserve.gateway.runtime.ExecutionProvider;
+import dev.tierserve.gateway.runtime.LoadedSession;
+import dev.tierserve.gateway.runtime.ModelLoadException;
+import dev.tierserve.gateway.runtime.OnnxRuntimeFactory;
+import dev.tierserve.gateway.runtime.SessionCache;
+import dev.tierserve.gateway.stats.ModelStatisticsRecorder;
+import dev.tierserve.gateway.stats.ModelStatisticsRegistry;
+import dev.tierserve.gateway.tier.Tier;
+import dev.tierserve.gateway.tier.TierRoute;
+import dev.tierserve.gateway.tier.TierRouter;
+import dev.tierserve.proto.inference.GRPCInferenceServiceGrpc;
+import dev.tierserve.proto.inference.InferParameter;
+import dev.tierserve.proto.inference.MemoryUsage;
+import dev.tierserve.proto.inference.ModelConfigRequest;
+import dev.tierserve.proto.inference.ModelConfigResponse;
+import dev.tierserve.proto.inference.ModelInferRequest;
+import dev.tierserve.proto.inference.ModelInferResponse;
+import dev.tierserve.proto.inference.ModelMetadataRequest;
+import dev.tierserve.proto.inference.ModelMetadataResponse;
+import dev.tierserve.proto.inference.ModelReadyRequest;
+import dev.tierserve.proto.inference.ModelReadyResponse;
+import dev.tierserve.proto.inference.ModelStatistics;
+import dev.tierserve.proto.inference.ModelStatisticsRequest;
+import dev.tierserve.proto.inference.ModelStatisticsResponse;
+import dev.tierserve.proto.inference.RepositoryIndexRequest;
+import dev.tierserve.proto.inference.RepositoryIndexResponse;
+import dev.tierserve.proto.inference.ServerLiveRequest;
+import dev.tierserve.proto.inference.ServerLiveResponse;
+import dev.tierserve.proto.inference.ServerMetadataRequest;
+import dev.tierserve.proto.inference.ServerMetadataResponse;
+import dev.tierserve.proto.inference.ServerReadyRequest;
+import dev.tierserve.proto.inference.ServerReadyResponse;
+import io.grpc.Context;
+import io.grpc.Deadline;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.quarkus.grpc.GrpcService;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
+import org.eclipse.microprofile.config.inject.ConfigProperty;
+import org.jboss.logging.Logger;
+
+/**
+ * The Open Inference Protocol v2 endpoint. Handlers validate cheaply on the gRPC thread and hand everything that
+ * blocks (loading, inference) to the inference executor or the session loader; nothing here blocks the event loop.
+ * RPCs not overridden (streaming inference, repository load/unload) answer UNIMPLEMENTED.
+ */
+@GrpcService
+public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
+
+    private static final Logger LOG = Logger.getLogger(InferenceGrpcService.class);
+
+    /** Protocol extensions this server implements: Triton's names, plus the tier extension of this project. */
+    static final List<String> EXTENSIONS = List.of("model_configuration", "statistics", "parameters", "tiers");
+
+    private final ModelRepository repository;
+    private final SessionCache sessions;
+    private final InferenceExecutor executor;
+    private final TierRouter router;
+    private final ModelDescriber describer;
+    private final ModelStatisticsRegistry statistics;
+    private final Readiness readiness;
+    private final OnnxModelRunner onnxRunner;
+    private final TextModelRunner textRunner;
+    private final OnnxRuntimeFactory runtime;
+    private final String version;
+
+    InferenceGrpcService(ModelRepository repository, SessionCache sessions, InferenceExecutor executor,
+                         TierRouter router, ModelDescriber describer, ModelStatisticsRegistry statistics,
+                         Readiness readiness, OnnxModelRunner onnxRunner, TextModelRunner textRunner,
+                         OnnxRuntimeFactory runtime,
+                         @ConfigProperty(name = "quarkus.application.version", defaultValue = "dev") String version) {
+        this.repository = repository;
+        this.sessions = sessions;
+        this.executor = executor;
+        this.router = router;
+        this.describer = describer;
+        this.statistics = statistics;
+        this.readiness = readiness;
+        this.onnxRunner = onnxRunner;
+        this.textRunner = textRunner;
+        this.runtime = runtime;
+        this.version = version;
+    }
+
+    // ---- health ---------------------------------------------------------------------------------------------
+
+    @Override
+    public void serverLive(ServerLiveRequest request, StreamObserver<ServerLiveResponse> response) {
+        reply(response, ServerLiveResponse.newBuilder().setLive(true).build());
+    }
+
+    @Override
+    public void serverReady(ServerReadyRequest request, StreamObserver<ServerReadyResponse> response) {
+        reply(response, ServerReadyResponse.newBuilder().setReady(readiness.isReady()).build());
+    }
+
+    /** Ready when its session loads: loading it now if needed, so that a corrupt file reports not ready. */
+    @Override
+    public void modelReady(ModelReadyRequest request, StreamObserver<ModelReadyResponse> response) {
+        answer(response, () -> {
+            ModelEntry model = repository.require(request.getName());
+            router.route(model, null, request.getVersion());
+            return sessions.load(model.sessionKey())
+                    .handle((loaded, error) -> ModelReadyResponse.newBuilder().setReady(error == null).build());
+        });
+    }
+
+    // ---- metadata -------------------------------------------------------------------------------------------
+
+    @Override
+    public void serverMetadata(ServerMetadataRequest request, StreamObserver<ServerMetadataResponse> response) {
+        reply(response, ServerMetadataResponse.newBuilder()
+                .setName("tierserve")
+                .setVersion(version)
+                .addAllExtensions(EXTENSIONS)
+                .build());
+    }
+
+    @Override
+    public void modelMetadata(ModelMetadataRequest request, StreamObserver<ModelMetadataResponse> response) {
+        answer(response, () -> withSession(request.getName(), request.getVersion(), describer::metadata));
+    }
+
+    @Override
+    public void modelConfig(ModelConfigRequest request, StreamObserver<ModelConfigResponse> response) {
+        answer(response, () -> withSession(request.getName(), request.getVersion(),
+                (model, session) -> ModelConfigResponse.newBuilder().setConfig(describer.config(model, session)).build()));
+    }
+
+    private <T> CompletableFuture<T> withSession(String name, String version,
+                                                 java.util.function.BiFunction<ModelEntry, LoadedSession, T> describe) {
+        ModelEntry model = repository.require(name);
+        router.route(model, null, version);
+        return sessions.load(model.sessionKey()).thenApply(session -> describe.apply(model, session));
+    }
+
+    // ---- statistics and repository --------------------------------------------------------------------------
+
+    @Override
+    public void modelStatistics(ModelStatisticsRequest request, StreamObserver<ModelStatisticsResponse> response) {
+        answer(response, () -> {
+            List<ModelEntry> models = request.getName().isEmpty()
+                    ? List.copyOf(repository.models()) : List.of(repository.require(request.getName()));
+            ModelStatisticsResponse.Builder stats = ModelStatisticsResponse.newBuilder();
+            for (ModelEntry model : models) {
+                for (String tier : router.tiers(model)) {
+                    if (!request.getVersion().isEmpty() && !request.getVersion().equals(tier)) {
+                        continue;
+                    }
+                    ModelStatistics.Builder entry = statistics.recorder(model.name(), tier).snapshot();
+                    LoadedSession loaded = sessions.ifLoaded(model.sessionKey());
+                    if (loaded != null) {
+                        entry.addMemoryUsage(MemoryUsage.newBuilder()
+                                .setType(runtime.provider() == ExecutionProvider.CUDA ? "GPU" : "CPU")
+                                .setId(0)
+                                .setByteSize(loaded.weightBytes()));
+                    }
+                    stats.addModelStats(entry);
+                }
+            }
+            if (!request.getVersion().isEmpty() && stats.getModelStatsCount() == 0) {
+                throw Status.NOT_FOUND.withDescription("no model has version '" + request.getVersion() + "'")
+                        .asRuntimeException();
+            }
+            return CompletableFuture.completedFuture(stats.build());
+        });
+    }
+
+    @Override
+    public void repositoryIndex(RepositoryIndexRequest request, StreamObserver<RepositoryIndexResponse> response) {
+        RepositoryIndexResponse.Builder index = RepositoryIndexResponse.newBuilder();
+        for (ModelEntry model : repository.models()) {
+            ModelState state = repository.state(model);
+            if (request.getReady() && !state.equals(ModelState.READY)) {
+                continue;
+            }
+            for (String tier : router.tiers(model)) {
+                index.addModels(RepositoryIndexResponse.ModelIndex.newBuilder()
+                        .setName(model.name()).setVersion(tier).setState(state.state()).setReason(state.reason()));
+            }
+        }
+        reply(response, index.build());
+    }
+
+    // ---- inference ------------------------------------------------------------------------------------------
+
+    @Override
+    public void modelInfer(ModelInferRequest request, StreamObserver<ModelInferResponse> response) {
+        long received = System.nanoTime();
+        ModelEntry model;
+        TierRoute route;
+        Deadline deadline;
+        try {
+            model = repository.require(request.getModelName());
+            route = router.route(model, requestedTier(request), request.getModelVersion());
+            deadline = deadline(request);
+        } catch (StatusRuntimeException e) {
+            response.onError(e);
+            return;
+        }
+        ModelStatisticsRecorder recorder = statistics.recorder(model.name(), route.served().name());
+        ModelRunner runner = model.kind() == ModelKind.TEXT_EMBEDDING ? textRunner : onnxRunner;
+        PhaseClock phases = new PhaseClock(received);
+
+        InferenceExecutor.Submission<ModelInferResponse> submission = executor.submit(deadline, (runOptions, queued) -> {
+            phases.started(queued);
+            ModelInferResponse.Builder built = runner.infer(model, route, request, runOptions, phases);
+            return built.setModelName(model.name())
+                    .setModelVersion(route.served().name())
+                    .setId(request.getId())
+                    .putParameters("tier", string(route.served().name()))
+                    .putParameters("variant", string(route.variantId()))
+                    .putParameters("canary", InferParameter.newBuilder().setBoolParam(false).build())
+                    .build();
+        });
+
+        Context context = Context.current();
+        Context.CancellationListener onCancel = cancelled -> submission.cancel(
+                cancelled.cancellationCause() instanceof TimeoutException
+                        ? Status.DEADLINE_EXCEEDED.withDescription("deadline exceeded")
+                        : Status.CANCELLED.withDescription("cancelled by the client"));
+        context.addListener(onCancel, Runnable::run);
+
+        submission.result().whenComplete((result, error) -> {
+            context.removeListener(onCancel);
+            if (error == null) {
+                recorder.recordSuccess(phases.timings());
+                send(response, result);
+            } else {
+                recorder.recordFailure(phases.sinceReceived());
+                response.onError(toStatus(error));
+            }
+        });
+    }
+
+    private static Tier requestedTier(ModelInferRequest request) {
+        InferParameter tier = request.getParametersMap().get("tier");
+        if (tier == null) {
+            return null;
+        }
+        if (tier.getParameterChoiceCase() != InferParameter.ParameterChoiceCase.STRING_PARAM) {
+            throw Status.INVALID_ARGUMENT.withDescription("parameter 'tier' must be a string such as 'exact' or '2x'")
+                    .asRuntimeException();
+        }
+        return Tier.parse(tier.getStringParam());
+    }
+
+    /** The earlier of the gRPC deadline and the protocol's {@code timeout} parameter (microseconds). */
+    private static Deadline deadline(ModelInferRequest request) {
+        Deadline deadline = Context.current().getDeadline();
+        InferParameter timeout = request.getParametersMap().get("timeout");
+        if (timeout != null) {
+            long micros = switch (timeout.getParameterChoiceCase()) {
+                case INT64_PARAM -> timeout.getInt64Param();
+                case UINT64_PARAM -> timeout.getUint64Param();
+                default -> throw Status.INVALID_ARGUMENT
+                        .withDescription("parameter 'timeout' must be an integer number of microseconds")
+                        .asRuntimeException();
+            };
+            if (micros <= 0) {
+                throw Status.INVALID_ARGUMENT.withDescription("parameter 'timeout' must be positive, got " + micros)
+                        .asRuntimeException();
+            }
+            Deadline fromTimeout = Deadline.after(micros, TimeUnit.MICROSECONDS);
+            deadline = deadline == null ? fromTimeout : deadline.minimum(fromTimeout);
+        }
+        return deadline;
+    }
+
+    private static InferParameter string(String value) {
+        return InferParameter.newBuilder().setStringParam(value).build();
+    }
+
+    // ---- replies --------------------------------------------------------------------------------------------
+
+    /** Runs {@code call} and replies with its future's value, mapping every failure to a status. */
+    private static <T> void answer(StreamObserver<T> response, java.util.function.Supplier<CompletableFuture<T>> call) {
+        CompletableFuture<T> future;
+        try {
+            future = call.get();
+        } catch (RuntimeException e) {
+            response.onError(toStatus(e));
+            return;
+        }
+        future.whenComplete((value, error) -> {
+            if (error == null) {
+                reply(response, value);
+            } else {
+                response.onError(toStatus(error));
+            }
+        });
+    }
+
+    private static <T> void reply(StreamObserver<T> response, T value) {
+        response.onNext(value);
+        response.onCompleted();
+    }
+
+    /** Sends unless the client already went away (a cancelled call may not be written to). */
+    private static <T> void send(StreamObserver<T> response, T value) {
+        if (response instanceof ServerCallStreamObserver<T> call && call.isCancelled()) {
+            return;
+        }
+        reply(response, value);
+    }
+
+    static StatusRuntimeException toStatus(Throwable error) {
+        Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
+        if (cause instanceof StatusRuntimeException status) {
+            return status;
+        }
+        if (cause instanceof ModelLoadException load) {
+            return Status.FAILED_PRECONDITION.withDescription(load.getMessage()).asRuntimeException();
+        }
+        if (cause instanceof InterruptedException) {
+            Thread.currentThread().interrupt();
+            return Status.CANCELLED.withDescription("interrupted").asRuntimeException();
+        }
+        LOG.errorf(cause, "request failed");
+        return Status.INTERNAL.withDescription(cause.getClass().getSimpleName() + ": " + cause.getMessage())
+                .asRuntimeException();
+    }
+}

@@ -1,0 +1,18 @@
+package dev.tierserve.gateway.inference;
+
+import ai.onnxruntime.OrtSession.RunOptions;
+import dev.tierserve.gateway.repository.ModelEntry;
+import dev.tierserve.gateway.tier.TierRoute;
+import dev.tierserve.proto.inference.ModelInferRequest;
+import dev.tierserve.proto.inference.ModelInferResponse;
+
+/** Runs one validated request against the session a route names, on an inference worker. */
+interface ModelRunner {
+
+    /**
+     * @param phases where the runner records its input, infer and output times and the batch size
+     * @return the response with its outputs; the caller adds names and tier parameters
+     */
+    ModelInferResponse.Builder infer(ModelEntry model, TierRoute route, ModelInferRequest request,
+                                     RunOptions runOptions, PhaseClock phases) throws Exception;
+}

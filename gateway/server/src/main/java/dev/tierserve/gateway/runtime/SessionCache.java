@@ -1,0 +1,155 @@
+package dev.tierserve.gateway.runtime;
+
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.RemovalCause;
+import dev.tierserve.gateway.config.GatewayConfig;
+import dev.tierserve.gateway.repository.ModelRepository;
+import io.micrometer.core.instrument.MeterRegistry;
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
+import org.jboss.logging.Logger;
+
+/**
+ * Loaded ONNX Runtime sessions, keyed by model (later: by variant), loaded lazily and at most once per key.
+ *
+ * <p>Weighed by the bytes of their weights with a configured maximum; Caffeine evicts the least valuable session
+ * when a load would exceed it. Evicted sessions are retired, and closed only once the last request using them
+ * has finished (see {@link LoadedSession}).
+ */
+@ApplicationScoped
+public class SessionCache {
+
+    private static final Logger LOG = Logger.getLogger(SessionCache.class);
+
+    private final OnnxRuntimeFactory runtime;
+    private final ModelRepository repository;
+    private final ExecutorService loader = Executors.newFixedThreadPool(2, runnable -> {
+        Thread thread = new Thread(runnable, "session-loader");
+        thread.setDaemon(true);
+        return thread;
+    });
+    private final AsyncLoadingCache<String, LoadedSession> sessions;
+    private final AtomicLong loads = new AtomicLong();
+    private final AtomicLong evictions = new AtomicLong();
+
+    public SessionCache(OnnxRuntimeFactory runtime, ModelRepository repository, GatewayConfig config,
+                        MeterRegistry meters) {
+        this.runtime = runtime;
+        this.repository = repository;
+        this.sessions = Caffeine.newBuilder()
+                .maximumWeight(Math.max(1, config.cache().maxBytes() / 1024))
+                // Caffeine weights are ints: weigh in KiB so that models over 2 GB still fit.
+                .weigher((String key, LoadedSession loaded) -> (int) Math.min(Integer.MAX_VALUE, loaded.weightBytes() / 1024))
+                .executor(loader)
+                .removalListener((String key, LoadedSession loaded, RemovalCause cause) -> {
+                    if (loaded != null) {
+                        if (cause.wasEvicted()) {
+                            evictions.incrementAndGet();
+                        }
+                        LOG.debugf("retiring session %s (%s)", key, cause);
+                        loaded.retire();
+                    }
+                })
+                .buildAsync(this::open);
+        meters.gauge("gateway.sessions.loaded.bytes", this, SessionCache::loadedBytes);
+        meters.more().counter("gateway.sessions.loads", List.of(), loads);
+        meters.more().counter("gateway.sessions.evictions", List.of(), evictions);
+    }
+
+    /**
+     * A lease on the session for {@code key}, loading it if needed. The caller must close the lease.
+     *
+     * @throws ModelLoadException when the model's file cannot be opened
+     */
+    public SessionLease acquire(String key) throws InterruptedException {
+        while (true) {
+            LoadedSession loaded;
+            try {
+                loaded = sessions.get(key).get();
+            } catch (ExecutionException e) {
+                throw unwrap(e.getCause());
+            }
+            if (loaded.tryAcquire()) {
+                return new SessionLease(loaded);
+            }
+            // Evicted between lookup and acquire: the next lookup loads a fresh session.
+        }
+    }
+
+    /**
+     * The session for {@code key}, loading it in the background if needed; for metadata, which reads only what the
+     * session described at load time and so needs no lease.
+     */
+    public CompletableFuture<LoadedSession> load(String key) {
+        return sessions.get(key);
+    }
+
+    /** The loaded session for {@code key}, without loading it; null when not loaded. */
+    public LoadedSession ifLoaded(String key) {
+        CompletableFuture<LoadedSession> future = sessions.getIfPresent(key);
+        if (future == null || !future.isDone() || future.isCompletedExceptionally()) {
+            return null;
+        }
+        return future.join();
+    }
+
+    public long loadedBytes() {
+        return sessions.synchronous().asMap().values().stream().mapToLong(LoadedSession::weightBytes).sum();
+    }
+
+    /** Sessions loaded since start (a reload after eviction counts again). */
+    public long loadCount() {
+        return loads.get();
+    }
+
+    public long evictionCount() {
+        return evictions.get();
+    }
+
+    private LoadedSession open(String key) {
+        Path file = repository.onnxFile(key);
+        long started = System.nanoTime();
+        try {
+            long bytes = Files.size(file);
+            OrtSession session = runtime.open(file);
+            LoadedSession loaded = new LoadedSession(key, session, bytes);
+            loads.incrementAndGet();
+            LOG.infof("loaded %s (%d MiB) in %d ms", key, bytes >> 20, (System.nanoTime() - started) / 1_000_000);
+            repository.markLoaded(key);
+            return loaded;
+        } catch (OrtException | IOException e) {
+            String reason = "model " + key + " failed to load from " + file.getFileName() + ": " + e.getMessage();
+            repository.markFailed(key, reason);
+            throw new ModelLoadException(reason, e);
+        }
+    }
+
+    private static RuntimeException unwrap(Throwable cause) {
+        if (cause instanceof CompletionException && cause.getCause() != null) {
+            cause = cause.getCause();
+        }
+        if (cause instanceof RuntimeException runtimeException) {
+            return runtimeException;
+        }
+        return new IllegalStateException(cause);
+    }
+
+    @PreDestroy
+    void shutdown() {
+        sessions.synchronous().invalidateAll();
+        loader.shutdownNow();
+    }
+}

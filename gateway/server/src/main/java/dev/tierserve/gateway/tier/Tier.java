@@ -1,0 +1,35 @@
+package dev.tierserve.gateway.tier;
+
+import io.grpc.Status;
+import java.util.regex.Pattern;
+
+/**
+ * A speedup tier a request may ask for: {@code exact} (the unmodified model), a speedup target such as
+ * {@code 1.5x}, or {@code auto} (the gateway chooses).
+ */
+public record Tier(String name) {
+
+    public static final Tier EXACT = new Tier("exact");
+    public static final Tier AUTO = new Tier("auto");
+
+    private static final Pattern SPEEDUP = Pattern.compile("[0-9]+(\\.[0-9]+)?x");
+
+    /** Parses a request's {@code tier} parameter; INVALID_ARGUMENT for a malformed one. */
+    public static Tier parse(String value) {
+        String name = value.trim().toLowerCase(java.util.Locale.ROOT);
+        if (name.equals(EXACT.name) || name.equals(AUTO.name)) {
+            return new Tier(name);
+        }
+        if (SPEEDUP.matcher(name).matches() && Double.parseDouble(name.substring(0, name.length() - 1)) >= 1.0) {
+            return new Tier(name);
+        }
+        throw Status.INVALID_ARGUMENT
+                .withDescription("tier '" + value + "' is malformed; use 'exact', 'auto' or a speedup such as '2x'")
+                .asRuntimeException();
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+}

@@ -1,0 +1,11 @@
+package dev.tierserve.gateway.tier;
+
+/**
+ * Where a request goes.
+ *
+ * @param served     the tier that answers
+ * @param variantId  the variant that answers, echoed to the client
+ * @param sessionKey the session cache key of that variant
+ */
+public record TierRoute(Tier served, String variantId, String sessionKey) {
+}
