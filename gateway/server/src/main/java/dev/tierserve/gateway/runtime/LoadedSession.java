@@ -55,6 +55,11 @@ public final class LoadedSession {
         return outputs;
     }
 
+    /** Requests holding this session right now. */
+    public int activeLeases() {
+        return Math.max(0, references.get() - 1);
+    }
+
     public boolean isClosed() {
         return references.get() == 0;
     }

@@ -1,0 +1,106 @@
+package dev.tierserve.gateway;
+
+import static dev.tierserve.gateway.GatewayTestClient.BGE;
+import static dev.tierserve.gateway.GatewayTestClient.bertRawRequest;
+import static dev.tierserve.gateway.GatewayTestClient.bertRequest;
+import static dev.tierserve.gateway.GatewayTestClient.failure;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.tierserve.proto.inference.GRPCInferenceServiceGrpc;
+import dev.tierserve.proto.inference.InferParameter;
+import dev.tierserve.proto.inference.ModelInferRequest;
+import dev.tierserve.proto.inference.ModelInferResponse;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.test.common.QuarkusTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import jakarta.inject.Inject;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Deadlines end requests while they wait and while they run: a running ONNX Runtime call is terminated (the
+ * gateway's terminated counter moves), and the workers are free again right after.
+ */
+@QuarkusTest
+@QuarkusTestResource(TestModels.class)
+class DeadlineTest {
+
+    /** Batch 32 x 512 tokens: several seconds of BGE-small on one thread, far beyond the deadlines below. */
+    static ModelInferRequest.Builder slowRequest() {
+        return bertRawRequest(BGE, 32, 512, 5);
+    }
+
+    static GatewayTestClient client;
+
+    @Inject
+    MeterRegistry meters;
+
+    @BeforeAll
+    static void connect() throws InterruptedException {
+        client = new GatewayTestClient().awaitReady();
+    }
+
+    @AfterAll
+    static void disconnect() throws InterruptedException {
+        client.close();
+    }
+
+    @Test
+    void timeoutParameterTerminatesTheRunningInference() throws InterruptedException {
+        double terminatedBefore = terminated();
+        ModelInferRequest request = slowRequest()
+                .putParameters("timeout", InferParameter.newBuilder().setInt64Param(300_000).build()).build();
+        String message = failure(Status.Code.DEADLINE_EXCEEDED, () -> client.stub.modelInfer(request));
+        assertTrue(message.contains("terminated"), message);
+        assertEquals(terminatedBefore + 1, terminated(), 0.0);
+        assertEquals(List.of(1L, 4L, 384L), client.stub.modelInfer(bertRequest(BGE, 1, 4, 1).build())
+                .getOutputs(0).getShapeList());
+    }
+
+    @Test
+    void grpcDeadlineTerminatesTheRunningInferenceOnTheServer() throws InterruptedException {
+        double terminatedBefore = terminated();
+        failure(Status.Code.DEADLINE_EXCEEDED, () -> client.stub.withDeadlineAfter(300, TimeUnit.MILLISECONDS)
+                .modelInfer(slowRequest().build()));
+        // The client gives up at its deadline; the server's termination follows within moments.
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (terminated() < terminatedBefore + 1 && System.nanoTime() < until) {
+            Thread.sleep(20);
+        }
+        assertEquals(terminatedBefore + 1, terminated(), 0.0);
+    }
+
+    @Test
+    void requestsExpireWhileWaitingForAWorker() throws Exception {
+        double expiredBefore = meters.counter("gateway.inference.expired.queued").count();
+        // Occupy both test workers with slow requests, then send one that can only wait.
+        GRPCInferenceServiceGrpc.GRPCInferenceServiceFutureStub async = GRPCInferenceServiceGrpc.newFutureStub(client.channel);
+        List<com.google.common.util.concurrent.ListenableFuture<ModelInferResponse>> blockers = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            blockers.add(async.withDeadlineAfter(1500, TimeUnit.MILLISECONDS).modelInfer(slowRequest().build()));
+        }
+        Thread.sleep(200);
+        String message = failure(Status.Code.DEADLINE_EXCEEDED, () -> client.stub.modelInfer(bertRequest(BGE, 1, 4, 1)
+                .putParameters("timeout", InferParameter.newBuilder().setInt64Param(100_000).build()).build()));
+        assertTrue(message.contains("waiting for a worker"), message);
+        assertEquals(expiredBefore + 1, meters.counter("gateway.inference.expired.queued").count(), 0.0);
+        for (var blocker : blockers) {
+            try {
+                blocker.get();
+            } catch (java.util.concurrent.ExecutionException e) {
+                assertEquals(Status.Code.DEADLINE_EXCEEDED, ((StatusRuntimeException) e.getCause()).getStatus().getCode());
+            }
+        }
+    }
+
+    private double terminated() {
+        return meters.counter("gateway.inference.terminated").count();
+    }
+}

@@ -1,0 +1,50 @@
+package dev.tierserve.gateway;
+
+import io.quarkus.test.common.QuarkusTestResourceLifecycleManager;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Map;
+
+/**
+ * The test model repository, beside the embedded default the gateway installs itself: all-MiniLM-L6-v2 (a second
+ * real model, for eviction) and a model whose ONNX file is garbage (for load failures).
+ */
+public class TestModels implements QuarkusTestResourceLifecycleManager {
+
+    public static final Path ROOT = Path.of("target/test-models");
+    public static final String MINILM = "all-minilm-l6-v2";
+    public static final String CORRUPT = "corrupt";
+
+    @Override
+    public Map<String, String> start() {
+        try {
+            Path minilm = ROOT.resolve(MINILM);
+            Files.createDirectories(minilm);
+            copy("/all-minilm-l6-v2.onnx", minilm.resolve("model.onnx"));
+            Files.writeString(minilm.resolve("config.pbtxt"), "backend: \"onnxruntime\"\n");
+            Path corrupt = ROOT.resolve(CORRUPT);
+            Files.createDirectories(corrupt);
+            Files.write(corrupt.resolve("model.onnx"), "this is not an ONNX protobuf".getBytes());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return Map.of();
+    }
+
+    private static void copy(String resource, Path target) throws IOException {
+        if (Files.exists(target)) {
+            return;
+        }
+        try (InputStream in = TestModels.class.getResourceAsStream(resource)) {
+            Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    @Override
+    public void stop() {
+    }
+}
