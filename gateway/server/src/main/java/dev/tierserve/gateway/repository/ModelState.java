@@ -14,8 +14,4 @@ public record ModelState(String state, String reason) {
     public static ModelState failed(String reason) {
         return new ModelState("UNAVAILABLE", reason);
     }
-
-    public boolean failed() {
-        return "UNAVAILABLE".equals(state) && this != NOT_LOADED;
-    }
 }

@@ -60,10 +60,6 @@ public final class LoadedSession {
         return Math.max(0, references.get() - 1);
     }
 
-    public boolean isClosed() {
-        return references.get() == 0;
-    }
-
     /** Takes a reference unless the session is already retired and released. */
     boolean tryAcquire() {
         while (true) {

@@ -84,11 +84,11 @@ public final class OnnxInputs implements AutoCloseable {
             for (DecodedTensor input : byName.values()) {
                 tensors.put(input.name(), create(environment, input));
             }
+        } catch (io.grpc.StatusRuntimeException e) {
+            tensors.values().forEach(OnnxTensor::close);
+            throw e;
         } catch (OrtException | RuntimeException e) {
             tensors.values().forEach(OnnxTensor::close);
-            if (e instanceof RuntimeException runtime && runtime instanceof io.grpc.StatusRuntimeException) {
-                throw runtime;
-            }
             throw Status.INTERNAL.withDescription("cannot create input tensors: " + e.getMessage()).withCause(e)
                     .asRuntimeException();
         }

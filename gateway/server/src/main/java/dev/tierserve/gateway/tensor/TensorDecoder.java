@@ -8,7 +8,6 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -169,11 +168,6 @@ public final class TensorDecoder {
             throw invalid("input '" + name + "': shape needs " + expected + " " + datatype + " elements, "
                     + field + " has " + actual);
         }
-    }
-
-    /** Decodes a raw BYTES element as UTF-8, for text models. */
-    public static String utf8(byte[] element) {
-        return new String(element, StandardCharsets.UTF_8);
     }
 
     static StatusRuntimeException invalid(String message) {

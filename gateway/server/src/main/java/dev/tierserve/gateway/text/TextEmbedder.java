@@ -13,7 +13,6 @@ import dev.tierserve.gateway.runtime.SessionCache;
 import dev.tierserve.gateway.runtime.SessionLease;
 import dev.tierserve.gateway.tensor.Datatype;
 import dev.tierserve.gateway.tensor.DecodedTensor;
-import dev.tierserve.gateway.tensor.TensorDecoder;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import jakarta.annotation.PreDestroy;
