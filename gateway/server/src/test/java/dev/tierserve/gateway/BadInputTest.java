@@ -20,9 +20,7 @@ import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
 import java.util.function.UnaryOperator;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -31,22 +29,11 @@ import org.junit.jupiter.api.Test;
  */
 @QuarkusTest
 @QuarkusTestResource(TestModels.class)
-class BadInputTest {
+class BadInputTest extends ConnectedGatewayTest {
 
-    static GatewayTestClient client;
 
     @Inject
     SessionCache sessions;
-
-    @BeforeAll
-    static void connect() throws InterruptedException {
-        client = new GatewayTestClient().awaitReady();
-    }
-
-    @AfterAll
-    static void disconnect() throws InterruptedException {
-        client.close();
-    }
 
     @AfterEach
     void noLeaseLeftAndTheNextRequestWorks() throws InterruptedException {

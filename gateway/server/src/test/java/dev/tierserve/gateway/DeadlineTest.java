@@ -20,8 +20,6 @@ import jakarta.inject.Inject;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -30,27 +28,16 @@ import org.junit.jupiter.api.Test;
  */
 @QuarkusTest
 @QuarkusTestResource(TestModels.class)
-class DeadlineTest {
+class DeadlineTest extends ConnectedGatewayTest {
 
     /** Batch 32 x 512 tokens: several seconds of BGE-small on one thread, far beyond the deadlines below. */
     static ModelInferRequest.Builder slowRequest() {
         return bertRawRequest(BGE, 32, 512, 5);
     }
 
-    static GatewayTestClient client;
 
     @Inject
     MeterRegistry meters;
-
-    @BeforeAll
-    static void connect() throws InterruptedException {
-        client = new GatewayTestClient().awaitReady();
-    }
-
-    @AfterAll
-    static void disconnect() throws InterruptedException {
-        client.close();
-    }
 
     @Test
     void timeoutParameterTerminatesTheRunningInference() throws InterruptedException {

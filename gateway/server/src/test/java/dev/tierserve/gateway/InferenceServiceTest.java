@@ -35,26 +35,13 @@ import io.quarkus.test.junit.QuarkusTest;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Every implemented RPC of the inference protocol, over the real gRPC port. */
 @QuarkusTest
 @QuarkusTestResource(TestModels.class)
-class InferenceServiceTest {
+class InferenceServiceTest extends ConnectedGatewayTest {
 
-    static GatewayTestClient client;
-
-    @BeforeAll
-    static void connect() throws InterruptedException {
-        client = new GatewayTestClient().awaitReady();
-    }
-
-    @AfterAll
-    static void disconnect() throws InterruptedException {
-        client.close();
-    }
 
     @Test
     void liveReadyAndHealthServing() {

@@ -8,14 +8,12 @@ import dev.tierserve.proto.inference.ModelInferResponse;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** The text model's embeddings equal langchain4j's BGE-small-en-v1.5 embeddings of the same sentences. */
 @QuarkusTest
 @QuarkusTestResource(TestModels.class)
-class TextModelTest {
+class TextModelTest extends ConnectedGatewayTest {
 
     static final List<String> SENTENCES = List.of(
             "The quick brown fox jumps over the lazy dog.",
@@ -25,18 +23,7 @@ class TextModelTest {
             "The Fulton County Grand Jury said Friday an investigation of Atlanta's recent primary election "
                     + "produced no evidence that any irregularities took place.");
 
-    static GatewayTestClient client;
     static final BgeSmallEnV15EmbeddingModel REFERENCE = new BgeSmallEnV15EmbeddingModel();
-
-    @BeforeAll
-    static void connect() throws InterruptedException {
-        client = new GatewayTestClient().awaitReady();
-    }
-
-    @AfterAll
-    static void disconnect() throws InterruptedException {
-        client.close();
-    }
 
     @Test
     void eachSentenceMatchesLangchain4jTo1e5() {
