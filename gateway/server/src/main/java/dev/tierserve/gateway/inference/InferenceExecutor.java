@@ -62,7 +62,7 @@ public class InferenceExecutor {
 
     /**
      * Runs {@code work} on a worker before {@code deadline} (null: none). The returned future completes with the
-     * work's result or a {@link StatusRuntimeException}: DEADLINE_EXCEEDED, CANCELLED (see {@link Submission#cancel}),
+     * work's result or a {@link StatusRuntimeException}: DEADLINE_EXCEEDED, CANCELLED (see {@link Submission#stop}),
      * RESOURCE_EXHAUSTED when the queue is full, or whatever status the work threw.
      */
     public <T> Submission<T> submit(Deadline deadline, Work<T> work) {
@@ -143,13 +143,11 @@ public class InferenceExecutor {
             return result;
         }
 
-        /** Stops the request (the client went away or its deadline passed) unless it already finished. */
-        public void cancel(Status reason) {
-            stop(reason);
-        }
-
-        /** Returns true when the request was still waiting for a worker and has now been answered. */
-        boolean stop(Status reason) {
+        /**
+         * Stops the request (its deadline passed or the client went away) unless it already finished. Returns true
+         * when it was still waiting for a worker and has now been answered; a running one answers when terminated.
+         */
+        public boolean stop(Status reason) {
             if (control == null || !control.stop(reason)) {
                 return false;
             }

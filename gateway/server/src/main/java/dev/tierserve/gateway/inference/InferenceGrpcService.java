@@ -228,7 +228,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         });
 
         Context context = Context.current();
-        Context.CancellationListener onCancel = cancelled -> submission.cancel(
+        Context.CancellationListener onCancel = cancelled -> submission.stop(
                 cancelled.cancellationCause() instanceof TimeoutException
                         ? Status.DEADLINE_EXCEEDED.withDescription("deadline exceeded")
                         : Status.CANCELLED.withDescription("cancelled by the client"));

@@ -40,10 +40,6 @@ public class ModelRepository {
         LOG.infof("model repository %s: %s", root, models.keySet());
     }
 
-    public Path root() {
-        return root;
-    }
-
     public Collection<ModelEntry> models() {
         return models.values();
     }

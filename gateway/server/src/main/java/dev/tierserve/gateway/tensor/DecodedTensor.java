@@ -14,10 +14,6 @@ import java.util.Arrays;
  */
 public record DecodedTensor(String name, Datatype datatype, long[] shape, ByteBuffer data, byte[][] strings) {
 
-    public long elementCount() {
-        return TensorShapes.elementCount(shape);
-    }
-
     @Override
     public String toString() {
         return name + ":" + datatype + Arrays.toString(shape);

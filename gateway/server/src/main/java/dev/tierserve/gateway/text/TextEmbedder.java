@@ -21,6 +21,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -70,12 +71,13 @@ public class TextEmbedder {
             throw invalid("input '" + INPUT + "': batch " + shape[0] + " is outside 1.." + maxBatchSize);
         }
         List<String> sentences = new ArrayList<>(text.strings().length);
+        // Strict decoding: malformed UTF-8 is the client's error, not something to replace silently.
+        CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
         for (int i = 0; i < text.strings().length; i++) {
             try {
-                sentences.add(StandardCharsets.UTF_8.newDecoder()
-                        .onMalformedInput(CodingErrorAction.REPORT)
-                        .onUnmappableCharacter(CodingErrorAction.REPORT)
-                        .decode(ByteBuffer.wrap(text.strings()[i])).toString());
+                sentences.add(utf8.decode(ByteBuffer.wrap(text.strings()[i])).toString());
             } catch (CharacterCodingException e) {
                 throw invalid("input '" + INPUT + "': element " + i + " is not valid UTF-8");
             }
