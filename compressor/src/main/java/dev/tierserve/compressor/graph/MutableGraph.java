@@ -138,6 +138,10 @@ public final class MutableGraph {
         return name;
     }
 
+    public void removeInitializer(String name) {
+        initializers.remove(name);
+    }
+
     public void setInitializer(TensorProto tensor) {
         initializers.put(tensor.getName(), tensor);
         usedNames.add(tensor.getName());

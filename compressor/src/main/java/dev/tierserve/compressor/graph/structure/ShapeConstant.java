@@ -6,8 +6,10 @@ package dev.tierserve.compressor.graph.structure;
  *
  * @param tensor the constant tensor's name
  * @param index  the element within that tensor
+ * @param reader the output of the node in this block that reads the constant (a Concat, Reshape, Expand or
+ *               Split): exporters may share one constant between layers, so an edit rewires only this reader
  */
-public record ShapeConstant(String tensor, int index, Role role, long value) {
+public record ShapeConstant(String tensor, int index, Role role, long value, String reader) {
 
     public enum Role {
         /** query heads */

@@ -220,9 +220,10 @@ public final class StructureDetector {
             keyBranch = branches[1];
             valueBranch = branches[2];
             String sizes = split.getInput(1);
-            constants.add(new ShapeConstant(sizes, 0, Role.ATTENTION_WIDTH, element(sizes, 0)));
-            constants.add(new ShapeConstant(sizes, 1, Role.KV_WIDTH, element(sizes, 1)));
-            constants.add(new ShapeConstant(sizes, 2, Role.KV_WIDTH, element(sizes, 2)));
+            String reader = split.getOutput(0);
+            constants.add(new ShapeConstant(sizes, 0, Role.ATTENTION_WIDTH, element(sizes, 0), reader));
+            constants.add(new ShapeConstant(sizes, 1, Role.KV_WIDTH, element(sizes, 1), reader));
+            constants.add(new ShapeConstant(sizes, 2, Role.KV_WIDTH, element(sizes, 2), reader));
         } else {
             throw new StructurePatternException("three Q/K/V projections or one packed QKV projection",
                     where + ", tensor " + input, "found " + projections.size());
@@ -295,7 +296,7 @@ public final class StructureDetector {
             if (!reshape && !expand) {
                 continue;
             }
-            List<Element> shape = resolveShape(node.getInput(1));
+            List<Element> shape = resolveShape(node);
             if (shape == null) {
                 continue;
             }
@@ -321,7 +322,7 @@ public final class StructureDetector {
         between.add(context);
         for (NodeProto node : nodesIn(between)) {
             if (node.getOpType().equals("Reshape")) {
-                List<Element> shape = resolveShape(node.getInput(1));
+                List<Element> shape = resolveShape(node);
                 if (shape != null && shape.size() == 3) {
                     add(constants, shape.get(2), Role.ATTENTION_WIDTH);
                 }
@@ -329,18 +330,19 @@ public final class StructureDetector {
         }
     }
 
-    /** One element of a shape operand: where it comes from if constant, and its value. */
-    private record Element(String tensor, int index, long value) {
+    /** One element of a shape operand: where it comes from if constant, who reads it, and its value. */
+    private record Element(String tensor, int index, long value, String reader) {
     }
 
-    /** The elements of a shape operand (a constant, or a Concat of constants and dynamic parts), or null. */
-    private List<Element> resolveShape(String tensor) {
+    /** The elements of a Reshape/Expand shape (a constant, or a Concat of constants and dynamic parts), or null. */
+    private List<Element> resolveShape(NodeProto node) {
+        String tensor = node.getInput(1);
         Optional<TensorProto> constant = graph.constantValue(tensor);
         if (constant.isPresent()) {
             long[] values = TensorData.longs(constant.get());
             List<Element> elements = new ArrayList<>();
             for (int i = 0; i < values.length; i++) {
-                elements.add(new Element(tensor, i, values[i]));
+                elements.add(new Element(tensor, i, values[i], node.getOutput(0)));
             }
             return elements;
         }
@@ -354,10 +356,10 @@ public final class StructureDetector {
             if (value.isPresent()) {
                 long[] values = TensorData.longs(value.get());
                 for (int i = 0; i < values.length; i++) {
-                    elements.add(new Element(part, i, values[i]));
+                    elements.add(new Element(part, i, values[i], producer.get().getOutput(0)));
                 }
             } else {
-                elements.add(new Element(null, 0, 0));
+                elements.add(new Element(null, 0, 0, null));
             }
         }
         return elements;
@@ -365,7 +367,8 @@ public final class StructureDetector {
 
     private static void add(List<ShapeConstant> constants, Element element, Role role) {
         if (element.tensor() != null && element.value() > 0) {
-            ShapeConstant constant = new ShapeConstant(element.tensor(), element.index(), role, element.value());
+            ShapeConstant constant = new ShapeConstant(element.tensor(), element.index(), role, element.value(),
+                    element.reader());
             if (!constants.contains(constant)) {
                 constants.add(constant);
             }
