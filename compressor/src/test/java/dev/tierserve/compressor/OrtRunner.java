@@ -8,6 +8,7 @@ import ai.onnxruntime.OrtSession;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.tierserve.compressor.graph.TensorData;
 import dev.tierserve.compressor.graph.search.SearchGraph;
+import dev.tierserve.compressor.synthetic.DecoderConfig;
 
 import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
@@ -42,6 +43,37 @@ public final class OrtRunner {
         inputs.put("input_ids", new LongInput(ids, new long[] {batch, seq}));
         inputs.put("attention_mask", new LongInput(mask, new long[] {batch, seq}));
         inputs.put("token_type_ids", new LongInput(new long[batch * seq], new long[] {batch, seq}));
+        return inputs;
+    }
+
+    /**
+     * Decoder inputs for a synthetic model: random tokens, positions continuing after {@code past} cached
+     * positions, random past keys/values for every layer (ignored by models without a cache).
+     */
+    public static Map<String, Object> decoderInputs(DecoderConfig config, int batch, int seq, int past, long seed) {
+        Random random = new Random(seed);
+        long[] ids = new long[batch * seq];
+        long[] positions = new long[batch * seq];
+        for (int i = 0; i < ids.length; i++) {
+            ids[i] = random.nextInt(config.vocab());
+            positions[i] = past + i % seq;
+        }
+        long[] mask = new long[batch * (past + seq)];
+        java.util.Arrays.fill(mask, 1);
+        Map<String, Object> inputs = new LinkedHashMap<>();
+        inputs.put("input_ids", new LongInput(ids, new long[] {batch, seq}));
+        inputs.put("attention_mask", new LongInput(mask, new long[] {batch, past + seq}));
+        inputs.put("position_ids", new LongInput(positions, new long[] {batch, seq}));
+        for (int layer = 0; layer < config.layers(); layer++) {
+            for (String part : new String[] {"key", "value"}) {
+                float[] values = new float[batch * config.kvHeads() * past * config.headDim()];
+                for (int i = 0; i < values.length; i++) {
+                    values[i] = (float) random.nextGaussian();
+                }
+                inputs.put("past_key_values." + layer + "." + part,
+                        new FloatInput(values, new long[] {batch, config.kvHeads(), past, config.headDim()}));
+            }
+        }
         return inputs;
     }
 
