@@ -248,6 +248,21 @@ public final class MutableGraph {
         usedNames.add(input.getName());
     }
 
+    /** Sets one dimension of a graph input's or output's declared shape (e.g. a cache's KV-head axis). */
+    public void setDeclaredDim(String name, int axis, long value) {
+        for (List<ValueInfoProto> list : List.of(inputs, outputs)) {
+            for (int i = 0; i < list.size(); i++) {
+                ValueInfoProto info = list.get(i);
+                if (info.getName().equals(name)) {
+                    ValueInfoProto.Builder builder = info.toBuilder();
+                    builder.getTypeBuilder().getTensorTypeBuilder().getShapeBuilder().getDimBuilder(axis)
+                            .clearDimParam().setDimValue(value);
+                    list.set(i, builder.build());
+                }
+            }
+        }
+    }
+
     public void removeInput(String name) {
         inputs.removeIf(i -> i.getName().equals(name));
     }

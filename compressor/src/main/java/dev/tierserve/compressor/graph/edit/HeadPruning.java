@@ -87,6 +87,13 @@ public final class HeadPruning {
             case ATTENTION_WIDTH -> newHeads * headDim;
             case KV_WIDTH -> newKvHeads * headDim;
         });
+        if (attention.hasCache()) {
+            // The cache is [batch, kv heads, sequence, head dim].
+            for (String cache : new String[] {attention.pastKey(), attention.pastValue(), attention.presentKey(),
+                    attention.presentValue()}) {
+                graph.setDeclaredDim(cache, 1, newKvHeads);
+            }
+        }
         graph.removeDeadNodes();
         return graph.toModel();
     }
