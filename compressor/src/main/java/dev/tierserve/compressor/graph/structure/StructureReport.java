@@ -43,6 +43,13 @@ public final class StructureReport {
             out.append(String.format(Locale.ROOT, "lm head: %d -> %d (%,d parameters)%n",
                     map.lmHead().inFeatures(), map.lmHead().outFeatures(), map.lmHead().parameterCount()));
         }
+        for (TransformerLayer layer : map.layers()) {
+            AttentionBlock a = layer.attention();
+            if (a != null && a.hasCache()) {
+                out.append(String.format(Locale.ROOT, "layer %d cache: %s, %s -> %s, %s%n", layer.index(), a.pastKey(),
+                        a.pastValue(), a.presentKey(), a.presentValue()));
+            }
+        }
         out.append("embeddings: ").append(String.join(", ", map.embeddings())).append('\n');
         return out.toString();
     }
