@@ -18,6 +18,8 @@ public final class TestModels {
     public static final String BGE_SMALL = "bge-small-en-v1.5.onnx";
     public static final String MINILM = "all-minilm-l6-v2.onnx";
     public static final String E5_SMALL = "e5-small-v2.onnx";
+    public static final String BGE_TOKENIZER = "bge-small-en-v1.5-tokenizer.json";
+    public static final String MINILM_TOKENIZER = "all-minilm-l6-v2-tokenizer.json";
 
     private static final Map<String, ModelProto> MODELS = new ConcurrentHashMap<>();
     private static final Map<String, Path> FILES = new ConcurrentHashMap<>();

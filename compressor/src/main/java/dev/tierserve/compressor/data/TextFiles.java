@@ -1,0 +1,64 @@
+package dev.tierserve.compressor.data;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * User-supplied text: a {@code .jsonl} file (one JSON object per line with a text field and an optional label
+ * field) or any other file as plain text, one sample per non-empty line.
+ */
+public final class TextFiles {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private TextFiles() {
+    }
+
+    public static List<TextSample> read(Path file) {
+        return read(file, "text", "label");
+    }
+
+    public static List<TextSample> read(Path file, String textField, String labelField) {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + file, e);
+        }
+        boolean jsonl = file.getFileName().toString().endsWith(".jsonl");
+        List<TextSample> samples = new ArrayList<>();
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i).trim();
+            if (line.isEmpty()) {
+                continue;
+            }
+            if (!jsonl) {
+                samples.add(new TextSample(line, null));
+                continue;
+            }
+            JsonNode node;
+            try {
+                node = JSON.readTree(line);
+            } catch (IOException e) {
+                throw new IllegalArgumentException(file + " line " + (i + 1) + " is not JSON: " + e.getMessage(), e);
+            }
+            JsonNode text = node.get(textField);
+            if (text == null || !text.isTextual() || text.asText().isBlank()) {
+                throw new IllegalArgumentException(file + " line " + (i + 1) + " has no text field '" + textField + "'");
+            }
+            JsonNode label = node.get(labelField);
+            samples.add(new TextSample(text.asText(), label == null || label.isNull() ? null : label.asText()));
+        }
+        if (samples.isEmpty()) {
+            throw new IllegalArgumentException(file + " holds no text");
+        }
+        return samples;
+    }
+}
