@@ -2,13 +2,15 @@ package dev.tierserve.compressor.latency;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.tierserve.compressor.data.EncodedBatch;
+import dev.tierserve.compressor.runtime.Feeds;
+import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.compressor.runtime.Sessions;
 
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -19,23 +21,22 @@ import java.util.Map;
  */
 public final class LatencyMeter {
 
-    /** Where the sessions run. */
-    public enum Provider { CPU, CUDA }
-
-    private final Provider provider;
-    private final int threads;
+    private final RuntimeSettings settings;
     private final int warmupRuns;
     private final int rounds;
 
     private LatencyMeter(Builder builder) {
-        this.provider = builder.provider;
-        this.threads = builder.threads;
+        this.settings = builder.settings;
         this.warmupRuns = builder.warmupRuns;
         this.rounds = builder.rounds;
     }
 
-    public static Builder builder() {
-        return new Builder();
+    public static Builder builder(RuntimeSettings settings) {
+        return new Builder(settings);
+    }
+
+    public RuntimeSettings settings() {
+        return settings;
     }
 
     /** A model to time, named for the report. */
@@ -44,25 +45,21 @@ public final class LatencyMeter {
 
     /**
      * @param candidates the parent first, then its variants
-     * @param feeds      inputs; each model receives the ones it declares (a variant may have fewer)
+     * @param batch      the inputs, of the settings' batch size and sequence length; each model receives the
+     *                   inputs it declares (a variant may have fewer)
      */
-    public LatencyReport measure(List<Candidate> candidates, Map<String, OnnxTensor> feeds) {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+    public LatencyReport measure(List<Candidate> candidates, EncodedBatch batch) {
+        if (batch.batch() != settings.batch() || batch.sequence() != settings.sequence()) {
+            throw new IllegalArgumentException("inputs are " + batch.batch() + " x " + batch.sequence()
+                    + " but the settings say " + settings.batch() + " x " + settings.sequence());
+        }
         List<OrtSession> sessions = new ArrayList<>();
         List<Map<String, OnnxTensor>> inputs = new ArrayList<>();
-        try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
-            options.setIntraOpNumThreads(threads);
-            options.setInterOpNumThreads(1);
-            options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
-            if (provider == Provider.CUDA) {
-                options.addCUDA(0);
-            }
+        try {
             for (Candidate candidate : candidates) {
-                OrtSession session = env.createSession(candidate.model().toByteArray(), options);
+                OrtSession session = Sessions.open(candidate.model(), settings.provider(), settings.threads());
                 sessions.add(session);
-                Map<String, OnnxTensor> own = new HashMap<>(feeds);
-                own.keySet().retainAll(session.getInputNames());
-                inputs.add(own);
+                inputs.add(Feeds.forBatch(session, batch, Map.of()));
             }
             for (int i = 0; i < sessions.size(); i++) {
                 for (int w = 0; w < warmupRuns; w++) {
@@ -85,17 +82,12 @@ public final class LatencyMeter {
                 entries.add(new LatencyReport.Entry(candidates.get(i).name(), median / 1e6,
                         percentile(nanos[i], 0.1) / 1e6, percentile(nanos[i], 0.9) / 1e6, parent / median));
             }
-            return new LatencyReport(provider, threads, warmupRuns, rounds, entries);
+            return new LatencyReport(settings, warmupRuns, rounds, entries);
         } catch (OrtException e) {
             throw new IllegalStateException("latency measurement failed: " + e.getMessage(), e);
         } finally {
-            for (OrtSession session : sessions) {
-                try {
-                    session.close();
-                } catch (OrtException ignored) {
-                    // closing a session cannot be retried; nothing else holds it
-                }
-            }
+            inputs.forEach(Feeds::close);
+            sessions.forEach(Sessions::closeQuietly);
         }
     }
 
@@ -113,20 +105,12 @@ public final class LatencyMeter {
     }
 
     public static final class Builder {
-        private Provider provider = Provider.CPU;
-        private int threads = 1;
+        private final RuntimeSettings settings;
         private int warmupRuns = 5;
         private int rounds = 20;
 
-        public Builder provider(Provider value) {
-            this.provider = value;
-            return this;
-        }
-
-        /** Intra-op threads; 1 for before/after comparisons on a 2-core machine. */
-        public Builder threads(int value) {
-            this.threads = value;
-            return this;
+        private Builder(RuntimeSettings settings) {
+            this.settings = settings;
         }
 
         public Builder warmupRuns(int value) {

@@ -1,11 +1,12 @@
 package dev.tierserve.compressor.latency;
 
+import dev.tierserve.compressor.runtime.RuntimeSettings;
+
 import java.util.List;
 import java.util.Locale;
 
 /** Medians of one interleaved measurement; speedup is the parent's (first entry's) median over each median. */
-public record LatencyReport(LatencyMeter.Provider provider, int threads, int warmupRuns, int rounds,
-                            List<Entry> entries) {
+public record LatencyReport(RuntimeSettings settings, int warmupRuns, int rounds, List<Entry> entries) {
 
     public record Entry(String name, double medianMs, double p10Ms, double p90Ms, double speedup) {
     }
@@ -17,8 +18,8 @@ public record LatencyReport(LatencyMeter.Provider provider, int threads, int war
 
     public String render() {
         StringBuilder out = new StringBuilder(String.format(Locale.ROOT,
-                "provider %s, %d intra-op thread(s), %d warm-up runs, %d interleaved rounds%n",
-                provider, threads, warmupRuns, rounds));
+                "provider %s, %d intra-op thread(s), batch %d x sequence %d, %d warm-up runs, %d interleaved rounds%n",
+                settings.provider(), settings.threads(), settings.batch(), settings.sequence(), warmupRuns, rounds));
         out.append(String.format(Locale.ROOT, "%-40s %10s %10s %10s %8s%n", "model", "median ms", "p10 ms", "p90 ms",
                 "speedup"));
         for (Entry e : entries) {

@@ -1,9 +1,8 @@
 package dev.tierserve.compressor.bench;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import ai.onnxruntime.OnnxTensor;
-import ai.onnxruntime.OrtEnvironment;
 import dev.tierserve.compressor.TestModels;
+import dev.tierserve.compressor.data.EncodedBatch;
 import dev.tierserve.compressor.graph.OnnxModelReader;
 import dev.tierserve.compressor.graph.OnnxModelWriter;
 import dev.tierserve.compressor.graph.edit.ChannelPruning;
@@ -14,15 +13,14 @@ import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.latency.LatencyMeter;
 import dev.tierserve.compressor.latency.LatencyReport;
+import dev.tierserve.compressor.runtime.RuntimeSettings;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.LongBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -80,10 +78,8 @@ class GraphToolkitBenchmark {
         for (int seq : new int[] {128}) {
             List<LatencyMeter.Candidate> candidates = new ArrayList<>();
             variants.forEach((name, m) -> candidates.add(new LatencyMeter.Candidate(name, m)));
-            Map<String, OnnxTensor> feeds = encoderFeeds(1, seq);
-            LatencyReport report = LatencyMeter.builder().threads(1).warmupRuns(5).rounds(30).build()
-                    .measure(candidates, feeds);
-            feeds.values().forEach(OnnxTensor::close);
+            LatencyReport report = LatencyMeter.builder(RuntimeSettings.cpu(1, 1, seq)).warmupRuns(5).rounds(30).build()
+                    .measure(candidates, syntheticBatch(1, seq));
             System.out.printf(Locale.ROOT, "%nEdited variants, batch 1 x seq %d, ONNX Runtime CPU:%n%s", seq,
                     report.render());
         }
@@ -118,19 +114,14 @@ class GraphToolkitBenchmark {
         return result;
     }
 
-    private static Map<String, OnnxTensor> encoderFeeds(int batch, int seq) throws Exception {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+    /** Token ids spread over the vocabulary, no padding: latency does not depend on the words. */
+    static EncodedBatch syntheticBatch(int batch, int seq) {
         long[] ids = new long[batch * seq];
         long[] mask = new long[batch * seq];
         for (int i = 0; i < ids.length; i++) {
             ids[i] = 1000 + (i * 7919L) % 20000;
             mask[i] = 1;
         }
-        long[] shape = {batch, seq};
-        Map<String, OnnxTensor> feeds = new HashMap<>();
-        feeds.put("input_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(ids), shape));
-        feeds.put("attention_mask", OnnxTensor.createTensor(env, LongBuffer.wrap(mask), shape));
-        feeds.put("token_type_ids", OnnxTensor.createTensor(env, LongBuffer.wrap(new long[batch * seq]), shape));
-        return feeds;
+        return new EncodedBatch(ids, mask, new long[batch * seq], batch, seq);
     }
 }

@@ -1,0 +1,74 @@
+package dev.tierserve.compressor.calib;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import dev.tierserve.compressor.data.EncodedBatch;
+import dev.tierserve.compressor.runtime.Feeds;
+import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.compressor.runtime.Sessions;
+
+import java.nio.FloatBuffer;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Feeds tokenised batches through one ONNX Runtime session (a plain model or a search graph) and hands the
+ * requested outputs of each batch to the collectors. Only one batch's outputs are alive at a time, so memory
+ * is bounded by the batch size and the collectors' accumulators, not by the number of samples.
+ */
+public final class CalibrationRunner {
+
+    private final RuntimeSettings.Provider provider;
+    private final int threads;
+
+    public CalibrationRunner(RuntimeSettings.Provider provider, int threads) {
+        this.provider = provider;
+        this.threads = threads;
+    }
+
+    /**
+     * @param floatInputs values for the model's extra float inputs (a search graph's masks, gates, weights)
+     */
+    public void run(ModelProto model, Map<String, TensorProto> floatInputs, List<EncodedBatch> batches,
+                    List<? extends ActivationCollector> collectors) {
+        Set<String> requested = new LinkedHashSet<>();
+        collectors.forEach(c -> requested.addAll(c.outputs()));
+        OrtSession session = Sessions.open(model, provider, threads);
+        try {
+            if (!session.getOutputNames().containsAll(requested)) {
+                Set<String> missing = new LinkedHashSet<>(requested);
+                missing.removeAll(session.getOutputNames());
+                throw new IllegalArgumentException("the model has no outputs " + missing);
+            }
+            for (EncodedBatch batch : batches) {
+                Map<String, OnnxTensor> feeds = Feeds.forBatch(session, batch, floatInputs);
+                try (OrtSession.Result result = session.run(feeds, requested)) {
+                    Map<String, Activation> outputs = new HashMap<>();
+                    for (Map.Entry<String, OnnxValue> entry : result) {
+                        OnnxTensor tensor = (OnnxTensor) entry.getValue();
+                        FloatBuffer buffer = tensor.getFloatBuffer();
+                        float[] values = new float[buffer.remaining()];
+                        buffer.get(values);
+                        outputs.put(entry.getKey(), new Activation(values, tensor.getInfo().getShape()));
+                    }
+                    for (ActivationCollector collector : collectors) {
+                        collector.accept(outputs, batch);
+                    }
+                } finally {
+                    Feeds.close(feeds);
+                }
+            }
+        } catch (OrtException e) {
+            throw new IllegalStateException("calibration run failed: " + e.getMessage(), e);
+        } finally {
+            Sessions.closeQuietly(session);
+        }
+    }
+}
