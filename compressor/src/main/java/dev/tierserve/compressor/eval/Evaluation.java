@@ -1,0 +1,189 @@
+package dev.tierserve.compressor.eval;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.tierserve.compressor.calib.CalibrationRunner;
+import dev.tierserve.compressor.calib.EmbeddingCollector;
+import dev.tierserve.compressor.calib.Pooling;
+import dev.tierserve.compressor.data.BatchTokenizer;
+import dev.tierserve.compressor.data.DataSplits;
+import dev.tierserve.compressor.data.EncodedBatch;
+import dev.tierserve.compressor.data.TextSample;
+import dev.tierserve.compressor.graph.structure.StructureDetector;
+import dev.tierserve.compressor.graph.structure.StructureMap;
+import dev.tierserve.compressor.latency.LatencyMeter;
+import dev.tierserve.compressor.latency.LatencyReport;
+import dev.tierserve.compressor.runtime.RuntimeSettings;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Measures variants against their parent in one run: quality on the test split (encoder or decoder metrics)
+ * and latency on the serving runtime, interleaved, giving the measured speedup a manifest records.
+ */
+public final class Evaluation {
+
+    private final RuntimeSettings latency;
+    private final int warmupRuns;
+    private final int rounds;
+    private final int evaluationSequence;
+    private final int evaluationBatch;
+    private final int trainTexts;
+    private final int testTexts;
+    private final long seed;
+    private final Pooling pooling;
+
+    private Evaluation(Builder builder) {
+        this.latency = builder.latency;
+        this.warmupRuns = builder.warmupRuns;
+        this.rounds = builder.rounds;
+        this.evaluationSequence = builder.evaluationSequence;
+        this.evaluationBatch = builder.evaluationBatch;
+        this.trainTexts = builder.trainTexts;
+        this.testTexts = builder.testTexts;
+        this.seed = builder.seed;
+        this.pooling = builder.pooling;
+    }
+
+    public static Builder builder(RuntimeSettings latency) {
+        return new Builder(latency);
+    }
+
+    /** A named model to evaluate. */
+    public record Model(String name, ModelProto proto) {
+    }
+
+    public EvaluationReport evaluate(Model parent, List<Model> variants, Path tokenizerJson, List<TextSample> samples,
+                                     String dataName) {
+        StructureMap map = StructureDetector.detect(parent.proto());
+        boolean decoder = map.isDecoder();
+        int train = decoder ? 0 : trainTexts;
+        DataSplits splits = DataSplits.of(samples, seed, train, 0, testTexts);
+        List<Model> all = new ArrayList<>();
+        all.add(parent);
+        all.addAll(variants);
+
+        List<EncodedBatch> testBatches;
+        List<EncodedBatch> trainBatches;
+        EncodedBatch latencyBatch;
+        try (BatchTokenizer evalTokenizer = new BatchTokenizer(tokenizerJson, evaluationSequence);
+             BatchTokenizer latencyTokenizer = new BatchTokenizer(tokenizerJson, latency.sequence())) {
+            testBatches = evalTokenizer.encodeAll(splits.test(), evaluationBatch);
+            trainBatches = evalTokenizer.encodeAll(splits.calibration(), evaluationBatch);
+            latencyBatch = latencyTokenizer.encode(splits.test().subList(0, latency.batch()).stream()
+                    .map(TextSample::text).toList());
+        }
+        if (decoder) {
+            int vocabulary = map.lmHead().outFeatures();
+            testBatches = testBatches.stream().map(b -> DecoderQuality.foldIntoVocabulary(b, vocabulary)).toList();
+            latencyBatch = DecoderQuality.foldIntoVocabulary(latencyBatch, vocabulary);
+        }
+
+        List<LatencyMeter.Candidate> candidates = all.stream()
+                .map(m -> new LatencyMeter.Candidate(m.name(), m.proto())).toList();
+        LatencyReport timing = LatencyMeter.builder(latency).warmupRuns(warmupRuns).rounds(rounds).build()
+                .measure(candidates, latencyBatch);
+
+        List<VariantResult> results = new ArrayList<>();
+        if (decoder) {
+            for (Model model : all) {
+                DecoderQuality quality = DecoderQuality.evaluate(parent.proto(), model.proto(), testBatches,
+                        latency.provider(), latency.threads(), map.synthetic());
+                results.add(result(model, timing, null, quality));
+            }
+        } else {
+            String output = parent.proto().getGraph().getOutput(0).getName();
+            float[][] parentTest = embed(parent.proto(), output, testBatches);
+            RidgeClassifier classifier = null;
+            List<String> testLabels = splits.test().stream().map(TextSample::label).toList();
+            boolean labelled = splits.calibration().stream().allMatch(s -> s.label() != null)
+                    && testLabels.stream().allMatch(Objects::nonNull);
+            if (labelled && train > 0) {
+                classifier = RidgeClassifier.fit(embed(parent.proto(), output, trainBatches),
+                        splits.calibration().stream().map(TextSample::label).toList(), 1.0);
+            }
+            for (Model model : all) {
+                float[][] test = model == parent ? parentTest : embed(model.proto(), output, testBatches);
+                results.add(result(model, timing, EncoderQuality.compare(parentTest, test, classifier, testLabels), null));
+            }
+        }
+        return new EvaluationReport(parent.name(), map.synthetic(), latency, warmupRuns, rounds, dataName, train,
+                splits.test().size(), evaluationSequence, decoder ? null : pooling.name().toLowerCase(), results);
+    }
+
+    private float[][] embed(ModelProto model, String output, List<EncodedBatch> batches) {
+        EmbeddingCollector collector = new EmbeddingCollector(output, pooling);
+        new CalibrationRunner(latency.provider(), latency.threads()).run(model, Map.of(), batches, List.of(collector));
+        return collector.embeddings();
+    }
+
+    private static VariantResult result(Model model, LatencyReport timing, EncoderQuality encoder,
+                                        DecoderQuality decoder) {
+        LatencyReport.Entry entry = timing.entry(model.name());
+        return new VariantResult(model.name(), entry.medianMs(), entry.speedup(), encoder, decoder);
+    }
+
+    public static final class Builder {
+        private final RuntimeSettings latency;
+        private int warmupRuns = 5;
+        private int rounds = 20;
+        private int evaluationSequence = 128;
+        private int evaluationBatch = 16;
+        private int trainTexts = 1000;
+        private int testTexts = 300;
+        private long seed = 42;
+        private Pooling pooling = Pooling.MEAN;
+
+        private Builder(RuntimeSettings latency) {
+            this.latency = latency;
+        }
+
+        public Builder warmupRuns(int value) {
+            this.warmupRuns = value;
+            return this;
+        }
+
+        public Builder rounds(int value) {
+            this.rounds = value;
+            return this;
+        }
+
+        /** Sequence length for the quality metrics (latency uses the runtime settings' own). */
+        public Builder evaluationSequence(int value) {
+            this.evaluationSequence = value;
+            return this;
+        }
+
+        public Builder evaluationBatch(int value) {
+            this.evaluationBatch = value;
+            return this;
+        }
+
+        public Builder trainTexts(int value) {
+            this.trainTexts = value;
+            return this;
+        }
+
+        public Builder testTexts(int value) {
+            this.testTexts = value;
+            return this;
+        }
+
+        public Builder seed(long value) {
+            this.seed = value;
+            return this;
+        }
+
+        public Builder pooling(Pooling value) {
+            this.pooling = value;
+            return this;
+        }
+
+        public Evaluation build() {
+            return new Evaluation(this);
+        }
+    }
+}
