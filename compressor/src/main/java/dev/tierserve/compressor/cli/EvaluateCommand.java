@@ -1,0 +1,97 @@
+package dev.tierserve.compressor.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tierserve.compressor.calib.Pooling;
+import dev.tierserve.compressor.data.BrownCorpus;
+import dev.tierserve.compressor.data.TextFiles;
+import dev.tierserve.compressor.data.TextSample;
+import dev.tierserve.compressor.eval.Evaluation;
+import dev.tierserve.compressor.eval.EvaluationReport;
+import dev.tierserve.compressor.graph.OnnxModelReader;
+import dev.tierserve.compressor.report.QualitySpeedupChart;
+import dev.tierserve.compressor.runtime.RuntimeSettings;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+
+@Command(name = "evaluate", description = "Measure variants against their parent: quality on held-out text and "
+        + "speedup on the serving runtime, in one run.")
+final class EvaluateCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", description = "the parent model")
+    Path parent;
+
+    @Parameters(index = "1..*", arity = "0..*", description = "variant models")
+    List<Path> variants = new ArrayList<>();
+
+    @Option(names = "--tokenizer", description = "tokenizer.json (default: beside the parent)")
+    Path tokenizer;
+
+    @Option(names = "--data", defaultValue = "brown", description = "'brown' (bundled) or a .jsonl / text file")
+    String data;
+
+    @Option(names = "--train", defaultValue = "1000", description = "texts training the genre/label classifier")
+    int train;
+
+    @Option(names = "--test", defaultValue = "300", description = "held-out texts the metrics use")
+    int test;
+
+    @Option(names = "--eval-seq", defaultValue = "128", description = "sequence length for the quality metrics")
+    int evaluationSequence;
+
+    @Option(names = "--seq", defaultValue = "128", description = "sequence length for latency")
+    int sequence;
+
+    @Option(names = "--batch", defaultValue = "1", description = "batch size for latency")
+    int batch;
+
+    @Option(names = "--threads", defaultValue = "1", description = "intra-op threads")
+    int threads;
+
+    @Option(names = "--provider", defaultValue = "cpu", description = "cpu or cuda")
+    String provider;
+
+    @Option(names = "--rounds", defaultValue = "20", description = "interleaved latency rounds")
+    int rounds;
+
+    @Option(names = "--pooling", defaultValue = "mean", description = "cls or mean (encoders)")
+    String pooling;
+
+    @Option(names = "--seed", defaultValue = "42")
+    long seed;
+
+    @Option(names = "--json", defaultValue = "evaluation.json", description = "where to write the report")
+    Path json;
+
+    @Option(names = "--plot", description = "write a quality-versus-speedup chart (PNG) here")
+    Path plot;
+
+    @Override
+    public Integer call() throws Exception {
+        List<TextSample> samples = data.equals("brown") ? BrownCorpus.bundled() : TextFiles.read(Path.of(data));
+        RuntimeSettings settings = new RuntimeSettings(RuntimeSettings.Provider.valueOf(provider.toUpperCase()),
+                threads, batch, sequence);
+        Evaluation evaluation = Evaluation.builder(settings).rounds(rounds).evaluationSequence(evaluationSequence)
+                .trainTexts(train).testTexts(test).seed(seed).pooling(Pooling.valueOf(pooling.toUpperCase())).build();
+        List<Evaluation.Model> models = new ArrayList<>();
+        for (Path variant : variants) {
+            models.add(new Evaluation.Model(variant.toString(), OnnxModelReader.read(variant)));
+        }
+        Path tokenizerJson = tokenizer != null ? tokenizer : parent.toAbsolutePath().resolveSibling("tokenizer.json");
+        EvaluationReport report = evaluation.evaluate(new Evaluation.Model(parent.toString(),
+                OnnxModelReader.read(parent)), models, tokenizerJson, samples, data);
+        System.out.print(report.render());
+        new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(json.toFile(), report);
+        System.out.println("wrote " + json);
+        if (plot != null) {
+            QualitySpeedupChart.write(report, plot);
+            System.out.println("wrote " + plot);
+        }
+        return 0;
+    }
+}
