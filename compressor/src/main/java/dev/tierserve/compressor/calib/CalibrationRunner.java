@@ -33,41 +33,66 @@ public final class CalibrationRunner {
         this.threads = threads;
     }
 
-    /**
-     * @param floatInputs values for the model's extra float inputs (a search graph's masks, gates, weights)
-     */
+    /** Opens one session for many runs (e.g. scoring many candidates of a search graph). */
+    public Session open(ModelProto model) {
+        return new Session(Sessions.open(model, provider, threads));
+    }
+
+    /** One run over {@code batches} in a session of its own. */
     public void run(ModelProto model, Map<String, TensorProto> floatInputs, List<EncodedBatch> batches,
                     List<? extends ActivationCollector> collectors) {
-        Set<String> requested = new LinkedHashSet<>();
-        collectors.forEach(c -> requested.addAll(c.outputs()));
-        OrtSession session = Sessions.open(model, provider, threads);
-        try {
-            if (!session.getOutputNames().containsAll(requested)) {
-                Set<String> missing = new LinkedHashSet<>(requested);
-                missing.removeAll(session.getOutputNames());
-                throw new IllegalArgumentException("the model has no outputs " + missing);
-            }
-            for (EncodedBatch batch : batches) {
-                Map<String, OnnxTensor> feeds = Feeds.forBatch(session, batch, floatInputs);
-                try (OrtSession.Result result = session.run(feeds, requested)) {
-                    Map<String, Activation> outputs = new HashMap<>();
-                    for (Map.Entry<String, OnnxValue> entry : result) {
-                        OnnxTensor tensor = (OnnxTensor) entry.getValue();
-                        FloatBuffer buffer = tensor.getFloatBuffer();
-                        float[] values = new float[buffer.remaining()];
-                        buffer.get(values);
-                        outputs.put(entry.getKey(), new Activation(values, tensor.getInfo().getShape()));
-                    }
-                    for (ActivationCollector collector : collectors) {
-                        collector.accept(outputs, batch);
-                    }
-                } finally {
-                    Feeds.close(feeds);
+        try (Session session = open(model)) {
+            session.run(floatInputs, batches, collectors);
+        }
+    }
+
+    /** An open ONNX Runtime session over a model; runs are sequential. */
+    public static final class Session implements AutoCloseable {
+
+        private final OrtSession session;
+
+        private Session(OrtSession session) {
+            this.session = session;
+        }
+
+        /**
+         * @param floatInputs values for the model's extra float inputs (a search graph's masks, gates, weights)
+         */
+        public void run(Map<String, TensorProto> floatInputs, List<EncodedBatch> batches,
+                        List<? extends ActivationCollector> collectors) {
+            Set<String> requested = new LinkedHashSet<>();
+            collectors.forEach(c -> requested.addAll(c.outputs()));
+            try {
+                if (!session.getOutputNames().containsAll(requested)) {
+                    Set<String> missing = new LinkedHashSet<>(requested);
+                    missing.removeAll(session.getOutputNames());
+                    throw new IllegalArgumentException("the model has no outputs " + missing);
                 }
+                for (EncodedBatch batch : batches) {
+                    Map<String, OnnxTensor> feeds = Feeds.forBatch(session, batch, floatInputs);
+                    try (OrtSession.Result result = session.run(feeds, requested)) {
+                        Map<String, Activation> outputs = new HashMap<>();
+                        for (Map.Entry<String, OnnxValue> entry : result) {
+                            OnnxTensor tensor = (OnnxTensor) entry.getValue();
+                            FloatBuffer buffer = tensor.getFloatBuffer();
+                            float[] values = new float[buffer.remaining()];
+                            buffer.get(values);
+                            outputs.put(entry.getKey(), new Activation(values, tensor.getInfo().getShape()));
+                        }
+                        for (ActivationCollector collector : collectors) {
+                            collector.accept(outputs, batch);
+                        }
+                    } finally {
+                        Feeds.close(feeds);
+                    }
+                }
+            } catch (OrtException e) {
+                throw new IllegalStateException("calibration run failed: " + e.getMessage(), e);
             }
-        } catch (OrtException e) {
-            throw new IllegalStateException("calibration run failed: " + e.getMessage(), e);
-        } finally {
+        }
+
+        @Override
+        public void close() {
             Sessions.closeQuietly(session);
         }
     }

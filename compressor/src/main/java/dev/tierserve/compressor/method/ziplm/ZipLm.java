@@ -1,0 +1,331 @@
+package dev.tierserve.compressor.method.ziplm;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import dev.tierserve.compressor.calib.Activation;
+import dev.tierserve.compressor.calib.ActivationCollector;
+import dev.tierserve.compressor.calib.CalibrationRunner;
+import dev.tierserve.compressor.calib.GramCollector;
+import dev.tierserve.compressor.data.EncodedBatch;
+import dev.tierserve.compressor.graph.TensorData;
+import dev.tierserve.compressor.graph.search.SearchGraph;
+import dev.tierserve.compressor.graph.search.SearchGraph.Probe;
+import dev.tierserve.compressor.graph.search.SearchGraphBuilder;
+import dev.tierserve.compressor.graph.structure.AttentionBlock;
+import dev.tierserve.compressor.graph.structure.StructureDetector;
+import dev.tierserve.compressor.graph.structure.StructureMap;
+import dev.tierserve.compressor.graph.structure.TransformerLayer;
+import dev.tierserve.compressor.latency.ComponentLatencyTable;
+import dev.tierserve.compressor.latency.LatencyMeter;
+import dev.tierserve.compressor.latency.LatencyReport;
+import dev.tierserve.compressor.method.ziplm.BudgetAllocator.Level;
+import dev.tierserve.compressor.runtime.RuntimeSettings;
+import org.ejml.data.DMatrixRMaj;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.function.Consumer;
+import java.util.stream.IntStream;
+
+/**
+ * ZipLM (Kurtic, Frantar, Alistarh 2023) on the serving runtime:
+ * <ol>
+ *   <li>Hessians H = 2/N Σ x xᵀ of every output projection's input (attention context, MLP activation) from
+ *       calibration text, in double;</li>
+ *   <li>greedy structured OBS per block, with a weight snapshot and a relative error at every level (heads or
+ *       KV groups 0..H; MLP widths at densities 1, 0.9, 0.81, … and 0);</li>
+ *   <li>the component latency table measured on the runtime gives each level's time; for speedup S the
+ *       prunable blocks get the budget T* = T_full/S − T_fixed;</li>
+ *   <li>a dynamic program picks one level per block minimising the weighted error sum under T*, and an
+ *       evolutionary search over the per-block error weights keeps the plan whose stitched model (scored
+ *       through one search-graph session) has the lowest calibration loss;</li>
+ *   <li>the physically pruned variant is timed against the parent; below S, the budget is tightened by the
+ *       shortfall and the search repeats. A variant below its target is never returned.</li>
+ * </ol>
+ */
+public final class ZipLm {
+
+    private final RuntimeSettings settings;
+    private final ZipLmOptions options;
+    private final Consumer<String> log;
+
+    public ZipLm(RuntimeSettings settings, ZipLmOptions options, Consumer<String> log) {
+        this.settings = settings;
+        this.options = options;
+        this.log = log;
+    }
+
+    /**
+     * @param calibration tokenised calibration texts (the first {@code scoringTexts} also score candidates)
+     * @param timing      a batch of the settings' shape for latency measurements
+     * @param table       the parent's component latency table on the same settings
+     */
+    public List<ZipLmResult> compress(ModelProto parent, List<Double> targets, List<EncodedBatch> calibration,
+                                      EncodedBatch timing, ComponentLatencyTable table) {
+        long start = System.nanoTime();
+        StructureMap map = StructureDetector.detect(parent);
+        List<PrunableBlock> blocks = trajectories(parent, map, calibration, table);
+        log.accept(String.format(Locale.ROOT, "ZipLM: %d blocks calibrated and pruned by OBS in %.1f s", blocks.size(),
+                (System.nanoTime() - start) / 1e9));
+
+        SearchGraph search = SearchGraphBuilder.of(parent, map).headMasks().channelMasks().subBlockGates()
+                .overridableWeights(blocks.stream().map(PrunableBlock::outputWeight).toArray(String[]::new)).build();
+        List<EncodedBatch> scoring = scoringBatches(calibration);
+        String output = parent.getGraph().getOutput(0).getName();
+        CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.threads());
+        List<ZipLmResult> results = new ArrayList<>();
+        try (CalibrationRunner.Session scorer = runner.open(search.model())) {
+            OutputRecorder reference = new OutputRecorder(output);
+            scorer.run(search.defaults(), scoring, List.of(reference));
+            for (double target : targets) {
+                results.add(compressTo(parent, target, blocks, search, scorer, scoring, reference, output, timing,
+                        table));
+            }
+        }
+        return results;
+    }
+
+    private ZipLmResult compressTo(ModelProto parent, double target, List<PrunableBlock> blocks, SearchGraph search,
+                                   CalibrationRunner.Session scorer, List<EncodedBatch> scoring,
+                                   OutputRecorder reference, String output, EncodedBatch timing,
+                                   ComponentLatencyTable table) {
+        long start = System.nanoTime();
+        List<List<Level>> levels = levelTable(blocks, table);
+        double budget = table.fullMs() / target - table.fixedMs();
+        for (int attempt = 1; attempt <= options.maxAttempts(); attempt++) {
+            Candidate best = evolve(blocks, levels, budget, search, scorer, scoring, reference, output);
+            if (best == null) {
+                throw new IllegalStateException(String.format(Locale.ROOT,
+                        "ZipLM: no level assignment fits %.2f ms for %.2fx", budget, target));
+            }
+            PruningPlan plan = new PruningPlan(blocks, best.remaining);
+            ModelProto variant = plan.apply(parent);
+            LatencyReport report = LatencyMeter.builder(settings).warmupRuns(5).rounds(20).build().measure(List.of(
+                    new LatencyMeter.Candidate("parent", parent), new LatencyMeter.Candidate("variant", variant)),
+                    timing);
+            double measured = report.entry("variant").speedup();
+            log.accept(String.format(Locale.ROOT, "ZipLM %.2fx attempt %d: budget %.2f ms, calibration loss %.5f, "
+                    + "measured %.3fx (%.2f vs %.2f ms)", target, attempt, budget, best.loss, measured,
+                    report.entry("variant").medianMs(), report.entry("parent").medianMs()));
+            if (measured >= target) {
+                return new ZipLmResult(target, variant, measured, report.entry("parent").medianMs(),
+                        report.entry("variant").medianMs(), best.loss, plan.describe(), attempt,
+                        (System.nanoTime() - start) / 1e9);
+            }
+            // Tighten by the shortfall (plus 1%) and search again.
+            budget *= measured / target * 0.99;
+        }
+        throw new IllegalStateException(String.format(Locale.ROOT,
+                "ZipLM: %.2fx not reached after %d budgets; no variant published", target, options.maxAttempts()));
+    }
+
+    // ---- calibration and OBS ----
+
+    private List<PrunableBlock> trajectories(ModelProto parent, StructureMap map, List<EncodedBatch> calibration,
+                                             ComponentLatencyTable table) {
+        SearchGraph probes = SearchGraphBuilder.of(parent, map)
+                .probe(Probe.Kind.ATTENTION_CONTEXT, Probe.Kind.MLP_ACTIVATION).build();
+        List<GramCollector> grams = new ArrayList<>();
+        List<Runnable> jobs = new ArrayList<>();
+        List<PrunableBlock> blocks = new ArrayList<>(java.util.Collections.nCopies(2 * map.layerCount(), null));
+        for (TransformerLayer layer : map.layers()) {
+            GramCollector attention = new GramCollector(SearchGraph.probeName(layer.index(), Probe.Kind.ATTENTION_CONTEXT));
+            GramCollector mlp = new GramCollector(SearchGraph.probeName(layer.index(), Probe.Kind.MLP_ACTIVATION));
+            grams.add(attention);
+            grams.add(mlp);
+            AttentionBlock a = layer.attention();
+            int index = layer.index();
+            jobs.add(() -> {
+                int groups = a.kvHeads();
+                int rows = a.groupSize() * a.headDim();
+                List<int[]> groupRows = IntStream.range(0, groups)
+                        .mapToObj(g -> IntStream.range(g * rows, (g + 1) * rows).toArray()).toList();
+                List<Integer> levels = IntStream.rangeClosed(0, groups).boxed().toList();
+                ObsTrajectory trajectory = StructuredObs.prune(weight(parent, a.output().weight()), attention.hessian(),
+                        groupRows, new HashSet<>(levels), options.dampening());
+                blocks.set(2 * index, new PrunableBlock(index, true, groups, a.groupSize(), levels, trajectory,
+                        a.output().weight()));
+            });
+            jobs.add(() -> {
+                int width = layer.mlp().intermediateSize();
+                List<Integer> levels = new ArrayList<>(table.mlpLevels().stream()
+                        .map(ComponentLatencyTable.MlpLevel::width).toList());
+                levels.add(0);
+                List<int[]> channels = IntStream.range(0, width).mapToObj(c -> new int[] {c}).toList();
+                ObsTrajectory trajectory = StructuredObs.prune(weight(parent, layer.mlp().down().weight()), mlp.hessian(),
+                        channels, new HashSet<>(levels), options.dampening());
+                blocks.set(2 * index + 1, new PrunableBlock(index, false, width, 1, levels, trajectory,
+                        layer.mlp().down().weight()));
+            });
+        }
+        new CalibrationRunner(settings.provider(), settings.threads()).run(probes.model(), probes.defaults(),
+                calibration, grams);
+        long tokens = grams.get(0).tokens();
+        log.accept(String.format(Locale.ROOT, "ZipLM: Hessians from %d calibration tokens; OBS on %d blocks",
+                tokens, jobs.size()));
+        jobs.parallelStream().forEach(Runnable::run);
+        return List.copyOf(blocks);
+    }
+
+    private static DMatrixRMaj weight(ModelProto model, String name) {
+        TensorProto tensor = model.getGraph().getInitializerList().stream().filter(t -> t.getName().equals(name))
+                .findFirst().orElseThrow();
+        float[] values = TensorData.floats(tensor);
+        DMatrixRMaj matrix = new DMatrixRMaj((int) tensor.getDims(0), (int) tensor.getDims(1));
+        for (int i = 0; i < values.length; i++) {
+            matrix.data[i] = values[i];
+        }
+        return matrix;
+    }
+
+    /** Per block, its levels' (time, error): time from the runtime table, error from the OBS trajectory. */
+    private static List<List<Level>> levelTable(List<PrunableBlock> blocks, ComponentLatencyTable table) {
+        List<List<Level>> all = new ArrayList<>();
+        for (PrunableBlock block : blocks) {
+            List<Level> levels = new ArrayList<>();
+            for (int remaining : block.levels()) {
+                double time;
+                if (remaining == 0) {
+                    time = 0;
+                } else if (block.attention()) {
+                    time = table.attention(block.units(remaining));
+                } else {
+                    time = table.mlpLevels().stream().filter(l -> l.width() == remaining).findFirst().orElseThrow().ms();
+                }
+                double error = remaining == 0 ? 1.0 : block.trajectory().errors().get(remaining);
+                levels.add(new Level(time, error));
+            }
+            all.add(levels);
+        }
+        return all;
+    }
+
+    // ---- evolutionary search over per-block error weights ----
+
+    private record Candidate(int[] remaining, double loss) {
+    }
+
+    private Candidate evolve(List<PrunableBlock> blocks, List<List<Level>> levels, double budget, SearchGraph search,
+                             CalibrationRunner.Session scorer, List<EncodedBatch> scoring, OutputRecorder reference,
+                             String output) {
+        Random random = new Random(options.seed());
+        double[] weights = new double[blocks.size()];
+        java.util.Arrays.fill(weights, 1.0);
+        Candidate best = score(blocks, levels, weights, budget, search, scorer, scoring, reference, output);
+        if (best == null) {
+            return null;
+        }
+        double[] bestWeights = weights;
+        double sigma = 0.5;
+        for (int generation = 0; generation < options.generations(); generation++) {
+            for (int child = 0; child < options.offspring(); child++) {
+                double[] mutated = bestWeights.clone();
+                for (int b = 0; b < mutated.length; b++) {
+                    if (random.nextDouble() < 0.3) {
+                        mutated[b] *= Math.exp(sigma * random.nextGaussian());
+                    }
+                }
+                Candidate candidate = score(blocks, levels, mutated, budget, search, scorer, scoring, reference, output);
+                if (candidate != null && candidate.loss < best.loss) {
+                    best = candidate;
+                    bestWeights = mutated;
+                }
+            }
+            sigma *= 0.8;
+        }
+        return best;
+    }
+
+    private Candidate score(List<PrunableBlock> blocks, List<List<Level>> levels, double[] weights, double budget,
+                            SearchGraph search, CalibrationRunner.Session scorer, List<EncodedBatch> scoring,
+                            OutputRecorder reference, String output) {
+        int[] picks = BudgetAllocator.allocate(levels, weights, budget, options.buckets());
+        if (picks == null) {
+            return null;
+        }
+        int[] remaining = new int[blocks.size()];
+        for (int b = 0; b < remaining.length; b++) {
+            remaining[b] = blocks.get(b).levels().get(picks[b]);
+        }
+        Map<String, TensorProto> inputs = new PruningPlan(blocks, remaining).searchInputs(search);
+        RelativeError error = new RelativeError(output, reference);
+        scorer.run(inputs, scoring, List.of(error));
+        return new Candidate(remaining, error.value());
+    }
+
+    private List<EncodedBatch> scoringBatches(List<EncodedBatch> calibration) {
+        List<EncodedBatch> scoring = new ArrayList<>();
+        int texts = 0;
+        for (EncodedBatch batch : calibration) {
+            if (texts >= options.scoringTexts()) {
+                break;
+            }
+            scoring.add(batch);
+            texts += batch.batch();
+        }
+        return scoring;
+    }
+
+    /** Keeps the parent's output on the scoring batches (small: a few dozen texts). */
+    private static final class OutputRecorder implements ActivationCollector {
+        private final String output;
+        private final List<float[]> batches = new ArrayList<>();
+
+        OutputRecorder(String output) {
+            this.output = output;
+        }
+
+        @Override
+        public Set<String> outputs() {
+            return Set.of(output);
+        }
+
+        @Override
+        public void accept(Map<String, Activation> outputs, EncodedBatch batch) {
+            batches.add(outputs.get(output).values());
+        }
+    }
+
+    /** ‖y − y₀‖² / ‖y₀‖² over real tokens: the calibration loss of a stitched model. */
+    private static final class RelativeError implements ActivationCollector {
+        private final String output;
+        private final OutputRecorder reference;
+        private int batch;
+        private double difference;
+        private double energy;
+
+        RelativeError(String output, OutputRecorder reference) {
+            this.output = output;
+            this.reference = reference;
+        }
+
+        @Override
+        public Set<String> outputs() {
+            return Set.of(output);
+        }
+
+        @Override
+        public void accept(Map<String, Activation> outputs, EncodedBatch encoded) {
+            Activation activation = outputs.get(output);
+            float[] expected = reference.batches.get(batch++);
+            float[] actual = activation.values();
+            int width = activation.width();
+            activation.forEachRealToken(encoded, (offset, token) -> {
+                for (int c = 0; c < width; c++) {
+                    double d = actual[offset + c] - expected[offset + c];
+                    difference += d * d;
+                    energy += (double) expected[offset + c] * expected[offset + c];
+                }
+            });
+        }
+
+        double value() {
+            return energy == 0 ? 0 : difference / energy;
+        }
+    }
+}

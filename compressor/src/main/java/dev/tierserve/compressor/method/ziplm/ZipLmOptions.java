@@ -1,0 +1,28 @@
+package dev.tierserve.compressor.method.ziplm;
+
+/**
+ * ZipLM's knobs, with defaults sized for a 2-core CPU.
+ *
+ * @param calibrationTexts   texts whose activations build the Hessians
+ * @param calibrationSequence tokens per calibration text (padding excluded from the statistics)
+ * @param scoringTexts       calibration texts on which the evolutionary search scores stitched models
+ * @param generations        evolutionary search generations over per-block error weights
+ * @param offspring          candidates per generation
+ * @param maxAttempts        budget tightenings before a target is declared unreachable
+ */
+public record ZipLmOptions(int calibrationTexts, int calibrationSequence, int scoringTexts, double dampening,
+                           int generations, int offspring, int maxAttempts, int buckets, long seed) {
+
+    public static ZipLmOptions defaults() {
+        return new ZipLmOptions(256, 64, 48, StructuredObs.DEFAULT_DAMPENING, 6, 4, 5, 2000, 42);
+    }
+
+    public ZipLmOptions withCalibration(int texts, int sequence, int scoring) {
+        return new ZipLmOptions(texts, sequence, scoring, dampening, generations, offspring, maxAttempts, buckets, seed);
+    }
+
+    public ZipLmOptions withSearch(int generationCount, int offspringCount) {
+        return new ZipLmOptions(calibrationTexts, calibrationSequence, scoringTexts, dampening, generationCount,
+                offspringCount, maxAttempts, buckets, seed);
+    }
+}

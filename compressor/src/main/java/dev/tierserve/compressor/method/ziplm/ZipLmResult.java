@@ -1,0 +1,13 @@
+package dev.tierserve.compressor.method.ziplm;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+
+/**
+ * One tier's variant: the physically pruned model, its speedup measured against the parent in one run on the
+ * settings it was built for, and the plan that produced it.
+ *
+ * @param attempts how many budgets were tried (more than one when a first solution measured below target)
+ */
+public record ZipLmResult(double targetSpeedup, ModelProto model, double measuredSpeedup, double parentMs,
+                          double variantMs, double calibrationLoss, String plan, int attempts, double seconds) {
+}

@@ -1,0 +1,98 @@
+package dev.tierserve.compressor.method.ziplm;
+
+import org.ejml.data.DMatrixRMaj;
+import org.ejml.dense.row.CommonOps_DDRM;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class StructuredObsTest {
+
+    /** in = 12 inputs in 4 groups of 3 ("heads"), out = 5, N = 200 samples with correlated inputs. */
+    @Test
+    void saliencyPredictsTheExactLossIncreaseAndTheUpdateBeatsPlainRemoval() {
+        Random random = new Random(1);
+        int in = 12;
+        int out = 5;
+        int samples = 200;
+        DMatrixRMaj x = new DMatrixRMaj(in, samples);
+        for (int s = 0; s < samples; s++) {
+            double shared = random.nextGaussian();
+            for (int i = 0; i < in; i++) {
+                x.set(i, s, random.nextGaussian() + 0.7 * shared * (i % 3));
+            }
+        }
+        DMatrixRMaj w = new DMatrixRMaj(in, out);
+        for (int i = 0; i < w.data.length; i++) {
+            w.data[i] = random.nextGaussian();
+        }
+        DMatrixRMaj hessian = new DMatrixRMaj(in, in);
+        CommonOps_DDRM.multTransB(x, x, hessian);
+        CommonOps_DDRM.scale(2.0 / samples, hessian);
+        List<int[]> groups = new ArrayList<>();
+        for (int g = 0; g < 4; g++) {
+            groups.add(new int[] {3 * g, 3 * g + 1, 3 * g + 2});
+        }
+
+        // Undampened, so the quadratic model is exactly the measured loss.
+        ObsTrajectory trajectory = StructuredObs.prune(w, hessian, groups, Set.of(4, 3, 2), 0.0);
+        DMatrixRMaj afterOne = trajectory.snapshots().get(3);
+        int removed = trajectory.removalOrder().get(0);
+        double measured = lossIncrease(w, afterOne, x);
+        DMatrixRMaj inverse = StructuredObs.dampenedInverse(hessian, 0.0);
+        double saliency = saliencyOf(w, inverse, groups.get(removed));
+        assertEquals(measured, saliency / 2, 1e-8 * Math.max(1, measured));
+        for (int row : groups.get(removed)) {
+            for (int c = 0; c < out; c++) {
+                assertEquals(0.0, afterOne.get(row, c));
+            }
+        }
+        // The chosen group is the cheapest one.
+        for (int g = 0; g < 4; g++) {
+            assertTrue(saliencyOf(w, inverse, groups.get(g)) >= saliency - 1e-12);
+        }
+        // Plain removal (zeroing the rows, no update) costs more.
+        DMatrixRMaj zeroed = w.copy();
+        for (int row : groups.get(removed)) {
+            for (int c = 0; c < out; c++) {
+                zeroed.set(row, c, 0);
+            }
+        }
+        assertTrue(lossIncrease(w, zeroed, x) > measured * 1.01, "the OBS update compensates the removal");
+
+        // Two steps: the recorded error is the sum of both exact increases, relative to the output energy.
+        double energy = StructuredObs.outputEnergy(w, hessian);
+        assertEquals(lossIncrease(w, trajectory.snapshots().get(2), x) / energy, trajectory.errors().get(2), 1e-8);
+        assertEquals(0.0, trajectory.errors().get(4));
+    }
+
+    private static double saliencyOf(DMatrixRMaj w, DMatrixRMaj inverse, int[] rows) {
+        DMatrixRMaj block = new DMatrixRMaj(rows.length, rows.length);
+        for (int i = 0; i < rows.length; i++) {
+            for (int j = 0; j < rows.length; j++) {
+                block.set(i, j, inverse.get(rows[i], rows[j]));
+            }
+        }
+        CommonOps_DDRM.invert(block);
+        return StructuredObs.saliency(w, rows, block);
+    }
+
+    /** ‖(W' − W)ᵀ X‖² / N. */
+    private static double lossIncrease(DMatrixRMaj w, DMatrixRMaj updated, DMatrixRMaj x) {
+        DMatrixRMaj delta = new DMatrixRMaj(w.numRows, w.numCols);
+        CommonOps_DDRM.subtract(updated, w, delta);
+        DMatrixRMaj y = new DMatrixRMaj(w.numCols, x.numCols);
+        CommonOps_DDRM.multTransA(delta, x, y);
+        double sum = 0;
+        for (double v : y.data) {
+            sum += v * v;
+        }
+        return sum / x.numCols;
+    }
+}
