@@ -2,8 +2,15 @@ package dev.tierserve.compressor.calib;
 
 import dev.tierserve.compressor.data.EncodedBatch;
 
-/** One output of one batch: row-major values and their shape, typically [batch, sequence, width]. */
-public record Activation(float[] values, long[] shape) {
+/**
+ * One output of one batch: row-major values and their shape, typically [batch, sequence, width]. Float
+ * outputs fill {@code values}; double outputs (a search graph's Gram matrices) fill {@code doubles}.
+ */
+public record Activation(float[] values, double[] doubles, long[] shape) {
+
+    public Activation(float[] values, long[] shape) {
+        this(values, null, shape);
+    }
 
     public int width() {
         return (int) shape[shape.length - 1];

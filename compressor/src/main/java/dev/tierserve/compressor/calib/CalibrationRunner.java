@@ -2,6 +2,7 @@ package dev.tierserve.compressor.calib;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnxruntime.OnnxJavaType;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OnnxValue;
 import ai.onnxruntime.OrtException;
@@ -11,6 +12,7 @@ import dev.tierserve.compressor.runtime.Feeds;
 import dev.tierserve.compressor.runtime.RuntimeSettings;
 import dev.tierserve.compressor.runtime.Sessions;
 
+import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
@@ -74,10 +76,18 @@ public final class CalibrationRunner {
                         Map<String, Activation> outputs = new HashMap<>();
                         for (Map.Entry<String, OnnxValue> entry : result) {
                             OnnxTensor tensor = (OnnxTensor) entry.getValue();
-                            FloatBuffer buffer = tensor.getFloatBuffer();
-                            float[] values = new float[buffer.remaining()];
-                            buffer.get(values);
-                            outputs.put(entry.getKey(), new Activation(values, tensor.getInfo().getShape()));
+                            long[] shape = tensor.getInfo().getShape();
+                            if (tensor.getInfo().type == OnnxJavaType.DOUBLE) {
+                                DoubleBuffer buffer = tensor.getDoubleBuffer();
+                                double[] values = new double[buffer.remaining()];
+                                buffer.get(values);
+                                outputs.put(entry.getKey(), new Activation(null, values, shape));
+                            } else {
+                                FloatBuffer buffer = tensor.getFloatBuffer();
+                                float[] values = new float[buffer.remaining()];
+                                buffer.get(values);
+                                outputs.put(entry.getKey(), new Activation(values, shape));
+                            }
                         }
                         for (ActivationCollector collector : collectors) {
                             collector.accept(outputs, batch);

@@ -9,7 +9,10 @@ import java.util.Set;
 
 /**
  * Streams Σ x xᵀ over the real tokens of one activation (e.g. an output projection's input), in double.
- * Memory is one width × width matrix, whatever the number of calibration samples.
+ * Memory is one width × width matrix, whatever the number of calibration samples. It reads either the
+ * activation itself [batch, sequence, width] (the product is formed here with EJML), or, much faster, a
+ * search graph's Gram output [width, width] that ONNX Runtime computes per batch in double over the
+ * unpadded tokens ({@code SearchGraphBuilder#gram}).
  */
 public final class GramCollector implements ActivationCollector {
 
@@ -32,6 +35,14 @@ public final class GramCollector implements ActivationCollector {
         int width = activation.width();
         if (gram == null) {
             gram = new DMatrixRMaj(width, width);
+        }
+        if (activation.doubles() != null) {
+            double[] batchGram = activation.doubles();
+            for (int i = 0; i < batchGram.length; i++) {
+                gram.data[i] += batchGram[i];
+            }
+            tokens += batch.realTokens();
+            return;
         }
         DMatrixRMaj rows = new DMatrixRMaj(batch.realTokens(), width);
         int[] row = {0};

@@ -52,7 +52,7 @@ class CalibrationRunnerTest {
     void streamingStatisticsEqualDirectOnesOverRealTokensOnly() {
         ModelProto model = TestModels.load(TestModels.MINILM);
         SearchGraph search = SearchGraphBuilder.of(model, StructureDetector.detect(model)).headMasks()
-                .probe(Probe.Kind.ATTENTION_CONTEXT, Probe.Kind.MLP_ACTIVATION).build();
+                .probe(Probe.Kind.ATTENTION_CONTEXT, Probe.Kind.MLP_ACTIVATION).gram(Probe.Kind.ATTENTION_CONTEXT).build();
         List<EncodedBatch> batches;
         try (BatchTokenizer tokenizer = new BatchTokenizer(TestModels.file(TestModels.MINILM_TOKENIZER), 24)) {
             batches = List.of(tokenizer.encode(List.of("short one", "a somewhat longer sentence about the weather")),
@@ -64,11 +64,12 @@ class CalibrationRunnerTest {
         String context = SearchGraph.probeName(2, Probe.Kind.ATTENTION_CONTEXT);
         String activation = SearchGraph.probeName(2, Probe.Kind.MLP_ACTIVATION);
         GramCollector gram = new GramCollector(context);
+        GramCollector runtimeGram = new GramCollector(SearchGraph.gramName(2, Probe.Kind.ATTENTION_CONTEXT));
         ChannelRmsCollector rms = new ChannelRmsCollector(activation);
         Recorder contexts = new Recorder(context);
         Recorder activations = new Recorder(activation);
         new CalibrationRunner(RuntimeSettings.Provider.CPU, 1).run(search.model(), search.defaults(), batches,
-                List.of(gram, rms, contexts, activations));
+                List.of(gram, runtimeGram, rms, contexts, activations));
 
         assertEquals(realTokens, gram.tokens());
         assertEquals(realTokens, contexts.rows.size());
@@ -86,6 +87,14 @@ class CalibrationRunnerTest {
         }
         assertTrue(maxError < 1e-9, "streamed Gram differs by " + maxError);
         assertEquals(2.0 / realTokens * h.get(3, 4), gram.hessian().get(3, 4), 1e-15);
+
+        // The same sums computed by ONNX Runtime in double inside the search graph, padding masked out.
+        assertEquals(realTokens, runtimeGram.tokens());
+        double runtimeError = 0;
+        for (int i = 0; i < h.data.length; i++) {
+            runtimeError = Math.max(runtimeError, Math.abs(h.data[i] - runtimeGram.gram().data[i]));
+        }
+        assertTrue(runtimeError < 1e-9, "runtime Gram differs by " + runtimeError);
 
         double[] channelRms = rms.rms();
         for (int c : new int[] {0, 100, 1535}) {

@@ -41,6 +41,11 @@ public record SearchGraph(ModelProto model, Map<Integer, String> headMasks, Map<
         }
     }
 
+    /** The output holding Σ x xᵀ (double, over unpadded tokens) of a probe's activation, per batch. */
+    public static String gramName(int layer, Probe.Kind kind) {
+        return "gram." + layer + "." + kind.name().toLowerCase(java.util.Locale.ROOT);
+    }
+
     public static String probeName(int layer, Probe.Kind kind) {
         return "probe." + layer + "." + kind.name().toLowerCase(java.util.Locale.ROOT);
     }

@@ -1,5 +1,6 @@
 package dev.tierserve.compressor.graph.search;
 
+import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
@@ -39,6 +40,8 @@ public final class SearchGraphBuilder {
     private boolean channelMasks;
     private boolean gates;
     private final Set<Probe.Kind> probeKinds = EnumSet.noneOf(Probe.Kind.class);
+    private final Set<Probe.Kind> gramKinds = EnumSet.noneOf(Probe.Kind.class);
+    private String tokenMask;
     private final List<String> overridable = new ArrayList<>();
 
     private SearchGraphBuilder(ModelProto model, StructureMap map) {
@@ -68,6 +71,15 @@ public final class SearchGraphBuilder {
     /** Exposes this activation of every layer that has the sub-block. */
     public SearchGraphBuilder probe(Probe.Kind... kinds) {
         probeKinds.addAll(Arrays.asList(kinds));
+        return this;
+    }
+
+    /**
+     * Adds, for every layer, an output {@link SearchGraph#gramName} = Σ x xᵀ of this activation over the
+     * batch's unpadded tokens, computed in double by ONNX Runtime (Hessians without copying activations out).
+     */
+    public SearchGraphBuilder gram(Probe.Kind... kinds) {
+        gramKinds.addAll(Arrays.asList(kinds));
         return this;
     }
 
@@ -139,6 +151,9 @@ public final class SearchGraphBuilder {
     }
 
     private void probe(MutableGraph graph, Map<String, Probe> probes, int layer, Probe.Kind kind, String tensor) {
+        if (gramKinds.contains(kind)) {
+            addGram(graph, layer, kind, tensor);
+        }
         if (!probeKinds.contains(kind)) {
             return;
         }
@@ -147,6 +162,41 @@ public final class SearchGraphBuilder {
                 .addInput(tensor).addOutput(name).build());
         graph.addOutput(MutableGraph.untypedShapeOutput(name, TensorProto.DataType.FLOAT_VALUE));
         probes.put(name, new Probe(layer, kind));
+    }
+
+    private void addGram(MutableGraph graph, int layer, Probe.Kind kind, String tensor) {
+        String name = SearchGraph.gramName(layer, kind);
+        if (tokenMask == null) {
+            // attention_mask [batch, sequence] → bool [batch · sequence], to keep only unpadded rows
+            String flat = graph.addInitializer("/gram/flat", TensorData.longTensor("", new long[] {1}, new long[] {-1}));
+            String mask = graph.addNode("Cast", "/gram/Cast", List.of("attention_mask"), castTo(TensorProto.DataType.BOOL_VALUE));
+            tokenMask = graph.addNode("Reshape", "/gram/Reshape", List.of(mask, flat));
+        }
+        String wide = graph.addNode("Cast", name + "/Cast", List.of(tensor), castTo(TensorProto.DataType.DOUBLE_VALUE));
+        String rowsShape = graph.addInitializer(name + "/rows_shape", TensorData.longTensor("", new long[] {2},
+                new long[] {-1, width(layer, kind)}));
+        String allRows = graph.addNode("Reshape", name + "/Rows", List.of(wide, rowsShape));
+        String rows = graph.addNode("Compress", name + "/Unpadded", List.of(allRows, tokenMask),
+                AttributeProto.newBuilder().setName("axis").setType(AttributeProto.AttributeType.INT).setI(0).build());
+        String transposed = graph.addNode("Transpose", name + "/Transpose", List.of(rows),
+                AttributeProto.newBuilder().setName("perm").setType(AttributeProto.AttributeType.INTS)
+                        .addInts(1).addInts(0).build());
+        graph.addNode(NodeProto.newBuilder().setOpType("MatMul").setName(graph.uniqueName(name + "/MatMul"))
+                .addInput(transposed).addInput(rows).addOutput(name).build());
+        graph.addOutput(MutableGraph.untypedShapeOutput(name, TensorProto.DataType.DOUBLE_VALUE));
+    }
+
+    private int width(int layer, Probe.Kind kind) {
+        TransformerLayer l = map.layer(layer);
+        return switch (kind) {
+            case ATTENTION_CONTEXT -> l.attention().output().inFeatures();
+            case MLP_ACTIVATION -> l.mlp().down().inFeatures();
+            case ATTENTION_INPUT, ATTENTION_OUTPUT, MLP_INPUT, MLP_OUTPUT -> map.hiddenSize();
+        };
+    }
+
+    private static AttributeProto castTo(int type) {
+        return AttributeProto.newBuilder().setName("to").setType(AttributeProto.AttributeType.INT).setI(type).build();
     }
 
     /** A float [size] input whose default is all ones. */

@@ -9,6 +9,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.IntStream;
 
 /**
  * Greedy structured Optimal Brain Surgeon on a projection W [in, out] with Hessian H = 2/N Σ x xᵀ of its
@@ -34,6 +35,15 @@ public final class StructuredObs {
      */
     public static ObsTrajectory prune(DMatrixRMaj weight, DMatrixRMaj hessian, List<int[]> groups,
                                       Set<Integer> snapshotAt, double dampening) {
+        if (groups.size() == weight.numRows && groups.stream().allMatch(g -> g.length == 1)) {
+            return pruneRows(weight, hessian, groups, snapshotAt, dampening);
+        }
+        return pruneGroups(weight, hessian, groups, snapshotAt, dampening);
+    }
+
+    /** The general form, for groups of any size. */
+    static ObsTrajectory pruneGroups(DMatrixRMaj weight, DMatrixRMaj hessian, List<int[]> groups,
+                                     Set<Integer> snapshotAt, double dampening) {
         int in = weight.numRows;
         DMatrixRMaj w = weight.copy();
         DMatrixRMaj inverse = dampenedInverse(hessian, dampening);
@@ -43,6 +53,9 @@ public final class StructuredObs {
         for (int g = 0; g < groups.size(); g++) {
             remaining.add(g);
         }
+        // Rows of removed groups are zero in W and in H⁻¹ from then on: updates skip them.
+        boolean[] active = new boolean[in];
+        java.util.Arrays.fill(active, true);
         List<Integer> order = new ArrayList<>();
         Map<Integer, DMatrixRMaj> snapshots = new HashMap<>();
         Map<Integer, Double> errors = new HashMap<>();
@@ -62,13 +75,104 @@ public final class StructuredObs {
                     bestBlockInverse = blockInverse;
                 }
             }
-            remove(w, inverse, groups.get(best), bestBlockInverse, in);
+            remove(w, inverse, groups.get(best), bestBlockInverse, activeRows(active));
+            for (int row : groups.get(best)) {
+                active[row] = false;
+            }
             remaining.remove(best);
             order.add(best);
             loss += Math.max(0, bestSaliency) / 2;
             record(snapshotAt, remaining.size(), w, loss, energy, snapshots, errors);
         }
         return new ObsTrajectory(List.copyOf(order), snapshots, errors);
+    }
+
+    /**
+     * The same algorithm for groups of one row (MLP channels), written for speed: ρ(i) = ‖W_i‖² / (H⁻¹)_ii,
+     * rank-one updates in contiguous loops (removed rows and columns of H⁻¹ are zero, so they can stay in).
+     */
+    static ObsTrajectory pruneRows(DMatrixRMaj weight, DMatrixRMaj hessian, List<int[]> groups,
+                                           Set<Integer> snapshotAt, double dampening) {
+        int in = weight.numRows;
+        int out = weight.numCols;
+        double[] w = weight.copy().data;
+        double[] inverse = dampenedInverse(hessian, dampening).data;
+        double energy = outputEnergy(weight, hessian);
+        int[] rowOfGroup = groups.stream().mapToInt(g -> g[0]).toArray();
+        int[] groupOfRow = new int[in];
+        for (int g = 0; g < rowOfGroup.length; g++) {
+            groupOfRow[rowOfGroup[g]] = g;
+        }
+        double[] norms = new double[in];
+        for (int r = 0; r < in; r++) {
+            norms[r] = squaredNorm(w, r * out, out);
+        }
+        boolean[] alive = new boolean[in];
+        java.util.Arrays.fill(alive, true);
+        List<Integer> order = new ArrayList<>();
+        Map<Integer, DMatrixRMaj> snapshots = new HashMap<>();
+        Map<Integer, Double> errors = new HashMap<>();
+        double loss = 0;
+        recordRows(snapshotAt, in, w, in, out, loss, energy, snapshots, errors);
+        double[] rowM = new double[in];
+        double[] weightM = new double[out];
+        for (int remaining = in; remaining > 0; remaining--) {
+            int m = -1;
+            double best = Double.POSITIVE_INFINITY;
+            for (int r = 0; r < in; r++) {
+                if (alive[r]) {
+                    double saliency = norms[r] / inverse[r * in + r];
+                    if (saliency < best) {
+                        best = saliency;
+                        m = r;
+                    }
+                }
+            }
+            double pivot = inverse[m * in + m];
+            System.arraycopy(inverse, m * in, rowM, 0, in);
+            System.arraycopy(w, m * out, weightM, 0, out);
+            for (int r = 0; r < in; r++) {
+                double factor = rowM[r] / pivot;
+                if (!alive[r] || factor == 0) {
+                    continue;
+                }
+                int wOffset = r * out;
+                for (int c = 0; c < out; c++) {
+                    w[wOffset + c] -= factor * weightM[c];
+                }
+                norms[r] = squaredNorm(w, wOffset, out);
+                int hOffset = r * in;
+                for (int c = 0; c < in; c++) {
+                    inverse[hOffset + c] -= factor * rowM[c];
+                }
+            }
+            alive[m] = false;
+            java.util.Arrays.fill(w, m * out, (m + 1) * out, 0.0);
+            for (int c = 0; c < in; c++) {
+                inverse[m * in + c] = 0;
+                inverse[c * in + m] = 0;
+            }
+            order.add(groupOfRow[m]);
+            loss += Math.max(0, best) / 2;
+            recordRows(snapshotAt, remaining - 1, w, in, out, loss, energy, snapshots, errors);
+        }
+        return new ObsTrajectory(List.copyOf(order), snapshots, errors);
+    }
+
+    private static double squaredNorm(double[] values, int offset, int length) {
+        double sum = 0;
+        for (int i = offset; i < offset + length; i++) {
+            sum += values[i] * values[i];
+        }
+        return sum;
+    }
+
+    private static void recordRows(Set<Integer> snapshotAt, int remaining, double[] w, int in, int out, double loss,
+                                   double energy, Map<Integer, DMatrixRMaj> snapshots, Map<Integer, Double> errors) {
+        if (snapshotAt.contains(remaining)) {
+            snapshots.put(remaining, DMatrixRMaj.wrap(in, out, w.clone()));
+            errors.put(remaining, energy > 0 ? loss / energy : 0);
+        }
     }
 
     /** ρ(M) = tr(W_Mᵀ [(H⁻¹)_MM]⁻¹ W_M). */
@@ -109,12 +213,17 @@ public final class StructuredObs {
         return block;
     }
 
-    private static void remove(DMatrixRMaj w, DMatrixRMaj inverse, int[] rows, DMatrixRMaj blockInverse, int in) {
+    private static int[] activeRows(boolean[] active) {
+        return IntStream.range(0, active.length).filter(i -> active[i]).toArray();
+    }
+
+    private static void remove(DMatrixRMaj w, DMatrixRMaj inverse, int[] rows, DMatrixRMaj blockInverse, int[] live) {
         int k = rows.length;
         int out = w.numCols;
-        // A = (H⁻¹)_{:,M} [(H⁻¹)_MM]⁻¹   [in, k]
+        int in = inverse.numRows;
+        // A = (H⁻¹)_{:,M} [(H⁻¹)_MM]⁻¹   [in, k], non-zero only on live rows
         double[] a = new double[in * k];
-        for (int r = 0; r < in; r++) {
+        for (int r : live) {
             for (int j = 0; j < k; j++) {
                 double s = 0;
                 for (int i = 0; i < k; i++) {
@@ -128,7 +237,7 @@ public final class StructuredObs {
         for (int i = 0; i < k; i++) {
             System.arraycopy(w.data, rows[i] * out, wm, i * out, out);
         }
-        for (int r = 0; r < in; r++) {
+        for (int r : live) {
             int rowOffset = r * out;
             for (int j = 0; j < k; j++) {
                 double factor = a[r * k + j];
@@ -141,12 +250,12 @@ public final class StructuredObs {
                 }
             }
         }
-        // H⁻¹ ← H⁻¹ − A (H⁻¹)_{M,:}
+        // H⁻¹ ← H⁻¹ − A (H⁻¹)_{M,:}, on live rows and columns only
         double[] hm = new double[k * in];
         for (int i = 0; i < k; i++) {
             System.arraycopy(inverse.data, rows[i] * in, hm, i * in, in);
         }
-        for (int r = 0; r < in; r++) {
+        for (int r : live) {
             int rowOffset = r * in;
             for (int j = 0; j < k; j++) {
                 double factor = a[r * k + j];
@@ -154,9 +263,15 @@ public final class StructuredObs {
                     continue;
                 }
                 int mOffset = j * in;
-                for (int c = 0; c < in; c++) {
+                for (int c : live) {
                     inverse.data[rowOffset + c] -= factor * hm[mOffset + c];
                 }
+            }
+        }
+        for (int row : rows) {
+            for (int c = 0; c < in; c++) {
+                inverse.data[row * in + c] = 0;
+                inverse.data[c * in + row] = 0;
             }
         }
         for (int row : rows) {

@@ -129,13 +129,13 @@ public final class ZipLm {
     private List<PrunableBlock> trajectories(ModelProto parent, StructureMap map, List<EncodedBatch> calibration,
                                              ComponentLatencyTable table) {
         SearchGraph probes = SearchGraphBuilder.of(parent, map)
-                .probe(Probe.Kind.ATTENTION_CONTEXT, Probe.Kind.MLP_ACTIVATION).build();
+                .gram(Probe.Kind.ATTENTION_CONTEXT, Probe.Kind.MLP_ACTIVATION).build();
         List<GramCollector> grams = new ArrayList<>();
         List<Runnable> jobs = new ArrayList<>();
         List<PrunableBlock> blocks = new ArrayList<>(java.util.Collections.nCopies(2 * map.layerCount(), null));
         for (TransformerLayer layer : map.layers()) {
-            GramCollector attention = new GramCollector(SearchGraph.probeName(layer.index(), Probe.Kind.ATTENTION_CONTEXT));
-            GramCollector mlp = new GramCollector(SearchGraph.probeName(layer.index(), Probe.Kind.MLP_ACTIVATION));
+            GramCollector attention = new GramCollector(SearchGraph.gramName(layer.index(), Probe.Kind.ATTENTION_CONTEXT));
+            GramCollector mlp = new GramCollector(SearchGraph.gramName(layer.index(), Probe.Kind.MLP_ACTIVATION));
             grams.add(attention);
             grams.add(mlp);
             AttentionBlock a = layer.attention();
@@ -163,12 +163,15 @@ public final class ZipLm {
                         layer.mlp().down().weight()));
             });
         }
+        long start = System.nanoTime();
         new CalibrationRunner(settings.provider(), settings.threads()).run(probes.model(), probes.defaults(),
                 calibration, grams);
         long tokens = grams.get(0).tokens();
-        log.accept(String.format(Locale.ROOT, "ZipLM: Hessians from %d calibration tokens; OBS on %d blocks",
-                tokens, jobs.size()));
+        log.accept(String.format(Locale.ROOT, "ZipLM: Hessians from %d calibration tokens in %.1f s; OBS on %d blocks",
+                tokens, (System.nanoTime() - start) / 1e9, jobs.size()));
+        start = System.nanoTime();
         jobs.parallelStream().forEach(Runnable::run);
+        log.accept(String.format(Locale.ROOT, "ZipLM: OBS trajectories in %.1f s", (System.nanoTime() - start) / 1e9));
         return List.copyOf(blocks);
     }
 

@@ -72,6 +72,38 @@ class StructuredObsTest {
         assertEquals(0.0, trajectory.errors().get(4));
     }
 
+    @Test
+    void theSingleRowFastPathFollowsTheGeneralAlgorithm() {
+        Random random = new Random(3);
+        int in = 20;
+        int out = 6;
+        DMatrixRMaj x = new DMatrixRMaj(in, 100);
+        for (int i = 0; i < x.data.length; i++) {
+            x.data[i] = random.nextGaussian();
+        }
+        DMatrixRMaj hessian = new DMatrixRMaj(in, in);
+        CommonOps_DDRM.multTransB(x, x, hessian);
+        CommonOps_DDRM.scale(2.0 / 100, hessian);
+        DMatrixRMaj w = new DMatrixRMaj(in, out);
+        for (int i = 0; i < w.data.length; i++) {
+            w.data[i] = random.nextGaussian();
+        }
+        List<int[]> rows = new ArrayList<>();
+        for (int r = 0; r < in; r++) {
+            rows.add(new int[] {r});
+        }
+        Set<Integer> levels = Set.of(20, 15, 9, 3, 0);
+        ObsTrajectory fast = StructuredObs.pruneRows(w, hessian, rows, levels, 1e-2);
+        ObsTrajectory general = StructuredObs.pruneGroups(w, hessian, rows, levels, 1e-2);
+        assertEquals(general.removalOrder(), fast.removalOrder());
+        for (int level : levels) {
+            assertEquals(general.errors().get(level), fast.errors().get(level), 1e-10);
+            for (int i = 0; i < in * out; i++) {
+                assertEquals(general.snapshots().get(level).data[i], fast.snapshots().get(level).data[i], 1e-9);
+            }
+        }
+    }
+
     private static double saliencyOf(DMatrixRMaj w, DMatrixRMaj inverse, int[] rows) {
         DMatrixRMaj block = new DMatrixRMaj(rows.length, rows.length);
         for (int i = 0; i < rows.length; i++) {
