@@ -6,7 +6,8 @@ import picocli.CommandLine.Command;
 /** {@code java -jar compressor/target/tierserve-compressor.jar <subcommand>}. */
 @Command(name = "compressor", mixinStandardHelpOptions = true,
         description = "Structured compression of ONNX transformer models.",
-        subcommands = {InspectCommand.class, SyntheticCommand.class, EvaluateCommand.class})
+        subcommands = {InspectCommand.class, SyntheticCommand.class, EvaluateCommand.class,
+                CompressCommand.class})
 public final class CompressorCommand {
 
     public static void main(String[] args) {

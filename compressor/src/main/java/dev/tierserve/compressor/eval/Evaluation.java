@@ -60,7 +60,9 @@ public final class Evaluation {
                                      String dataName) {
         StructureMap map = StructureDetector.detect(parent.proto());
         boolean decoder = map.isDecoder();
-        int train = decoder ? 0 : trainTexts;
+        // The training texts come first in the seeded order even for decoders (unused there), so the test texts
+        // are the same ones whatever the model, and disjoint from calibration texts drawn from the same order.
+        int train = trainTexts;
         DataSplits splits = DataSplits.of(samples, seed, train, 0, testTexts);
         List<Model> all = new ArrayList<>();
         all.add(parent);
@@ -72,7 +74,7 @@ public final class Evaluation {
         try (BatchTokenizer evalTokenizer = new BatchTokenizer(tokenizerJson, evaluationSequence);
              BatchTokenizer latencyTokenizer = new BatchTokenizer(tokenizerJson, latency.sequence())) {
             testBatches = evalTokenizer.encodeAll(splits.test(), evaluationBatch);
-            trainBatches = evalTokenizer.encodeAll(splits.calibration(), evaluationBatch);
+            trainBatches = decoder ? List.of() : evalTokenizer.encodeAll(splits.calibration(), evaluationBatch);
             latencyBatch = latencyTokenizer.encode(splits.test().subList(0, latency.batch()).stream()
                     .map(TextSample::text).toList());
         }
@@ -101,7 +103,7 @@ public final class Evaluation {
             List<String> testLabels = splits.test().stream().map(TextSample::label).toList();
             boolean labelled = splits.calibration().stream().allMatch(s -> s.label() != null)
                     && testLabels.stream().allMatch(Objects::nonNull);
-            if (labelled && train > 0) {
+            if (labelled && train > 0 && !decoder) {
                 classifier = RidgeClassifier.fit(embed(parent.proto(), output, trainBatches),
                         splits.calibration().stream().map(TextSample::label).toList(), 1.0);
             }
@@ -110,7 +112,8 @@ public final class Evaluation {
                 results.add(result(model, timing, EncoderQuality.compare(parentTest, test, classifier, testLabels), null));
             }
         }
-        return new EvaluationReport(parent.name(), map.synthetic(), latency, warmupRuns, rounds, dataName, train,
+        return new EvaluationReport(parent.name(), map.synthetic(), latency, warmupRuns, rounds, dataName,
+                decoder ? 0 : train,
                 splits.test().size(), evaluationSequence, decoder ? null : pooling.name().toLowerCase(), results);
     }
 

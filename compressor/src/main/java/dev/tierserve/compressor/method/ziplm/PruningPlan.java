@@ -129,6 +129,26 @@ public record PruningPlan(List<PrunableBlock> blocks, int[] remainingGroups) {
         return kept;
     }
 
+    /** Query heads kept per layer (0 = attention removed). */
+    public int[] heads(int layers) {
+        return units(layers, true);
+    }
+
+    /** MLP channels kept per layer (0 = MLP removed). */
+    public int[] channels(int layers) {
+        return units(layers, false);
+    }
+
+    private int[] units(int layers, boolean attention) {
+        int[] units = new int[layers];
+        for (int b = 0; b < blocks.size(); b++) {
+            if (blocks.get(b).attention() == attention) {
+                units[blocks.get(b).layer()] = blocks.get(b).units(remainingGroups[b]);
+            }
+        }
+        return units;
+    }
+
     public String describe() {
         StringBuilder out = new StringBuilder();
         for (int b = 0; b < blocks.size(); b++) {

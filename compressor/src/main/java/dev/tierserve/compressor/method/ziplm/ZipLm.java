@@ -97,11 +97,11 @@ public final class ZipLm {
         long start = System.nanoTime();
         List<List<Level>> levels = levelTable(blocks, table);
         double budget = table.fullMs() / target - table.fixedMs();
+        ZipLmResult feasible = null;
         for (int attempt = 1; attempt <= options.maxAttempts(); attempt++) {
             Candidate best = evolve(blocks, levels, budget, search, scorer, scoring, reference, output);
             if (best == null) {
-                throw new IllegalStateException(String.format(Locale.ROOT,
-                        "ZipLM: no level assignment fits %.2f ms for %.2fx", budget, target));
+                break;
             }
             PruningPlan plan = new PruningPlan(blocks, best.remaining);
             ModelProto variant = plan.apply(parent);
@@ -113,12 +113,21 @@ public final class ZipLm {
                     + "measured %.3fx (%.2f vs %.2f ms)", target, attempt, budget, best.loss, measured,
                     report.entry("variant").medianMs(), report.entry("parent").medianMs()));
             if (measured >= target) {
-                return new ZipLmResult(target, variant, measured, report.entry("parent").medianMs(),
-                        report.entry("variant").medianMs(), best.loss, plan.describe(), attempt,
+                feasible = new ZipLmResult(target, variant, measured, report.entry("parent").medianMs(),
+                        report.entry("variant").medianMs(), best.loss, plan.describe(),
+                        plan.heads(table.layers()), plan.channels(table.layers()), attempt,
                         (System.nanoTime() - start) / 1e9);
+                if (measured <= target * 1.04) {
+                    return feasible;
+                }
+            } else if (feasible != null) {
+                return feasible;
             }
-            // Tighten by the shortfall (plus 1%) and search again.
+            // Scale the budget by the miss (tighten when short, loosen when well over) and search again.
             budget *= measured / target * 0.99;
+        }
+        if (feasible != null) {
+            return feasible;
         }
         throw new IllegalStateException(String.format(Locale.ROOT,
                 "ZipLM: %.2fx not reached after %d budgets; no variant published", target, options.maxAttempts()));

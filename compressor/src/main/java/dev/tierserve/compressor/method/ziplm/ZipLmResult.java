@@ -6,8 +6,11 @@ import ai.onnx.proto.OnnxMl.ModelProto;
  * One tier's variant: the physically pruned model, its speedup measured against the parent in one run on the
  * settings it was built for, and the plan that produced it.
  *
+ * @param heads    query heads kept per layer (0 = attention removed)
+ * @param channels MLP channels kept per layer (0 = MLP removed)
  * @param attempts how many budgets were tried (more than one when a first solution measured below target)
  */
 public record ZipLmResult(double targetSpeedup, ModelProto model, double measuredSpeedup, double parentMs,
-                          double variantMs, double calibrationLoss, String plan, int attempts, double seconds) {
+                          double variantMs, double calibrationLoss, String plan, int[] heads, int[] channels,
+                          int attempts, double seconds) {
 }

@@ -1,0 +1,80 @@
+package dev.tierserve.compressor.method.ziplm;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.tierserve.compressor.TestModels;
+import dev.tierserve.compressor.calib.Pooling;
+import dev.tierserve.compressor.data.BatchTokenizer;
+import dev.tierserve.compressor.data.BrownCorpus;
+import dev.tierserve.compressor.data.DataSplits;
+import dev.tierserve.compressor.data.EncodedBatch;
+import dev.tierserve.compressor.data.TextSample;
+import dev.tierserve.compressor.eval.Evaluation;
+import dev.tierserve.compressor.eval.EvaluationReport;
+import dev.tierserve.compressor.graph.structure.StructureDetector;
+import dev.tierserve.compressor.graph.structure.StructureMap;
+import dev.tierserve.compressor.latency.ComponentLatencyMeter;
+import dev.tierserve.compressor.latency.ComponentLatencyTable;
+import dev.tierserve.compressor.method.baseline.LayerDropping;
+import dev.tierserve.compressor.method.baseline.MagnitudePruning;
+import dev.tierserve.compressor.runtime.RuntimeSettings;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** all-MiniLM-L6 at 1.5x and 2x with a small calibration set: targets reached, quality between parent and baselines. */
+class ZipLmEndToEndTest {
+
+    @Test
+    void reachesEachTargetAndBeatsTheNaiveBaselines() {
+        ModelProto parent = TestModels.load(TestModels.MINILM);
+        RuntimeSettings settings = RuntimeSettings.cpu(1, 1, 64);
+        List<TextSample> brown = BrownCorpus.bundled();
+        DataSplits splits = DataSplits.of(brown, 42, 96, 0, 0);
+        List<EncodedBatch> calibration;
+        EncodedBatch timing;
+        try (BatchTokenizer tokenizer = new BatchTokenizer(TestModels.file(TestModels.MINILM_TOKENIZER), 48);
+             BatchTokenizer timingTokenizer = new BatchTokenizer(TestModels.file(TestModels.MINILM_TOKENIZER), 64)) {
+            calibration = tokenizer.encodeAll(splits.calibration(), 16);
+            timing = timingTokenizer.encode(List.of(splits.calibration().get(0).text()));
+        }
+        ComponentLatencyTable table = new ComponentLatencyMeter(settings, 3, 10).measure(parent, timing);
+        ZipLmOptions options = ZipLmOptions.defaults().withCalibration(96, 48, 32).withSearch(2, 3);
+        List<ZipLmResult> results = new ZipLm(settings, options, System.out::println)
+                .compress(parent, List.of(1.5, 2.0), calibration, timing, table);
+
+        List<Evaluation.Model> models = new ArrayList<>();
+        StructureMap parentMap = StructureDetector.detect(parent);
+        for (ZipLmResult result : results) {
+            assertTrue(result.measuredSpeedup() >= result.targetSpeedup(),
+                    "measured " + result.measuredSpeedup() + " for " + result.targetSpeedup());
+            StructureMap map = StructureDetector.detect(result.model());
+            assertTrue(map.layers().stream().mapToLong(l -> (l.attention() == null ? 0 : l.attention().parameterCount())
+                    + (l.mlp() == null ? 0 : l.mlp().parameterCount())).sum()
+                    < parentMap.layers().stream().mapToLong(l -> l.attention().parameterCount()
+                    + l.mlp().parameterCount()).sum(), "physically smaller");
+            String tier = result.targetSpeedup() + "x";
+            models.add(new Evaluation.Model("ziplm " + tier, result.model()));
+            models.add(new Evaluation.Model("magnitude " + tier,
+                    MagnitudePruning.prune(parent, result.heads(), result.channels())));
+            int drop = (int) Math.ceil(6 * (1 - 1 / result.targetSpeedup()));
+            models.add(new Evaluation.Model("drop last " + drop + " " + tier, LayerDropping.dropLast(parent, drop)));
+        }
+        EvaluationReport report = Evaluation.builder(settings).rounds(5).evaluationSequence(64).trainTexts(200)
+                .testTexts(100).pooling(Pooling.MEAN).build().evaluate(new Evaluation.Model("minilm", parent), models,
+                        TestModels.file(TestModels.MINILM_TOKENIZER), brown, "brown");
+        System.out.print(report.render());
+        assertEquals(7, report.results().size());
+        for (int t = 0; t < 2; t++) {
+            double ziplm = report.results().get(1 + 3 * t).encoder().meanCosine();
+            double magnitude = report.results().get(2 + 3 * t).encoder().meanCosine();
+            double dropped = report.results().get(3 + 3 * t).encoder().meanCosine();
+            assertTrue(ziplm < 1.0, "below the parent");
+            assertTrue(ziplm > magnitude, "ZipLM " + ziplm + " vs magnitude " + magnitude);
+            assertTrue(ziplm > dropped, "ZipLM " + ziplm + " vs dropped layers " + dropped);
+        }
+    }
+}
