@@ -87,11 +87,10 @@ public record PruningPlan(List<PrunableBlock> blocks, int[] remainingGroups) {
                 }
             }
             StructureMap map = StructureDetector.detect(model);
-            TransformerLayer layer = map.layer(block.layer());
             model = block.attention() ? HeadPruning.pruneHeads(model, map, block.layer(), removedUnits)
                     : ChannelPruning.pruneChannels(model, map, block.layer(), removedUnits);
             map = StructureDetector.detect(model);
-            layer = map.layer(block.layer());
+            TransformerLayer layer = map.layer(block.layer());
             var projection = block.attention() ? layer.attention().output() : layer.mlp().down();
             model = WeightRewrite.replace(model, projection, keptRows(block, remaining, kept), null);
         }
