@@ -74,10 +74,7 @@ public final class ComponentLatencyMeter {
 
     public ComponentLatencyTable measure(ModelProto parent, EncodedBatch batch) {
         StructureMap map = StructureDetector.detect(parent);
-        ModelProto oneLayer = parent;
-        for (int k = map.layerCount() - 1; k >= 1; k--) {
-            oneLayer = SubBlockRemoval.dropLayer(oneLayer, StructureDetector.detect(oneLayer), k);
-        }
+        ModelProto oneLayer = SubBlockRemoval.dropLastLayers(parent, map.layerCount() - 1);
         StructureMap single = StructureDetector.detect(oneLayer);
         AttentionBlock attention = single.layer(0).attention();
         int group = attention.groupSize();
@@ -115,10 +112,7 @@ public final class ComponentLatencyMeter {
         List<ComponentLatencyTable.MlpLevel> levels = widths.stream()
                 .map(w -> new ComponentLatencyTable.MlpLevel(w, mlpTimes.get("mlp " + w))).toList();
 
-        ModelProto fixed = parent;
-        for (int k = map.layerCount() - 1; k >= 0; k--) {
-            fixed = SubBlockRemoval.dropLayer(fixed, StructureDetector.detect(fixed), k);
-        }
+        ModelProto fixed = SubBlockRemoval.dropLastLayers(parent, map.layerCount());
         LatencyReport totals = meter().measure(List.of(new LatencyMeter.Candidate("full", parent),
                 new LatencyMeter.Candidate("fixed", fixed)), batch);
         return new ComponentLatencyTable(modelKey(parent), settings, map.layerCount(), group, attentionMs, levels,

@@ -42,14 +42,8 @@ class MeasuringInstrumentsBenchmark {
         ModelProto parent = TestModels.load(TestModels.BGE_SMALL);
         RuntimeSettings settings = RuntimeSettings.cpu(1, 1, 128);
 
-        ModelProto lastTwoDropped = parent;
-        for (int k = 0; k < 2; k++) {
-            lastTwoDropped = SubBlockRemoval.dropLayer(lastTwoDropped, StructureDetector.detect(lastTwoDropped), 10);
-        }
-        ModelProto lastFourDropped = lastTwoDropped;
-        for (int k = 0; k < 2; k++) {
-            lastFourDropped = SubBlockRemoval.dropLayer(lastFourDropped, StructureDetector.detect(lastFourDropped), 8);
-        }
+        ModelProto lastTwoDropped = SubBlockRemoval.dropLastLayers(parent, 2);
+        ModelProto lastFourDropped = SubBlockRemoval.dropLastLayers(parent, 4);
         ModelProto halfHeads = parent;
         ModelProto halfChannels = parent;
         for (int layer = 0; layer < 12; layer++) {

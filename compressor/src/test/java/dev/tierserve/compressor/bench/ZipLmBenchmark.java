@@ -13,7 +13,7 @@ import dev.tierserve.compressor.eval.Evaluation;
 import dev.tierserve.compressor.eval.EvaluationReport;
 import dev.tierserve.compressor.latency.ComponentLatencyMeter;
 import dev.tierserve.compressor.latency.ComponentLatencyTable;
-import dev.tierserve.compressor.method.baseline.LayerDropping;
+import dev.tierserve.compressor.graph.edit.SubBlockRemoval;
 import dev.tierserve.compressor.method.baseline.MagnitudePruning;
 import dev.tierserve.compressor.method.ziplm.ZipLm;
 import dev.tierserve.compressor.method.ziplm.ZipLmOptions;
@@ -70,7 +70,7 @@ class ZipLmBenchmark {
             models.add(new Evaluation.Model("magnitude " + tier, MagnitudePruning.prune(parent, result.heads(),
                     result.channels())));
             int drop = (int) Math.ceil(12 * (1 - 1 / result.targetSpeedup()));
-            models.add(new Evaluation.Model("drop last " + drop + " layers", LayerDropping.dropLast(parent, drop)));
+            models.add(new Evaluation.Model("drop last " + drop + " layers", SubBlockRemoval.dropLastLayers(parent, drop)));
         }
         EvaluationReport report = Evaluation.builder(settings).rounds(20).evaluationSequence(128).trainTexts(1000)
                 .testTexts(300).pooling(Pooling.CLS).build().evaluate(new Evaluation.Model("bge-small-en-v1.5", parent),

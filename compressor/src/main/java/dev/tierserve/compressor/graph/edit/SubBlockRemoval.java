@@ -3,6 +3,7 @@ package dev.tierserve.compressor.graph.edit;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.tierserve.compressor.graph.MutableGraph;
 import dev.tierserve.compressor.graph.structure.AttentionBlock;
+import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.graph.structure.TransformerLayer;
 
@@ -46,6 +47,27 @@ public final class SubBlockRemoval {
             removeCache(graph, layer.attention());
         }
         graph.redirect(layer.output(), layer.input());
+        graph.removeDeadNodes();
+        return graph.toModel();
+    }
+
+    /** Removes the last {@code count} layers in one rewiring (all of them leaves the embeddings alone). */
+    public static ModelProto dropLastLayers(ModelProto model, int count) {
+        if (count == 0) {
+            return model;
+        }
+        StructureMap map = StructureDetector.detect(model);
+        if (count < 0 || count > map.layerCount()) {
+            throw new IllegalArgumentException("cannot drop " + count + " of " + map.layerCount() + " layers");
+        }
+        MutableGraph graph = new MutableGraph(model);
+        int first = map.layerCount() - count;
+        for (TransformerLayer layer : map.layers().subList(first, map.layerCount())) {
+            if (layer.attention() != null) {
+                removeCache(graph, layer.attention());
+            }
+        }
+        graph.redirect(map.layer(map.layerCount() - 1).output(), map.layer(first).input());
         graph.removeDeadNodes();
         return graph.toModel();
     }

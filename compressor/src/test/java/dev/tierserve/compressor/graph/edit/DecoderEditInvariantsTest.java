@@ -76,6 +76,16 @@ class DecoderEditInvariantsTest {
         assertFalse(names(dropped.getGraph().getInputList()).contains("past_key_values.2.key"));
         assertFalse(names(dropped.getGraph().getOutputList()).contains("present.2.value"));
         assertTrue(names(dropped.getGraph().getOutputList()).contains("present.3.value"));
+
+        ModelProto truncated = SubBlockRemoval.dropLastLayers(model, 2);
+        assertEquals(2, StructureDetector.detect(truncated).layerCount());
+        assertFalse(names(truncated.getGraph().getInputList()).contains("past_key_values.3.key"));
+        assertTrue(names(truncated.getGraph().getInputList()).contains("past_key_values.1.key"));
+        Map<String, Object> twoGates = with(inputs, search.attentionGates().get(2), new float[] {0});
+        for (String gate : new String[] {search.mlpGates().get(2), search.attentionGates().get(3), search.mlpGates().get(3)}) {
+            twoGates.put(gate, new FloatInput(new float[] {0}, new long[] {1}));
+        }
+        assertClose(OrtRunner.run(search, twoGates).get("logits"), OrtRunner.run(truncated, inputs).get("logits"));
     }
 
     @Test

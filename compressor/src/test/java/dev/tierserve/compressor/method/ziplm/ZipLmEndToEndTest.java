@@ -14,7 +14,7 @@ import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.latency.ComponentLatencyMeter;
 import dev.tierserve.compressor.latency.ComponentLatencyTable;
-import dev.tierserve.compressor.method.baseline.LayerDropping;
+import dev.tierserve.compressor.graph.edit.SubBlockRemoval;
 import dev.tierserve.compressor.method.baseline.MagnitudePruning;
 import dev.tierserve.compressor.runtime.RuntimeSettings;
 import org.junit.jupiter.api.Test;
@@ -61,7 +61,7 @@ class ZipLmEndToEndTest {
             models.add(new Evaluation.Model("magnitude " + tier,
                     MagnitudePruning.prune(parent, result.heads(), result.channels())));
             int drop = (int) Math.ceil(6 * (1 - 1 / result.targetSpeedup()));
-            models.add(new Evaluation.Model("drop last " + drop + " " + tier, LayerDropping.dropLast(parent, drop)));
+            models.add(new Evaluation.Model("drop last " + drop + " " + tier, SubBlockRemoval.dropLastLayers(parent, drop)));
         }
         EvaluationReport report = Evaluation.builder(settings).rounds(5).evaluationSequence(64).trainTexts(200)
                 .testTexts(100).pooling(Pooling.MEAN).build().evaluate(new Evaluation.Model("minilm", parent), models,
