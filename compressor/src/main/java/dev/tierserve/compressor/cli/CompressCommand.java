@@ -15,10 +15,18 @@ import dev.tierserve.compressor.graph.OnnxModelReader;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.latency.ComponentLatencyMeter;
 import dev.tierserve.compressor.latency.ComponentLatencyTable;
+import dev.tierserve.compressor.method.CompressedVariant;
+import dev.tierserve.compressor.method.Unreached;
+import dev.tierserve.compressor.method.parallel.LayerParallelSearch;
+import dev.tierserve.compressor.method.parallel.ParallelOptions;
+import dev.tierserve.compressor.method.parallel.ParallelResult;
+import dev.tierserve.compressor.method.trimllm.TrimLlm;
+import dev.tierserve.compressor.method.trimllm.TrimLlmOptions;
+import dev.tierserve.compressor.method.trimllm.TrimLlmResult;
 import dev.tierserve.compressor.method.ziplm.ZipLm;
 import dev.tierserve.compressor.method.ziplm.ZipLmOptions;
-import dev.tierserve.compressor.method.ziplm.ZipLmResult;
 import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.compressor.store.UnreachedTarget;
 import dev.tierserve.compressor.store.VariantManifest;
 import dev.tierserve.compressor.store.VariantPublisher;
 import picocli.CommandLine.Command;
@@ -26,7 +34,6 @@ import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -37,7 +44,7 @@ import java.util.concurrent.Callable;
         + "target into the variant store.")
 final class CompressCommand implements Callable<Integer> {
 
-    @Option(names = "--method", defaultValue = "ziplm", description = "ziplm (the other methods come in later issues)")
+    @Option(names = "--method", defaultValue = "ziplm", description = "ziplm, trimllm or parallel")
     String method;
 
     @Option(names = "--model", required = true, description = "the parent model.onnx (tokenizer.json beside it)")
@@ -49,11 +56,12 @@ final class CompressCommand implements Callable<Integer> {
     @Option(names = "--targets", required = true, split = ",", description = "speedups, e.g. 1.5,2,3")
     List<Double> targets;
 
-    @Option(names = "--calibration", defaultValue = "brown", description = "'brown' (bundled) or a .jsonl / text file")
+    @Option(names = "--calibration", defaultValue = "brown", description = "'brown' (bundled) or a .jsonl / text file: "
+            + "the domain TrimLLM keeps")
     String calibration;
 
-    @Option(names = "--calibration-texts", defaultValue = "256")
-    int calibrationTexts;
+    @Option(names = "--calibration-texts", description = "default: the method's own (ziplm 256, trimllm 128, parallel 64)")
+    Integer calibrationTexts;
 
     @Option(names = "--test-texts", defaultValue = "300", description = "held-out texts for the manifest's quality")
     int testTexts;
@@ -70,6 +78,9 @@ final class CompressCommand implements Callable<Integer> {
     @Option(names = "--threads", defaultValue = "1")
     int threads;
 
+    @Option(names = "--no-recovery", description = "trimllm: skip the affine recovery")
+    boolean noRecovery;
+
     @Option(names = "--pooling", defaultValue = "mean", description = "cls or mean, for the encoder quality metrics")
     String pooling;
 
@@ -79,10 +90,14 @@ final class CompressCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "variants", description = "the variant store root")
     Path out;
 
+    /** What a method produced: variants that reached their targets, and targets it could not reach. */
+    private record Outcome(List<CompressedVariant> variants, List<Unreached> unreached) {
+    }
+
     @Override
     public Integer call() {
-        if (!method.equals("ziplm")) {
-            System.err.println("unknown method '" + method + "'; available: ziplm");
+        if (!List.of("ziplm", "trimllm", "parallel").contains(method)) {
+            System.err.println("unknown method '" + method + "'; available: ziplm, trimllm, parallel");
             return 2;
         }
         long start = System.nanoTime();
@@ -94,57 +109,113 @@ final class CompressCommand implements Callable<Integer> {
                 : TextFiles.read(Path.of(calibration));
         RuntimeSettings settings = new RuntimeSettings(RuntimeSettings.Provider.valueOf(provider.toUpperCase(Locale.ROOT)),
                 threads, batch, sequence);
-        ZipLmOptions options = ZipLmOptions.defaults();
-        options = options.withCalibration(calibrationTexts, options.calibrationSequence(), options.scoringTexts());
-        DataSplits splits = DataSplits.of(samples, seed, calibrationTexts, 0, 0);
-        List<EncodedBatch> batches;
-        EncodedBatch timing;
-        try (BatchTokenizer calibrationTokenizer = new BatchTokenizer(tokenizer, options.calibrationSequence());
-             BatchTokenizer timingTokenizer = new BatchTokenizer(tokenizer, sequence)) {
-            batches = calibrationTokenizer.encodeAll(splits.calibration(), 16);
-            timing = timingTokenizer.encode(splits.calibration().subList(0, batch).stream().map(TextSample::text).toList());
-        }
-        ComponentLatencyTable table = new ComponentLatencyMeter(settings, 5, 20)
-                .loadOrMeasure(parent, timing, out.resolve(".latency-tables"));
-        List<ZipLmResult> results = new ZipLm(settings, options, System.out::println)
-                .compress(parent, targets, batches, timing, table);
 
-        List<Evaluation.Model> variants = new ArrayList<>();
-        for (ZipLmResult result : results) {
-            variants.add(new Evaluation.Model(tier(result.targetSpeedup()), result.model()));
-        }
-        int trainTexts = Math.max(calibrationTexts, 1000);
+        Outcome outcome = switch (method) {
+            case "ziplm" -> ziplm(parent, settings, samples, tokenizer);
+            case "trimllm" -> trimllm(parent, settings, samples, tokenizer);
+            default -> parallel(parent, settings, samples, tokenizer);
+        };
+
+        List<Evaluation.Model> evaluated = outcome.variants().stream()
+                .map(v -> new Evaluation.Model(v.method() + " " + tier(v.targetSpeedup()), v.model())).toList();
+        int trainTexts = Math.max(calibrationTexts == null ? 0 : calibrationTexts, 1000);
         EvaluationReport report = Evaluation.builder(settings).trainTexts(trainTexts).testTexts(testTexts).seed(seed)
                 .pooling(Pooling.valueOf(pooling.toUpperCase(Locale.ROOT))).build()
-                .evaluate(new Evaluation.Model(modelName, parent), variants, tokenizer, samples, calibration);
+                .evaluate(new Evaluation.Model(modelName, parent), evaluated, tokenizer, samples, calibration);
         System.out.print(report.render());
 
         VariantPublisher publisher = new VariantPublisher(out);
         String parentSha = VariantPublisher.sha256(parent);
-        for (int i = 0; i < results.size(); i++) {
-            ZipLmResult result = results.get(i);
-            VariantResult quality = report.results().get(i + 1);
-            String id = "ziplm-" + tier(result.targetSpeedup()) + "-" + VariantPublisher.sha256(result.model()).substring(0, 8);
-            Map<String, Object> parameters = new LinkedHashMap<>();
-            parameters.put("calibrationTexts", options.calibrationTexts());
-            parameters.put("calibrationSequence", options.calibrationSequence());
+        for (double target : targets.stream().distinct().sorted().toList()) {
+            // Per target, the variant with the lowest calibration loss among those that reached it.
+            int best = -1;
+            for (int i = 0; i < outcome.variants().size(); i++) {
+                CompressedVariant v = outcome.variants().get(i);
+                if (v.targetSpeedup() == target && (best < 0
+                        || v.calibrationLoss() < outcome.variants().get(best).calibrationLoss())) {
+                    best = i;
+                }
+            }
+            if (best < 0) {
+                continue;
+            }
+            CompressedVariant variant = outcome.variants().get(best);
+            VariantResult quality = report.results().get(best + 1);
+            String id = variant.method().replace('+', '-') + "-" + tier(target) + "-"
+                    + VariantPublisher.sha256(variant.model()).substring(0, 8);
+            Map<String, Object> parameters = new LinkedHashMap<>(variant.parameters());
             parameters.put("calibrationData", calibration);
-            parameters.put("dampening", options.dampening());
-            parameters.put("generations", options.generations());
-            parameters.put("offspring", options.offspring());
-            parameters.put("attempts", result.attempts());
-            parameters.put("calibrationLoss", result.calibrationLoss());
-            parameters.put("seconds", result.seconds());
-            Path published = publisher.publish(modelName, id, result.model(), sha -> new VariantManifest(id, modelName,
-                    parentSha, "ziplm", parameters, result.targetSpeedup(), result.measuredSpeedup(),
-                    new VariantManifest.Latency(result.parentMs(), result.variantMs(), settings, 5, 20),
+            parameters.put("calibrationLoss", variant.calibrationLoss());
+            parameters.put("seconds", variant.seconds());
+            Path published = publisher.publish(modelName, id, variant.model(), sha -> new VariantManifest(id, modelName,
+                    parentSha, variant.method(), parameters, target, variant.measuredSpeedup(),
+                    new VariantManifest.Latency(variant.parentMs(), variant.variantMs(), settings, 5, 20),
                     new VariantManifest.Quality(calibration, report.testTexts(), quality.encoder(), quality.decoder()),
-                    result.plan(), sha, Instant.now().toString(), synthetic));
+                    variant.structure(), sha, Instant.now().toString(), synthetic));
             System.out.printf(Locale.ROOT, "published %s: measured %.2fx for target %.2fx%n", published,
-                    result.measuredSpeedup(), result.targetSpeedup());
+                    variant.measuredSpeedup(), target);
+        }
+        for (Unreached miss : outcome.unreached()) {
+            Path recorded = publisher.recordUnreached(modelName, tier(miss.targetSpeedup()), new UnreachedTarget(
+                    modelName, parentSha, miss.method(), miss.targetSpeedup(), miss.bestMeasuredSpeedup(), settings,
+                    miss.reason(), Instant.now().toString()));
+            System.out.printf(Locale.ROOT, "not published: %s %s: %s (%s)%n", miss.method(), tier(miss.targetSpeedup()),
+                    miss.reason(), recorded);
         }
         System.out.printf(Locale.ROOT, "compression took %.1f s%n", (System.nanoTime() - start) / 1e9);
         return 0;
+    }
+
+    private Outcome ziplm(ModelProto parent, RuntimeSettings settings, List<TextSample> samples, Path tokenizer) {
+        ZipLmOptions options = ZipLmOptions.defaults();
+        if (calibrationTexts != null) {
+            options = options.withCalibration(calibrationTexts, options.calibrationSequence(), options.scoringTexts());
+        }
+        List<EncodedBatch> batches = calibrationBatches(samples, tokenizer, options.calibrationTexts(),
+                options.calibrationSequence());
+        EncodedBatch timing = timingBatch(samples, tokenizer);
+        ComponentLatencyTable table = new ComponentLatencyMeter(settings, 5, 20)
+                .loadOrMeasure(parent, timing, out.resolve(".latency-tables"));
+        ZipLmOptions chosen = options;
+        List<CompressedVariant> variants = new ZipLm(settings, options, System.out::println)
+                .compress(parent, targets, batches, timing, table).stream().map(r -> r.variant(chosen)).toList();
+        return new Outcome(variants, List.of());
+    }
+
+    private Outcome trimllm(ModelProto parent, RuntimeSettings settings, List<TextSample> samples, Path tokenizer) {
+        TrimLlmOptions defaults = TrimLlmOptions.defaults();
+        TrimLlmOptions options = new TrimLlmOptions(calibrationTexts == null ? defaults.calibrationTexts()
+                : calibrationTexts, defaults.calibrationSequence(), defaults.scoringTexts(), !noRecovery,
+                defaults.warmupRuns(), defaults.rounds());
+        TrimLlmResult result = new TrimLlm(settings, options, System.out::println).compress(parent, targets,
+                calibrationBatches(samples, tokenizer, options.calibrationTexts(), options.calibrationSequence()),
+                timingBatch(samples, tokenizer));
+        return new Outcome(result.variants(), result.unreached());
+    }
+
+    private Outcome parallel(ModelProto parent, RuntimeSettings settings, List<TextSample> samples, Path tokenizer) {
+        ParallelOptions defaults = ParallelOptions.defaults();
+        ParallelOptions options = new ParallelOptions(calibrationTexts == null ? defaults.scoringTexts()
+                : calibrationTexts, defaults.sequence(), defaults.warmupRuns(), defaults.rounds());
+        ParallelResult result = new LayerParallelSearch(settings, options, System.out::println).compress(parent, targets,
+                calibrationBatches(samples, tokenizer, options.scoringTexts(), options.sequence()),
+                timingBatch(samples, tokenizer));
+        return new Outcome(result.variants(), result.unreached());
+    }
+
+    /** The seeded calibration split (disjoint from the evaluation's test texts drawn from the same order). */
+    private List<EncodedBatch> calibrationBatches(List<TextSample> samples, Path tokenizer, int texts, int length) {
+        DataSplits splits = DataSplits.of(samples, seed, texts, 0, 0);
+        try (BatchTokenizer encoder = new BatchTokenizer(tokenizer, length)) {
+            return encoder.encodeAll(splits.calibration(), 16);
+        }
+    }
+
+    private EncodedBatch timingBatch(List<TextSample> samples, Path tokenizer) {
+        DataSplits splits = DataSplits.of(samples, seed, batch, 0, 0);
+        try (BatchTokenizer encoder = new BatchTokenizer(tokenizer, sequence)) {
+            return encoder.encode(splits.calibration().stream().map(TextSample::text).toList());
+        }
     }
 
     private static String tier(double speedup) {

@@ -208,23 +208,32 @@ public final class MutableGraph {
             }
         }
         if (isGraphOutput(from)) {
-            NodeProto producer = producers().get(from);
-            if (producer != null) {
-                String renamed = uniqueName(from + "_replaced");
-                NodeProto.Builder builder = producer.toBuilder();
-                for (int i = 0; i < builder.getOutputCount(); i++) {
-                    if (builder.getOutput(i).equals(from)) {
-                        builder.setOutput(i, renamed);
-                    }
-                }
-                replaceNode(producer, builder.build());
-                for (NodeProto consumer : List.copyOf(consumers(from))) {
-                    rewireInput(consumer, from, renamed);
-                }
+            String renamed = detachProducer(from);
+            for (NodeProto consumer : List.copyOf(consumers(from))) {
+                rewireInput(consumer, from, renamed);
             }
             addNode(NodeProto.newBuilder().setOpType("Identity").setName(uniqueName(from + "/Identity"))
                     .addInput(to).addOutput(from).build());
         }
+    }
+
+    /**
+     * Renames {@code tensor} at its producer so that a new node can produce a tensor of that name; consumers
+     * still read {@code tensor}. Returns the producer's new output name (the old producer is normally dead).
+     */
+    public String detachProducer(String tensor) {
+        String renamed = uniqueName(tensor + "_replaced");
+        NodeProto producer = producers().get(tensor);
+        if (producer != null) {
+            NodeProto.Builder builder = producer.toBuilder();
+            for (int i = 0; i < builder.getOutputCount(); i++) {
+                if (builder.getOutput(i).equals(tensor)) {
+                    builder.setOutput(i, renamed);
+                }
+            }
+            replaceNode(producer, builder.build());
+        }
+        return renamed;
     }
 
     public void redirect(String from, String to) {

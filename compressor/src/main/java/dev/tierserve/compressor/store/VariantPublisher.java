@@ -56,6 +56,21 @@ public final class VariantPublisher {
         }
     }
 
+    /** Records a target a method could not reach (replacing an older record for the same method, tier and runtime). */
+    public Path recordUnreached(String model, String tier, UnreachedTarget record) {
+        Path dir = root.resolve(model).resolve("unreached");
+        Path target = dir.resolve(record.method() + "-" + tier + "-" + record.runtime().key() + ".json");
+        try {
+            Files.createDirectories(dir);
+            Path staging = Files.createTempFile(dir, ".unreached-", ".json");
+            JSON.writerWithDefaultPrettyPrinter().writeValue(staging.toFile(), record);
+            Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            return target;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot record " + target + ": " + e.getMessage(), e);
+        }
+    }
+
     public static String sha256(Path file) throws IOException {
         try (InputStream in = new DigestInputStream(Files.newInputStream(file), digest())) {
             MessageDigest digest = ((DigestInputStream) in).getMessageDigest();

@@ -75,7 +75,15 @@ public final class StructureDetector {
         while (true) {
             Optional<Block> block = matchBlock(stream, layout, "layer " + layers.size());
             if (block.isEmpty()) {
-                break;
+                Optional<String> corrected = afterChannelAffine(stream, hidden);
+                if (corrected.isEmpty()) {
+                    break;
+                }
+                stream = corrected.get();
+                if (pending == null) {
+                    layerInput = stream;
+                }
+                continue;
             }
             Block b = block.get();
             if (b.attention != null) {
@@ -482,6 +490,28 @@ public final class StructureDetector {
         }
         Projection projection = projectionFrom(matMul);
         return projection.output().equals(tensor) ? Optional.of(projection) : Optional.empty();
+    }
+
+    /**
+     * A per-channel affine correction where removed sub-blocks were ({@code Add(Mul(stream, scale), shift)} with
+     * constant [hidden] scale and shift): the stream continues at the Add's output.
+     */
+    private Optional<String> afterChannelAffine(String stream, int hidden) {
+        for (NodeProto mul : graph.consumers(stream)) {
+            if (!mul.getOpType().equals("Mul") || !isChannelVector(NormMatcher.other(mul, stream), hidden)) {
+                continue;
+            }
+            List<NodeProto> next = graph.consumers(mul.getOutput(0));
+            if (next.size() == 1 && next.get(0).getOpType().equals("Add")
+                    && isChannelVector(NormMatcher.other(next.get(0), mul.getOutput(0)), hidden)) {
+                return Optional.of(next.get(0).getOutput(0));
+            }
+        }
+        return Optional.empty();
+    }
+
+    private boolean isChannelVector(String tensor, int hidden) {
+        return graph.constantValue(tensor).map(t -> t.getDimsCount() == 1 && t.getDims(0) == hidden).orElse(false);
     }
 
     /** The Add consuming {@code stream} whose other operand is computed (not a constant): a residual join. */

@@ -2,10 +2,10 @@ package dev.tierserve.compressor.method.ziplm;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
-import dev.tierserve.compressor.calib.Activation;
-import dev.tierserve.compressor.calib.ActivationCollector;
 import dev.tierserve.compressor.calib.CalibrationRunner;
 import dev.tierserve.compressor.calib.GramCollector;
+import dev.tierserve.compressor.calib.OutputRecorder;
+import dev.tierserve.compressor.calib.RelativeError;
 import dev.tierserve.compressor.data.EncodedBatch;
 import dev.tierserve.compressor.graph.TensorData;
 import dev.tierserve.compressor.graph.search.SearchGraph;
@@ -28,7 +28,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
-import java.util.Set;
 import java.util.function.Consumer;
 import java.util.stream.IntStream;
 
@@ -281,63 +280,5 @@ public final class ZipLm {
             texts += batch.batch();
         }
         return scoring;
-    }
-
-    /** Keeps the parent's output on the scoring batches (small: a few dozen texts). */
-    private static final class OutputRecorder implements ActivationCollector {
-        private final String output;
-        private final List<float[]> batches = new ArrayList<>();
-
-        OutputRecorder(String output) {
-            this.output = output;
-        }
-
-        @Override
-        public Set<String> outputs() {
-            return Set.of(output);
-        }
-
-        @Override
-        public void accept(Map<String, Activation> outputs, EncodedBatch batch) {
-            batches.add(outputs.get(output).values());
-        }
-    }
-
-    /** ‖y − y₀‖² / ‖y₀‖² over real tokens: the calibration loss of a stitched model. */
-    private static final class RelativeError implements ActivationCollector {
-        private final String output;
-        private final OutputRecorder reference;
-        private int batch;
-        private double difference;
-        private double energy;
-
-        RelativeError(String output, OutputRecorder reference) {
-            this.output = output;
-            this.reference = reference;
-        }
-
-        @Override
-        public Set<String> outputs() {
-            return Set.of(output);
-        }
-
-        @Override
-        public void accept(Map<String, Activation> outputs, EncodedBatch encoded) {
-            Activation activation = outputs.get(output);
-            float[] expected = reference.batches.get(batch++);
-            float[] actual = activation.values();
-            int width = activation.width();
-            activation.forEachRealToken(encoded, (offset, token) -> {
-                for (int c = 0; c < width; c++) {
-                    double d = actual[offset + c] - expected[offset + c];
-                    difference += d * d;
-                    energy += (double) expected[offset + c] * expected[offset + c];
-                }
-            });
-        }
-
-        double value() {
-            return energy == 0 ? 0 : difference / energy;
-        }
     }
 }

@@ -1,6 +1,10 @@
 package dev.tierserve.compressor.method.ziplm;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.tierserve.compressor.method.CompressedVariant;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * One tier's variant: the physically pruned model, its speedup measured against the parent in one run on the
@@ -13,4 +17,16 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 public record ZipLmResult(double targetSpeedup, ModelProto model, double measuredSpeedup, double parentMs,
                           double variantMs, double calibrationLoss, String plan, int[] heads, int[] channels,
                           int attempts, double seconds) {
+
+    public CompressedVariant variant(ZipLmOptions options) {
+        Map<String, Object> parameters = new LinkedHashMap<>();
+        parameters.put("calibrationTexts", options.calibrationTexts());
+        parameters.put("calibrationSequence", options.calibrationSequence());
+        parameters.put("dampening", options.dampening());
+        parameters.put("generations", options.generations());
+        parameters.put("offspring", options.offspring());
+        parameters.put("attempts", attempts);
+        return new CompressedVariant("ziplm", targetSpeedup, model, measuredSpeedup, parentMs, variantMs,
+                calibrationLoss, plan, parameters, seconds);
+    }
 }

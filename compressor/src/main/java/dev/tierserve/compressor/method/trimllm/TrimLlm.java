@@ -1,0 +1,255 @@
+package dev.tierserve.compressor.method.trimllm;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import ai.onnx.proto.OnnxMl.TensorProto;
+import dev.tierserve.compressor.calib.Activation;
+import dev.tierserve.compressor.calib.ActivationCollector;
+import dev.tierserve.compressor.calib.CalibrationRunner;
+import dev.tierserve.compressor.calib.OutputRecorder;
+import dev.tierserve.compressor.calib.RelativeError;
+import dev.tierserve.compressor.data.EncodedBatch;
+import dev.tierserve.compressor.graph.TensorData;
+import dev.tierserve.compressor.graph.edit.SubBlock;
+import dev.tierserve.compressor.graph.edit.SubBlockRemoval;
+import dev.tierserve.compressor.graph.search.SearchGraph;
+import dev.tierserve.compressor.graph.search.SearchGraph.Probe;
+import dev.tierserve.compressor.graph.search.SearchGraphBuilder;
+import dev.tierserve.compressor.graph.structure.StructureDetector;
+import dev.tierserve.compressor.graph.structure.StructureMap;
+import dev.tierserve.compressor.graph.structure.TransformerLayer;
+import dev.tierserve.compressor.latency.LatencyMeter;
+import dev.tierserve.compressor.latency.LatencyReport;
+import dev.tierserve.compressor.method.CompressedVariant;
+import dev.tierserve.compressor.method.Unreached;
+import dev.tierserve.compressor.runtime.RuntimeSettings;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+
+/**
+ * TrimLLM-style progressive layer dropping for a domain, forward-only. At every step each remaining attention and
+ * MLP sub-block is scored by the calibration loss (relative output error against the parent on the domain
+ * texts) with it gated off on top of the earlier drops, all through one search-graph session; the least harmful
+ * goes (ties: the larger output norm first), the physically edited model is timed against the parent, and the
+ * first step whose measured speedup reaches a target gives that tier. One trajectory serves every target.
+ * <p>
+ * The paper fine-tunes between drops; we cannot, so {@link ResidualRecovery} optionally fits a per-channel
+ * affine map where blocks went (least squares on calibration activations), and both forms are measured.
+ */
+public final class TrimLlm {
+
+    static final String METHOD = "trimllm";
+    static final String RECOVERED = "trimllm+affine";
+
+    private final RuntimeSettings settings;
+    private final TrimLlmOptions options;
+    private final Consumer<String> log;
+
+    public TrimLlm(RuntimeSettings settings, TrimLlmOptions options, Consumer<String> log) {
+        this.settings = settings;
+        this.options = options;
+        this.log = log;
+    }
+
+    /**
+     * @param calibration tokenised domain texts; the first {@code scoringTexts} score the drops
+     * @param timing      a batch of the settings' shape for the latency measurements
+     */
+    public TrimLlmResult compress(ModelProto parent, List<Double> targets, List<EncodedBatch> calibration,
+                                  EncodedBatch timing) {
+        long start = System.nanoTime();
+        StructureMap map = StructureDetector.detect(parent);
+        List<Double> pending = targets.stream().sorted().collect(Collectors.toCollection(ArrayList::new));
+        SearchGraph search = SearchGraphBuilder.of(parent, map).subBlockGates()
+                .probe(Probe.Kind.ATTENTION_OUTPUT, Probe.Kind.MLP_OUTPUT).build();
+        List<EncodedBatch> scoring = firstTexts(calibration, options.scoringTexts());
+        String output = parent.getGraph().getOutput(0).getName();
+        CalibrationRunner runner = new CalibrationRunner(settings.provider(), workThreads());
+
+        List<TrimStep> steps = new ArrayList<>();
+        List<CompressedVariant> variants = new ArrayList<>();
+        List<Unreached> unreached = new ArrayList<>();
+        try (CalibrationRunner.Session scorer = runner.open(search.model())) {
+            OutputRecorder reference = new OutputRecorder(output);
+            BlockNorms norms = new BlockNorms(search);
+            scorer.run(search.defaults(), scoring, List.of(reference, norms));
+            Set<SubBlock> remaining = presentBlocks(map);
+            Set<SubBlock> dropped = new TreeSet<>();
+            while (!pending.isEmpty() && !remaining.isEmpty()) {
+                SubBlock best = null;
+                double bestLoss = Double.POSITIVE_INFINITY;
+                for (SubBlock candidate : remaining) {
+                    Set<SubBlock> off = new TreeSet<>(dropped);
+                    off.add(candidate);
+                    RelativeError error = new RelativeError(output, reference);
+                    scorer.run(gatesOff(search, off), scoring, List.of(error));
+                    if (best == null || lessHarmful(error.value(), norms.of(candidate), bestLoss, norms.of(best))) {
+                        best = candidate;
+                        bestLoss = error.value();
+                    }
+                }
+                dropped.add(best);
+                remaining.remove(best);
+                ModelProto variant = SubBlockRemoval.drop(parent, map, dropped);
+                LatencyReport report = time(parent, variant, timing);
+                TrimStep step = new TrimStep(best, bestLoss, norms.of(best), report.entry("variant").speedup(),
+                        report.entry("parent").medianMs(), report.entry("variant").medianMs());
+                steps.add(step);
+                log.accept(String.format(Locale.ROOT, "TrimLLM step %d: drop %s, calibration loss %.5f, measured %.3fx "
+                                + "(%.2f vs %.2f ms), %.0f s", steps.size(), best, bestLoss, step.measuredSpeedup(),
+                        step.variantMs(), step.parentMs(), (System.nanoTime() - start) / 1e9));
+                while (!pending.isEmpty() && step.measuredSpeedup() >= pending.get(0)) {
+                    double target = pending.remove(0);
+                    variants.add(variant(METHOD, target, variant, report, bestLoss, dropped, start));
+                    if (options.recovery()) {
+                        recovered(parent, map, target, dropped, calibration, scoring, reference, output, timing, start)
+                                .ifPresentOrElse(variants::add, () -> unreached.add(new Unreached(RECOVERED, target,
+                                        step.measuredSpeedup(), "the affine corrections' extra nodes measured below "
+                                        + "the target on this runtime")));
+                    }
+                }
+            }
+        }
+        double best = steps.stream().mapToDouble(TrimStep::measuredSpeedup).max().orElse(1);
+        for (double target : pending) {
+            unreached.add(new Unreached(METHOD, target, best, "every sub-block dropped and still below the target"));
+        }
+        return new TrimLlmResult(steps, variants, unreached);
+    }
+
+    /** Lower loss first; within a relative 1e-9 a tie, and the larger output norm goes first. */
+    static boolean lessHarmful(double loss, double norm, double bestLoss, double bestNorm) {
+        double tolerance = 1e-9 * Math.max(Math.abs(loss), Math.abs(bestLoss));
+        if (Math.abs(loss - bestLoss) <= tolerance) {
+            return norm > bestNorm;
+        }
+        return loss < bestLoss;
+    }
+
+    private Optional<CompressedVariant> recovered(ModelProto parent, StructureMap map, double target,
+                                                            Set<SubBlock> dropped, List<EncodedBatch> calibration,
+                                                            List<EncodedBatch> scoring, OutputRecorder reference,
+                                                            String output, EncodedBatch timing, long start) {
+        CalibrationRunner runner = new CalibrationRunner(settings.provider(), workThreads());
+        ModelProto corrected = ResidualRecovery.fit(parent, map, dropped, calibration, runner);
+        RelativeError error = new RelativeError(output, reference);
+        runner.run(corrected, Map.of(), scoring, List.of(error));
+        LatencyReport report = time(parent, corrected, timing);
+        double measured = report.entry("variant").speedup();
+        log.accept(String.format(Locale.ROOT, "TrimLLM %.2fx with affine recovery: calibration loss %.5f, measured %.3fx",
+                target, error.value(), measured));
+        if (measured < target) {
+            return Optional.empty();
+        }
+        return Optional.of(variant(RECOVERED, target, corrected, report, error.value(), dropped, start));
+    }
+
+    private CompressedVariant variant(String method, double target, ModelProto model, LatencyReport report,
+                                      double calibrationLoss, Set<SubBlock> dropped, long start) {
+        Map<String, Object> parameters = new LinkedHashMap<>();
+        parameters.put("calibrationTexts", options.calibrationTexts());
+        parameters.put("calibrationSequence", options.calibrationSequence());
+        parameters.put("scoringTexts", options.scoringTexts());
+        parameters.put("recovery", method.equals(RECOVERED) ? "per-channel affine, least squares" : "none");
+        parameters.put("dropped", dropped.stream().map(SubBlock::label).toList());
+        return new CompressedVariant(method, target, model, report.entry("variant").speedup(),
+                report.entry("parent").medianMs(), report.entry("variant").medianMs(), calibrationLoss, "dropped " + dropped.size() + " sub-blocks: " + dropped, parameters,
+                (System.nanoTime() - start) / 1e9);
+    }
+
+    private LatencyReport time(ModelProto parent, ModelProto variant, EncodedBatch timing) {
+        return LatencyMeter.builder(settings).warmupRuns(options.warmupRuns()).rounds(options.rounds()).build()
+                .measure(List.of(new LatencyMeter.Candidate("parent", parent),
+                        new LatencyMeter.Candidate("variant", variant)), timing);
+    }
+
+    /** Scoring is not a latency measurement: it may use every core. */
+    private int workThreads() {
+        return Math.max(settings.threads(), Runtime.getRuntime().availableProcessors());
+    }
+
+    static Set<SubBlock> presentBlocks(StructureMap map) {
+        Set<SubBlock> blocks = new TreeSet<>();
+        for (TransformerLayer layer : map.layers()) {
+            if (layer.attention() != null) {
+                blocks.add(SubBlock.attention(layer.index()));
+            }
+            if (layer.mlp() != null) {
+                blocks.add(SubBlock.mlp(layer.index()));
+            }
+        }
+        return blocks;
+    }
+
+    /** The search graph's inputs with these sub-blocks' gates at zero. */
+    static Map<String, TensorProto> gatesOff(SearchGraph search, Set<SubBlock> off) {
+        Map<String, TensorProto> inputs = new HashMap<>(search.defaults());
+        for (SubBlock block : off) {
+            String gate = block.kind() == SubBlock.Kind.ATTENTION ? search.attentionGates().get(block.layer())
+                    : search.mlpGates().get(block.layer());
+            inputs.put(gate, TensorData.floatTensor(gate, new long[] {1}, new float[] {0f}));
+        }
+        return inputs;
+    }
+
+    static List<EncodedBatch> firstTexts(List<EncodedBatch> batches, int texts) {
+        List<EncodedBatch> first = new ArrayList<>();
+        int count = 0;
+        for (EncodedBatch batch : batches) {
+            if (count >= texts) {
+                break;
+            }
+            first.add(batch);
+            count += batch.batch();
+        }
+        return first;
+    }
+
+    /** Root-mean-square output norm per token of every sub-block on the parent. */
+    private static final class BlockNorms implements ActivationCollector {
+        private final Map<String, SubBlock> probes = new HashMap<>();
+        private final Map<SubBlock, double[]> sums = new HashMap<>();
+
+        BlockNorms(SearchGraph search) {
+            search.probes().forEach((name, probe) -> probes.put(name, probe.kind() == Probe.Kind.ATTENTION_OUTPUT
+                    ? SubBlock.attention(probe.layer()) : SubBlock.mlp(probe.layer())));
+        }
+
+        @Override
+        public Set<String> outputs() {
+            return probes.keySet();
+        }
+
+        @Override
+        public void accept(Map<String, Activation> outputs, EncodedBatch batch) {
+            probes.forEach((name, block) -> {
+                Activation activation = outputs.get(name);
+                float[] values = activation.values();
+                int width = activation.width();
+                double[] sum = sums.computeIfAbsent(block, b -> new double[2]);
+                activation.forEachRealToken(batch, (offset, token) -> {
+                    double squared = 0;
+                    for (int c = 0; c < width; c++) {
+                        squared += (double) values[offset + c] * values[offset + c];
+                    }
+                    sum[0] += squared;
+                    sum[1]++;
+                });
+            });
+        }
+
+        double of(SubBlock block) {
+            double[] sum = sums.get(block);
+            return sum == null || sum[1] == 0 ? 0 : Math.sqrt(sum[0] / sum[1]);
+        }
+    }
+}

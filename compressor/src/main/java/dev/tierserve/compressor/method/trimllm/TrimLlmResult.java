@@ -1,0 +1,14 @@
+package dev.tierserve.compressor.method.trimllm;
+
+import dev.tierserve.compressor.method.CompressedVariant;
+import dev.tierserve.compressor.method.Unreached;
+
+import java.util.List;
+
+/**
+ * The progressive trajectory and the variants taken from it: for every target the first step whose measured
+ * speedup reaches it ({@code trimllm}) and, with recovery on, the same drops with affine corrections
+ * ({@code trimllm+affine}, only when that also measures at or above the target).
+ */
+public record TrimLlmResult(List<TrimStep> steps, List<CompressedVariant> variants, List<Unreached> unreached) {
+}
