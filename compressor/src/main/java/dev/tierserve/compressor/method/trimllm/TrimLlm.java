@@ -29,7 +29,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Consumer;
@@ -84,7 +83,9 @@ public final class TrimLlm {
             scorer.run(search.defaults(), scoring, List.of(reference, norms));
             Set<SubBlock> remaining = presentBlocks(map);
             Set<SubBlock> dropped = new TreeSet<>();
-            while (!pending.isEmpty() && !remaining.isEmpty()) {
+            // With recovery, a corrected variant that measures below its target is tried again at later steps.
+            List<Double> pendingRecovered = new ArrayList<>(options.recovery() ? pending : List.of());
+            while ((!pending.isEmpty() || !pendingRecovered.isEmpty()) && !remaining.isEmpty()) {
                 SubBlock best = null;
                 double bestLoss = Double.POSITIVE_INFINITY;
                 for (SubBlock candidate : remaining) {
@@ -108,15 +109,17 @@ public final class TrimLlm {
                                 + "(%.2f vs %.2f ms), %.0f s", steps.size(), best, bestLoss, step.measuredSpeedup(),
                         step.variantMs(), step.parentMs(), (System.nanoTime() - start) / 1e9));
                 while (!pending.isEmpty() && step.measuredSpeedup() >= pending.get(0)) {
-                    double target = pending.remove(0);
-                    variants.add(variant(METHOD, target, variant, report, bestLoss, dropped, start));
-                    if (options.recovery()) {
-                        recovered(parent, map, target, dropped, calibration, scoring, reference, output, timing, start)
-                                .ifPresentOrElse(variants::add, () -> unreached.add(new Unreached(RECOVERED, target,
-                                        step.measuredSpeedup(), "the affine corrections' extra nodes measured below "
-                                        + "the target on this runtime")));
-                    }
+                    variants.add(variant(METHOD, pending.remove(0), variant, report, bestLoss, dropped, start));
                 }
+                if (!pendingRecovered.isEmpty() && step.measuredSpeedup() >= pendingRecovered.get(0)) {
+                    recover(parent, map, pendingRecovered, dropped, calibration, scoring, reference, output, timing,
+                            start, variants);
+                }
+            }
+            double reached = steps.stream().mapToDouble(TrimStep::measuredSpeedup).max().orElse(1);
+            for (double target : pendingRecovered) {
+                unreached.add(new Unreached(RECOVERED, target, reached, "every sub-block dropped and the corrected "
+                        + "model still below the target"));
             }
         }
         double best = steps.stream().mapToDouble(TrimStep::measuredSpeedup).max().orElse(1);
@@ -135,22 +138,22 @@ public final class TrimLlm {
         return loss < bestLoss;
     }
 
-    private Optional<CompressedVariant> recovered(ModelProto parent, StructureMap map, double target,
-                                                            Set<SubBlock> dropped, List<EncodedBatch> calibration,
-                                                            List<EncodedBatch> scoring, OutputRecorder reference,
-                                                            String output, EncodedBatch timing, long start) {
+    /** Fits the affine corrections for the current drops and takes every pending target the result reaches. */
+    private void recover(ModelProto parent, StructureMap map, List<Double> pendingRecovered, Set<SubBlock> dropped,
+                         List<EncodedBatch> calibration, List<EncodedBatch> scoring, OutputRecorder reference,
+                         String output, EncodedBatch timing, long start, List<CompressedVariant> variants) {
         CalibrationRunner runner = new CalibrationRunner(settings.provider(), workThreads());
         ModelProto corrected = ResidualRecovery.fit(parent, map, dropped, calibration, runner);
         RelativeError error = new RelativeError(output, reference);
         runner.run(corrected, Map.of(), scoring, List.of(error));
         LatencyReport report = time(parent, corrected, timing);
         double measured = report.entry("variant").speedup();
-        log.accept(String.format(Locale.ROOT, "TrimLLM %.2fx with affine recovery: calibration loss %.5f, measured %.3fx",
-                target, error.value(), measured));
-        if (measured < target) {
-            return Optional.empty();
+        log.accept(String.format(Locale.ROOT, "TrimLLM with affine recovery after %d drops: calibration loss %.5f, "
+                + "measured %.3fx", dropped.size(), error.value(), measured));
+        while (!pendingRecovered.isEmpty() && measured >= pendingRecovered.get(0)) {
+            variants.add(variant(RECOVERED, pendingRecovered.remove(0), corrected, report, error.value(), dropped,
+                    start));
         }
-        return Optional.of(variant(RECOVERED, target, corrected, report, error.value(), dropped, start));
     }
 
     private CompressedVariant variant(String method, double target, ModelProto model, LatencyReport report,

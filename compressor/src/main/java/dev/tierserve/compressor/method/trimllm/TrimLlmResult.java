@@ -8,7 +8,7 @@ import java.util.List;
 /**
  * The progressive trajectory and the variants taken from it: for every target the first step whose measured
  * speedup reaches it ({@code trimllm}) and, with recovery on, the same drops with affine corrections
- * ({@code trimllm+affine}, only when that also measures at or above the target).
+ * ({@code trimllm+affine}) at the first step whose corrected model also measures at or above the target.
  */
 public record TrimLlmResult(List<TrimStep> steps, List<CompressedVariant> variants, List<Unreached> unreached) {
 }

@@ -83,7 +83,18 @@ class TrimLlmTest {
         for (CompressedVariant variant : result.variants()) {
             assertTrue(variant.measuredSpeedup() >= variant.targetSpeedup(), variant.method() + " below its target");
         }
-        assertTrue(result.unreached().stream().noneMatch(u -> u.method().equals(TrimLlm.METHOD)));
+        assertTrue(result.unreached().isEmpty(), "both forms reach both targets: " + result.unreached());
+        for (double target : targets) {
+            int plainBlocks = blocksOf(result, TrimLlm.METHOD, target);
+            int recoveredBlocks = blocksOf(result, TrimLlm.RECOVERED, target);
+            assertTrue(recoveredBlocks <= plainBlocks, "the corrected form never keeps more blocks than the plain one");
+        }
+    }
+
+    private static int blocksOf(TrimLlmResult result, String method, double target) {
+        return TrimLlm.presentBlocks(StructureDetector.detect(result.variants().stream()
+                .filter(v -> v.method().equals(method) && v.targetSpeedup() == target).findFirst().orElseThrow()
+                .model())).size();
     }
 
     @Test

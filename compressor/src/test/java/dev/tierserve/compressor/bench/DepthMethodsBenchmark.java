@@ -1,0 +1,185 @@
+package dev.tierserve.compressor.bench;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tierserve.compressor.TestModels;
+import dev.tierserve.compressor.calib.Pooling;
+import dev.tierserve.compressor.data.BatchTokenizer;
+import dev.tierserve.compressor.data.BrownCorpus;
+import dev.tierserve.compressor.data.DataSplits;
+import dev.tierserve.compressor.data.EncodedBatch;
+import dev.tierserve.compressor.data.TextSample;
+import dev.tierserve.compressor.eval.Evaluation;
+import dev.tierserve.compressor.eval.EvaluationReport;
+import dev.tierserve.compressor.graph.edit.SubBlockRemoval;
+import dev.tierserve.compressor.graph.structure.StructureDetector;
+import dev.tierserve.compressor.latency.ComponentLatencyMeter;
+import dev.tierserve.compressor.latency.ComponentLatencyTable;
+import dev.tierserve.compressor.method.CompressedVariant;
+import dev.tierserve.compressor.method.Unreached;
+import dev.tierserve.compressor.method.parallel.LayerParallelSearch;
+import dev.tierserve.compressor.method.parallel.ParallelOptions;
+import dev.tierserve.compressor.method.parallel.ParallelResult;
+import dev.tierserve.compressor.method.trimllm.TrimLlm;
+import dev.tierserve.compressor.method.trimllm.TrimLlmOptions;
+import dev.tierserve.compressor.method.trimllm.TrimLlmResult;
+import dev.tierserve.compressor.method.ziplm.ZipLm;
+import dev.tierserve.compressor.method.ziplm.ZipLmOptions;
+import dev.tierserve.compressor.report.QualitySpeedupChart;
+import dev.tierserve.compressor.runtime.RuntimeSettings;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * The depth methods (TrimLLM, layer parallelism) on BGE-small and all-MiniLM-L6 at 1.5x and 2x, CPU, batch 1 x
+ * seq 128, built and measured at 1 and at 2 intra-op threads, beside ZipLM's variants (built at 1 thread) and the
+ * drop-last-layers baseline; and TrimLLM's domain effect on Brown fiction versus non-fiction. Run:
+ * {@code mvn -B -DskipTests install && mvn -B -pl compressor -Pbenchmark test -Dtest=DepthMethodsBenchmark}
+ * (or {@code -Dtest=DepthMethodsBenchmark#miniLm}); writes {@code compressor/target/benchmarks/depth-*.{json,png}}.
+ */
+@Tag("benchmark")
+class DepthMethodsBenchmark {
+
+    private static final List<Double> TARGETS = List.of(1.5, 2.0);
+    private static final Set<String> FICTION = Set.of("adventure", "fiction", "mystery", "romance", "science_fiction",
+            "humor");
+
+    @Test
+    void bgeSmall() throws Exception {
+        compare("bge-small-en-v1.5", TestModels.BGE_SMALL, TestModels.BGE_TOKENIZER, Pooling.CLS);
+    }
+
+    @Test
+    void miniLm() throws Exception {
+        compare("all-minilm-l6-v2", TestModels.MINILM, TestModels.MINILM_TOKENIZER, Pooling.MEAN);
+    }
+
+    /** TrimLLM at 1.5x calibrated on one genre group, evaluated on each group (BGE-small, 1 thread). */
+    @Test
+    void domainEffect() throws Exception {
+        ModelProto parent = TestModels.load(TestModels.BGE_SMALL);
+        Path tokenizer = TestModels.file(TestModels.BGE_TOKENIZER);
+        RuntimeSettings settings = RuntimeSettings.cpu(1, 1, 128);
+        List<TextSample> brown = BrownCorpus.bundled();
+        List<Group> groups = List.of(
+                new Group("fiction", brown.stream().filter(s -> FICTION.contains(s.label())).toList()),
+                new Group("non-fiction", brown.stream().filter(s -> !FICTION.contains(s.label())).toList()));
+        TrimLlmOptions options = new TrimLlmOptions(128, 64, 64, false, 5, 20);
+        EncodedBatch timing = timing(tokenizer, brown);
+        List<Evaluation.Model> variants = new ArrayList<>();
+        for (Group group : groups) {
+            TrimLlmResult result = new TrimLlm(settings, options, System.out::println).compress(parent, List.of(1.5),
+                    calibration(tokenizer, group.samples(), options.calibrationTexts(), options.calibrationSequence()), timing);
+            CompressedVariant variant = result.variants().get(0);
+            System.out.printf(Locale.ROOT, "TrimLLM 1.5x calibrated on %s: %s%n", group.name(), variant.structure());
+            variants.add(new Evaluation.Model("TrimLLM 1.5x, " + group.name() + " calibration", variant.model()));
+        }
+        Path out = Files.createDirectories(Path.of("target/benchmarks"));
+        for (Group group : groups) {
+            EvaluationReport report = Evaluation.builder(settings).rounds(20).evaluationSequence(128).trainTexts(1000)
+                    .testTexts(300).pooling(Pooling.CLS).build().evaluate(new Evaluation.Model("bge-small-en-v1.5",
+                            parent), variants, tokenizer, group.samples(), "brown " + group.name());
+            System.out.printf(Locale.ROOT, "%nevaluated on %s:%n%s", group.name(), report.render());
+            new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(
+                    out.resolve("depth-domain-" + group.name() + ".json").toFile(), report);
+        }
+    }
+
+    /** A slice of the Brown corpus by genre. */
+    private record Group(String name, List<TextSample> samples) {
+    }
+
+    private void compare(String name, String modelResource, String tokenizerResource, Pooling pooling)
+            throws Exception {
+        long start = System.nanoTime();
+        ModelProto parent = TestModels.load(modelResource);
+        Path tokenizer = TestModels.file(tokenizerResource);
+        int layers = StructureDetector.detect(parent).layerCount();
+        List<TextSample> brown = BrownCorpus.bundled();
+        EncodedBatch timing = timing(tokenizer, brown);
+
+        // ZipLM once, at one thread, as the width-pruning reference for both tables.
+        RuntimeSettings single = RuntimeSettings.cpu(1, 1, 128);
+        ZipLmOptions zipOptions = ZipLmOptions.defaults();
+        long zipStart = System.nanoTime();
+        ComponentLatencyTable table = new ComponentLatencyMeter(single, 5, 20).measure(parent, timing);
+        List<Evaluation.Model> reference = new ArrayList<>();
+        new ZipLm(single, zipOptions, System.out::println).compress(parent, TARGETS,
+                        calibration(tokenizer, brown, zipOptions.calibrationTexts(), zipOptions.calibrationSequence()),
+                        timing, table)
+                .forEach(r -> reference.add(new Evaluation.Model("ZipLM " + r.targetSpeedup() + "x (built t1)",
+                        r.model())));
+        System.out.printf(Locale.ROOT, "%s: ZipLM 1.5x and 2x in %.1f s%n", name, (System.nanoTime() - zipStart) / 1e9);
+        for (double target : TARGETS) {
+            int drop = (int) Math.ceil(layers * (1 - 1 / target));
+            reference.add(new Evaluation.Model("drop last " + drop + " layers (" + target + "x)",
+                    SubBlockRemoval.dropLastLayers(parent, drop)));
+        }
+
+        TrimLlmOptions trimOptions = TrimLlmOptions.defaults();
+        ParallelOptions parallelOptions = ParallelOptions.defaults();
+        Path out = Files.createDirectories(Path.of("target/benchmarks"));
+        for (int threads : new int[] {1, 2}) {
+            RuntimeSettings settings = RuntimeSettings.cpu(threads, 1, 128);
+            List<Evaluation.Model> models = new ArrayList<>();
+            List<Unreached> unreached = new ArrayList<>();
+
+            long trimStart = System.nanoTime();
+            TrimLlmResult trim = new TrimLlm(settings, trimOptions, System.out::println).compress(parent, TARGETS,
+                    calibration(tokenizer, brown, trimOptions.calibrationTexts(), trimOptions.calibrationSequence()),
+                    timing);
+            double trimSeconds = (System.nanoTime() - trimStart) / 1e9;
+            trim.variants().forEach(v -> models.add(new Evaluation.Model(v.method() + " " + v.targetSpeedup() + "x",
+                    v.model())));
+            unreached.addAll(trim.unreached());
+
+            long parallelStart = System.nanoTime();
+            ParallelResult parallel = new LayerParallelSearch(settings, parallelOptions, System.out::println)
+                    .compress(parent, TARGETS, calibration(tokenizer, brown, parallelOptions.scoringTexts(),
+                            parallelOptions.sequence()), timing);
+            double parallelSeconds = (System.nanoTime() - parallelStart) / 1e9;
+            parallel.variants().forEach(v -> models.add(new Evaluation.Model(v.method() + " " + v.targetSpeedup() + "x",
+                    v.model())));
+            unreached.addAll(parallel.unreached());
+            models.addAll(reference);
+
+            EvaluationReport report = Evaluation.builder(settings).rounds(20).evaluationSequence(128).trainTexts(1000)
+                    .testTexts(300).pooling(pooling).build().evaluate(new Evaluation.Model(name, parent), models,
+                            tokenizer, brown, "brown");
+            System.out.printf(Locale.ROOT, "%n%s, %d thread(s): TrimLLM %.1f s, layer-parallel search %.1f s%n", name,
+                    threads, trimSeconds, parallelSeconds);
+            for (ParallelResult.Width width : parallel.widths()) {
+                System.out.printf(Locale.ROOT, "  parallel %s: loss %.4f, plain %.3fx, fused %.3fx%n",
+                        width.best().label(), width.best().calibrationLoss(), width.plainSpeedup(), width.fusedSpeedup());
+            }
+            for (Unreached miss : unreached) {
+                System.out.printf(Locale.ROOT, "  unreached: %s %.1fx (best %.3fx): %s%n", miss.method(),
+                        miss.targetSpeedup(), miss.bestMeasuredSpeedup(), miss.reason());
+            }
+            System.out.print(report.render());
+            String file = "depth-" + name + "-t" + threads;
+            new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(out.resolve(file + ".json").toFile(), report);
+            QualitySpeedupChart.write(report, out.resolve(file + ".png"));
+        }
+        System.out.printf(Locale.ROOT, "%s: whole comparison in %.1f min%n", name, (System.nanoTime() - start) / 60e9);
+    }
+
+    private static EncodedBatch timing(Path tokenizer, List<TextSample> samples) {
+        try (BatchTokenizer encoder = new BatchTokenizer(tokenizer, 128)) {
+            return encoder.encode(List.of(DataSplits.of(samples, 42, 1, 0, 0).calibration().get(0).text()));
+        }
+    }
+
+    private static List<EncodedBatch> calibration(Path tokenizer, List<TextSample> samples, int texts, int sequence) {
+        try (BatchTokenizer encoder = new BatchTokenizer(tokenizer, sequence)) {
+            return encoder.encodeAll(DataSplits.of(samples, 42, texts, 0, 0).calibration(), 16);
+        }
+    }
+}
