@@ -17,6 +17,9 @@ import dev.tierserve.compressor.latency.ComponentLatencyMeter;
 import dev.tierserve.compressor.latency.ComponentLatencyTable;
 import dev.tierserve.compressor.method.CompressedVariant;
 import dev.tierserve.compressor.method.Unreached;
+import dev.tierserve.compressor.method.bonsai.Bonsai;
+import dev.tierserve.compressor.method.bonsai.BonsaiOptions;
+import dev.tierserve.compressor.method.bonsai.BonsaiResult;
 import dev.tierserve.compressor.method.parallel.LayerParallelSearch;
 import dev.tierserve.compressor.method.parallel.ParallelOptions;
 import dev.tierserve.compressor.method.parallel.ParallelResult;
@@ -44,7 +47,7 @@ import java.util.concurrent.Callable;
         + "target into the variant store.")
 final class CompressCommand implements Callable<Integer> {
 
-    @Option(names = "--method", defaultValue = "ziplm", description = "ziplm, trimllm or parallel")
+    @Option(names = "--method", defaultValue = "ziplm", description = "ziplm, trimllm, parallel or bonsai")
     String method;
 
     @Option(names = "--model", required = true, description = "the parent model.onnx (tokenizer.json beside it)")
@@ -60,7 +63,8 @@ final class CompressCommand implements Callable<Integer> {
             + "the domain TrimLLM keeps")
     String calibration;
 
-    @Option(names = "--calibration-texts", description = "default: the method's own (ziplm 256, trimllm 128, parallel 64)")
+    @Option(names = "--calibration-texts",
+            description = "default: the method's own (ziplm 256, trimllm 128, parallel 64, bonsai 64)")
     Integer calibrationTexts;
 
     @Option(names = "--test-texts", defaultValue = "300", description = "held-out texts for the manifest's quality")
@@ -96,8 +100,8 @@ final class CompressCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        if (!List.of("ziplm", "trimllm", "parallel").contains(method)) {
-            System.err.println("unknown method '" + method + "'; available: ziplm, trimllm, parallel");
+        if (!List.of("ziplm", "trimllm", "parallel", "bonsai").contains(method)) {
+            System.err.println("unknown method '" + method + "'; available: ziplm, trimllm, parallel, bonsai");
             return 2;
         }
         long start = System.nanoTime();
@@ -113,6 +117,7 @@ final class CompressCommand implements Callable<Integer> {
         Outcome outcome = switch (method) {
             case "ziplm" -> ziplm(parent, settings, samples, tokenizer);
             case "trimllm" -> trimllm(parent, settings, samples, tokenizer);
+            case "bonsai" -> bonsai(parent, settings, samples, tokenizer);
             default -> parallel(parent, settings, samples, tokenizer);
         };
 
@@ -200,6 +205,14 @@ final class CompressCommand implements Callable<Integer> {
         ParallelResult result = new LayerParallelSearch(settings, options, System.out::println).compress(parent, targets,
                 calibrationBatches(samples, tokenizer, options.scoringTexts(), options.sequence()),
                 timingBatch(samples, tokenizer));
+        return new Outcome(result.variants(), result.unreached());
+    }
+
+    private Outcome bonsai(ModelProto parent, RuntimeSettings settings, List<TextSample> samples, Path tokenizer) {
+        BonsaiOptions options = BonsaiOptions.defaults();
+        int texts = calibrationTexts == null ? Math.max(options.scoringTexts(), options.priorTexts()) : calibrationTexts;
+        BonsaiResult result = new Bonsai(settings, options, System.out::println).compress(parent, targets,
+                calibrationBatches(samples, tokenizer, texts, options.sequence()), timingBatch(samples, tokenizer));
         return new Outcome(result.variants(), result.unreached());
     }
 

@@ -43,6 +43,11 @@ public final class LatencyMeter {
     public record Candidate(String name, ModelProto model) {
     }
 
+    /** Times one variant against its parent: the report's entries are named {@code parent} and {@code variant}. */
+    public LatencyReport compare(ModelProto parent, ModelProto variant, EncodedBatch batch) {
+        return measure(List.of(new Candidate("parent", parent), new Candidate("variant", variant)), batch);
+    }
+
     /**
      * @param candidates the parent first, then its variants
      * @param batch      the inputs, of the settings' batch size and sequence length; each model receives the

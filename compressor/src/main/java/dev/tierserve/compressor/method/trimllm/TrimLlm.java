@@ -7,6 +7,7 @@ import dev.tierserve.compressor.calib.ActivationCollector;
 import dev.tierserve.compressor.calib.CalibrationRunner;
 import dev.tierserve.compressor.calib.OutputRecorder;
 import dev.tierserve.compressor.calib.RelativeError;
+import dev.tierserve.compressor.data.Batches;
 import dev.tierserve.compressor.data.EncodedBatch;
 import dev.tierserve.compressor.graph.TensorData;
 import dev.tierserve.compressor.graph.edit.SubBlock;
@@ -70,21 +71,20 @@ public final class TrimLlm {
         List<Double> pending = targets.stream().sorted().collect(Collectors.toCollection(ArrayList::new));
         SearchGraph search = SearchGraphBuilder.of(parent, map).subBlockGates()
                 .probe(Probe.Kind.ATTENTION_OUTPUT, Probe.Kind.MLP_OUTPUT).build();
-        List<EncodedBatch> scoring = firstTexts(calibration, options.scoringTexts());
+        List<EncodedBatch> scoring = Batches.firstTexts(calibration, options.scoringTexts());
         String output = parent.getGraph().getOutput(0).getName();
         CalibrationRunner runner = new CalibrationRunner(settings.provider(), workThreads());
 
         List<TrimStep> steps = new ArrayList<>();
         List<CompressedVariant> variants = new ArrayList<>();
-        List<Unreached> unreached = new ArrayList<>();
+        // With recovery, a corrected variant that measures below its target is tried again at later steps.
+        List<Double> pendingRecovered = new ArrayList<>(options.recovery() ? pending : List.of());
         try (CalibrationRunner.Session scorer = runner.open(search.model())) {
             OutputRecorder reference = new OutputRecorder(output);
             BlockNorms norms = new BlockNorms(search);
             scorer.run(search.defaults(), scoring, List.of(reference, norms));
             Set<SubBlock> remaining = presentBlocks(map);
             Set<SubBlock> dropped = new TreeSet<>();
-            // With recovery, a corrected variant that measures below its target is tried again at later steps.
-            List<Double> pendingRecovered = new ArrayList<>(options.recovery() ? pending : List.of());
             while ((!pending.isEmpty() || !pendingRecovered.isEmpty()) && !remaining.isEmpty()) {
                 SubBlock best = null;
                 double bestLoss = Double.POSITIVE_INFINITY;
@@ -116,16 +116,13 @@ public final class TrimLlm {
                             start, variants);
                 }
             }
-            double reached = steps.stream().mapToDouble(TrimStep::measuredSpeedup).max().orElse(1);
-            for (double target : pendingRecovered) {
-                unreached.add(new Unreached(RECOVERED, target, reached, "every sub-block dropped and the corrected "
-                        + "model still below the target"));
-            }
         }
         double best = steps.stream().mapToDouble(TrimStep::measuredSpeedup).max().orElse(1);
-        for (double target : pending) {
-            unreached.add(new Unreached(METHOD, target, best, "every sub-block dropped and still below the target"));
-        }
+        List<Unreached> unreached = new ArrayList<>();
+        pending.forEach(target -> unreached.add(new Unreached(METHOD, target, best,
+                "every sub-block dropped and still below the target")));
+        pendingRecovered.forEach(target -> unreached.add(new Unreached(RECOVERED, target, best,
+                "every sub-block dropped and the corrected model still below the target")));
         return new TrimLlmResult(steps, variants, unreached);
     }
 
@@ -171,8 +168,7 @@ public final class TrimLlm {
 
     private LatencyReport time(ModelProto parent, ModelProto variant, EncodedBatch timing) {
         return LatencyMeter.builder(settings).warmupRuns(options.warmupRuns()).rounds(options.rounds()).build()
-                .measure(List.of(new LatencyMeter.Candidate("parent", parent),
-                        new LatencyMeter.Candidate("variant", variant)), timing);
+                .compare(parent, variant, timing);
     }
 
     /** Scoring is not a latency measurement: it may use every core. */
@@ -202,19 +198,6 @@ public final class TrimLlm {
             inputs.put(gate, TensorData.floatTensor(gate, new long[] {1}, new float[] {0f}));
         }
         return inputs;
-    }
-
-    static List<EncodedBatch> firstTexts(List<EncodedBatch> batches, int texts) {
-        List<EncodedBatch> first = new ArrayList<>();
-        int count = 0;
-        for (EncodedBatch batch : batches) {
-            if (count >= texts) {
-                break;
-            }
-            first.add(batch);
-            count += batch.batch();
-        }
-        return first;
     }
 
     /** Root-mean-square output norm per token of every sub-block on the parent. */

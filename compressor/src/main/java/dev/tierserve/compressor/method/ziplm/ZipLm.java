@@ -6,6 +6,7 @@ import dev.tierserve.compressor.calib.CalibrationRunner;
 import dev.tierserve.compressor.calib.GramCollector;
 import dev.tierserve.compressor.calib.OutputRecorder;
 import dev.tierserve.compressor.calib.RelativeError;
+import dev.tierserve.compressor.data.Batches;
 import dev.tierserve.compressor.data.EncodedBatch;
 import dev.tierserve.compressor.graph.TensorData;
 import dev.tierserve.compressor.graph.search.SearchGraph;
@@ -74,7 +75,7 @@ public final class ZipLm {
 
         SearchGraph search = SearchGraphBuilder.of(parent, map).headMasks().channelMasks().subBlockGates()
                 .overridableWeights(blocks.stream().map(PrunableBlock::outputWeight).toArray(String[]::new)).build();
-        List<EncodedBatch> scoring = scoringBatches(calibration);
+        List<EncodedBatch> scoring = Batches.firstTexts(calibration, options.scoringTexts());
         String output = parent.getGraph().getOutput(0).getName();
         CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.threads());
         List<ZipLmResult> results = new ArrayList<>();
@@ -104,9 +105,8 @@ public final class ZipLm {
             }
             PruningPlan plan = new PruningPlan(blocks, best.remaining);
             ModelProto variant = plan.apply(parent);
-            LatencyReport report = LatencyMeter.builder(settings).warmupRuns(5).rounds(20).build().measure(List.of(
-                    new LatencyMeter.Candidate("parent", parent), new LatencyMeter.Candidate("variant", variant)),
-                    timing);
+            LatencyReport report = LatencyMeter.builder(settings).warmupRuns(5).rounds(20).build()
+                    .compare(parent, variant, timing);
             double measured = report.entry("variant").speedup();
             log.accept(String.format(Locale.ROOT, "ZipLM %.2fx attempt %d: budget %.2f ms, calibration loss %.5f, "
                     + "measured %.3fx (%.2f vs %.2f ms)", target, attempt, budget, best.loss, measured,
@@ -267,18 +267,5 @@ public final class ZipLm {
         RelativeError error = new RelativeError(output, reference);
         scorer.run(inputs, scoring, List.of(error));
         return new Candidate(remaining, error.value());
-    }
-
-    private List<EncodedBatch> scoringBatches(List<EncodedBatch> calibration) {
-        List<EncodedBatch> scoring = new ArrayList<>();
-        int texts = 0;
-        for (EncodedBatch batch : calibration) {
-            if (texts >= options.scoringTexts()) {
-                break;
-            }
-            scoring.add(batch);
-            texts += batch.batch();
-        }
-        return scoring;
     }
 }

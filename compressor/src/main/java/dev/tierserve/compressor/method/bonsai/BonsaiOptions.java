@@ -1,0 +1,34 @@
+package dev.tierserve.compressor.method.bonsai;
+
+/**
+ * Bonsai's settings. The paper samples hundreds of sub-models per round on a GPU; the defaults here are scaled to
+ * a 2-core CPU and printed with every run.
+ *
+ * @param scoringTexts      calibration texts scoring every sampled sub-model
+ * @param sequence          their token length
+ * @param priorTexts        calibration texts for the activation RMS of the prior
+ * @param channelGroup      MLP channels per unit (grouped by prior within a layer: one unit per group)
+ * @param candidateFraction the lowest-prior fraction of units a round may drop (the rest are fixed)
+ * @param dropFraction      the fraction of candidates the first mask of an antithetic pair drops
+ * @param samplesPerRound   sub-models evaluated per round (pairs × 2)
+ * @param roundFraction     the fraction of the remaining units one round prunes
+ * @param folds             cross-validation folds choosing the L1 penalty
+ */
+public record BonsaiOptions(int scoringTexts, int sequence, int priorTexts, int channelGroup,
+                            double candidateFraction, double dropFraction, int samplesPerRound, double roundFraction,
+                            int folds, int warmupRuns, int rounds, long seed) {
+
+    public static BonsaiOptions defaults() {
+        return new BonsaiOptions(32, 64, 64, 64, 0.5, 0.5, 120, 0.1, 5, 5, 20, 42);
+    }
+
+    public BonsaiOptions withSampling(int scoring, int channels, int samples, double round) {
+        return new BonsaiOptions(scoring, sequence, priorTexts, channels, candidateFraction, dropFraction, samples,
+                round, folds, warmupRuns, rounds, seed);
+    }
+
+    public BonsaiOptions withLatencyRuns(int warmup, int measured) {
+        return new BonsaiOptions(scoringTexts, sequence, priorTexts, channelGroup, candidateFraction, dropFraction,
+                samplesPerRound, roundFraction, folds, warmup, measured, seed);
+    }
+}

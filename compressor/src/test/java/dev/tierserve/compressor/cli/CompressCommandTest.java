@@ -1,0 +1,79 @@
+package dev.tierserve.compressor.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tierserve.compressor.TestModels;
+import dev.tierserve.compressor.graph.OnnxModelReader;
+import dev.tierserve.compressor.graph.OnnxModelWriter;
+import dev.tierserve.compressor.graph.structure.StructureDetector;
+import dev.tierserve.compressor.store.VariantPublisher;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** {@code compress --method trimllm|parallel} on all-MiniLM-L6: what lands in the variant store. */
+class CompressCommandTest {
+
+    @TempDir
+    Path dir;
+
+    private Path parent() throws Exception {
+        Path model = Files.createDirectories(dir.resolve("minilm")).resolve("model.onnx");
+        OnnxModelWriter.write(TestModels.load(TestModels.MINILM), model);
+        Files.copy(TestModels.file(TestModels.MINILM_TOKENIZER), model.resolveSibling("tokenizer.json"));
+        return model;
+    }
+
+    @Test
+    void trimllmPublishesAMeasuredVariantWithItsManifest() throws Exception {
+        Path store = dir.resolve("store");
+        int exit = new CommandLine(new CompressorCommand()).execute("compress", "--method", "trimllm",
+                "--model", parent().toString(), "--targets", "1.2", "--calibration-texts", "32", "--seq", "64",
+                "--test-texts", "40", "--out", store.toString());
+        assertEquals(0, exit);
+
+        List<Path> variants;
+        try (Stream<Path> listing = Files.list(store.resolve("minilm"))) {
+            variants = listing.filter(p -> p.getFileName().toString().startsWith("trimllm")).toList();
+        }
+        assertEquals(1, variants.size(), "one variant for one target: " + variants);
+        JsonNode manifest = new ObjectMapper().readTree(variants.get(0).resolve("variant.json").toFile());
+        assertTrue(List.of("trimllm", "trimllm+affine").contains(manifest.get("method").asText()));
+        assertTrue(manifest.get("measuredSpeedup").asDouble() >= 1.2);
+        assertEquals(1.2, manifest.get("targetSpeedup").asDouble());
+        assertEquals(64, manifest.get("latency").get("runtime").get("sequence").asInt());
+        assertEquals(VariantPublisher.sha256(variants.get(0).resolve("model.onnx")), manifest.get("sha256").asText());
+        double cosine = manifest.get("quality").get("encoder").get("meanCosine").asDouble();
+        assertTrue(cosine > 0.3 && cosine < 1, "cosine " + cosine);
+        int blocks = StructureDetector.detect(OnnxModelReader.read(variants.get(0).resolve("model.onnx"))).layers()
+                .stream().mapToInt(l -> (l.attention() == null ? 0 : 1) + (l.mlp() == null ? 0 : 1)).sum();
+        assertTrue(blocks < 12, "sub-blocks were physically removed: " + blocks);
+    }
+
+    @Test
+    void aTargetParallelPairsCannotReachIsRecordedNotPublished() throws Exception {
+        Path store = dir.resolve("store");
+        int exit = new CommandLine(new CompressorCommand()).execute("compress", "--method", "parallel",
+                "--model", parent().toString(), "--targets", "3", "--calibration-texts", "16", "--seq", "64",
+                "--test-texts", "20", "--out", store.toString());
+        assertEquals(0, exit);
+
+        Path record = store.resolve("minilm/unreached/parallel-3x-cpu-t1-b1-s64.json");
+        assertTrue(Files.exists(record), "unreached record written");
+        JsonNode unreached = new ObjectMapper().readTree(record.toFile());
+        assertTrue(unreached.get("bestMeasuredSpeedup").asDouble() < 3);
+        assertTrue(unreached.get("reason").asText().contains("do not pay off"));
+        try (Stream<Path> listing = Files.list(store.resolve("minilm"))) {
+            assertEquals(List.of("unreached"), listing.map(p -> p.getFileName().toString()).toList(),
+                    "no variant published");
+        }
+    }
+}
