@@ -1,14 +1,16 @@
 package dev.tierserve.compressor.method.bonsai;
 
 import java.util.ArrayList;
-import java.util.Collections;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
 
 /**
- * Sub-models for one Bonsai round as keep-vectors over all units: fixed units are always kept; each pair drops a
- * random fraction of the candidates in its first mask and exactly the others in the second (the complement within
- * the candidate set), which halves the variance of the regression's estimates.
+ * Sub-models for one Bonsai round as keep-vectors over all units: fixed units are always kept; the first mask of a
+ * pair drops each candidate independently with the drop probability, the second drops exactly the others (the
+ * complement within the candidate set), which lowers the variance of the regression's estimates. Independent draws
+ * (not a fixed count) keep the number of kept units varying, so the regression can tell each unit from the
+ * intercept.
  */
 public final class AntitheticSampler {
 
@@ -20,7 +22,7 @@ public final class AntitheticSampler {
     /**
      * @param units        total number of units (keep-vector length)
      * @param candidates   the units this round may drop; every other unit is fixed at 1
-     * @param dropFraction the fraction of candidates the first mask of a pair drops
+     * @param dropFraction the probability that the first mask of a pair drops a candidate
      */
     public AntitheticSampler(int units, List<Integer> candidates, double dropFraction, long seed) {
         if (dropFraction <= 0 || dropFraction >= 1) {
@@ -35,17 +37,14 @@ public final class AntitheticSampler {
     /** {@code pairs} antithetic pairs: element 2k is a mask, 2k+1 its complement over the candidates. */
     public List<boolean[]> sample(int pairs) {
         List<boolean[]> masks = new ArrayList<>();
-        int drop = Math.max(1, (int) Math.round(dropFraction * candidates.size()));
         for (int p = 0; p < pairs; p++) {
-            List<Integer> shuffled = new ArrayList<>(candidates);
-            Collections.shuffle(shuffled, random);
             boolean[] mask = new boolean[units];
-            java.util.Arrays.fill(mask, true);
+            Arrays.fill(mask, true);
             boolean[] complement = mask.clone();
-            for (int k = 0; k < shuffled.size(); k++) {
-                boolean dropped = k < drop;
-                mask[shuffled.get(k)] = !dropped;
-                complement[shuffled.get(k)] = dropped;
+            for (int unit : candidates) {
+                boolean dropped = random.nextDouble() < dropFraction;
+                mask[unit] = !dropped;
+                complement[unit] = dropped;
             }
             masks.add(mask);
             masks.add(complement);

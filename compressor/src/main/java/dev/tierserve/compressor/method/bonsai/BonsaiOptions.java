@@ -9,7 +9,7 @@ package dev.tierserve.compressor.method.bonsai;
  * @param priorTexts        calibration texts for the activation RMS of the prior
  * @param channelGroup      MLP channels per unit (grouped by prior within a layer: one unit per group)
  * @param candidateFraction the lowest-prior fraction of units a round may drop (the rest are fixed)
- * @param dropFraction      the fraction of candidates the first mask of an antithetic pair drops
+ * @param dropFraction      the probability that the first mask of an antithetic pair drops a candidate
  * @param samplesPerRound   sub-models evaluated per round (pairs × 2)
  * @param roundFraction     the fraction of the remaining units one round prunes
  * @param folds             cross-validation folds choosing the L1 penalty
