@@ -20,6 +20,11 @@ public record RuntimeSettings(Provider provider, int threads, int batch, int seq
         return new RuntimeSettings(Provider.CPU, threads, batch, sequence);
     }
 
+    /** Threads for calibration and scoring passes, which are not latency measurements: every core. */
+    public int calibrationThreads() {
+        return Math.max(threads, Runtime.getRuntime().availableProcessors());
+    }
+
     /** A file-name-safe key, e.g. {@code cpu-t1-b1-s128}. */
     public String key() {
         return String.format(Locale.ROOT, "%s-t%d-b%d-s%d", provider.name().toLowerCase(Locale.ROOT), threads, batch,

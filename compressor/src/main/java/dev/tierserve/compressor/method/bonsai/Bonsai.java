@@ -72,8 +72,7 @@ public final class Bonsai {
         List<EncodedBatch> scoring = Batches.firstTexts(calibration, options.scoringTexts());
         List<EncodedBatch> priorBatches = Batches.firstTexts(calibration, options.priorTexts());
         String output = parent.getGraph().getOutput(0).getName();
-        CalibrationRunner runner = new CalibrationRunner(settings.provider(),
-                Math.max(settings.threads(), Runtime.getRuntime().availableProcessors()));
+        CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.calibrationThreads());
         OutputRecorder reference = new OutputRecorder(output);
         runner.run(parent, Map.of(), scoring, List.of(reference));
 

@@ -57,8 +57,7 @@ public final class LayerParallelSearch {
         long start = System.nanoTime();
         StructureMap map = StructureDetector.detect(parent);
         String output = parent.getGraph().getOutput(0).getName();
-        CalibrationRunner runner = new CalibrationRunner(settings.provider(),
-                Math.max(settings.threads(), Runtime.getRuntime().availableProcessors()));
+        CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.calibrationThreads());
         OutputRecorder reference = new OutputRecorder(output);
         runner.run(parent, Map.of(), scoring, List.of(reference));
 

@@ -73,7 +73,7 @@ public final class TrimLlm {
                 .probe(Probe.Kind.ATTENTION_OUTPUT, Probe.Kind.MLP_OUTPUT).build();
         List<EncodedBatch> scoring = Batches.firstTexts(calibration, options.scoringTexts());
         String output = parent.getGraph().getOutput(0).getName();
-        CalibrationRunner runner = new CalibrationRunner(settings.provider(), workThreads());
+        CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.calibrationThreads());
 
         List<TrimStep> steps = new ArrayList<>();
         List<CompressedVariant> variants = new ArrayList<>();
@@ -139,7 +139,7 @@ public final class TrimLlm {
     private void recover(ModelProto parent, StructureMap map, List<Double> pendingRecovered, Set<SubBlock> dropped,
                          List<EncodedBatch> calibration, List<EncodedBatch> scoring, OutputRecorder reference,
                          String output, EncodedBatch timing, long start, List<CompressedVariant> variants) {
-        CalibrationRunner runner = new CalibrationRunner(settings.provider(), workThreads());
+        CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.calibrationThreads());
         ModelProto corrected = ResidualRecovery.fit(parent, map, dropped, calibration, runner);
         RelativeError error = new RelativeError(output, reference);
         runner.run(corrected, Map.of(), scoring, List.of(error));
@@ -169,11 +169,6 @@ public final class TrimLlm {
     private LatencyReport time(ModelProto parent, ModelProto variant, EncodedBatch timing) {
         return LatencyMeter.builder(settings).warmupRuns(options.warmupRuns()).rounds(options.rounds()).build()
                 .compare(parent, variant, timing);
-    }
-
-    /** Scoring is not a latency measurement: it may use every core. */
-    private int workThreads() {
-        return Math.max(settings.threads(), Runtime.getRuntime().availableProcessors());
     }
 
     static Set<SubBlock> presentBlocks(StructureMap map) {
