@@ -33,6 +33,7 @@ import dev.tierserve.compressor.store.UnreachedTarget;
 import dev.tierserve.compressor.store.VariantManifest;
 import dev.tierserve.compressor.store.VariantPublisher;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 import java.nio.file.Path;
@@ -70,17 +71,8 @@ final class CompressCommand implements Callable<Integer> {
     @Option(names = "--test-texts", defaultValue = "300", description = "held-out texts for the manifest's quality")
     int testTexts;
 
-    @Option(names = "--provider", defaultValue = "cpu", description = "cpu or cuda")
-    String provider;
-
-    @Option(names = "--batch", defaultValue = "1")
-    int batch;
-
-    @Option(names = "--seq", defaultValue = "128")
-    int sequence;
-
-    @Option(names = "--threads", defaultValue = "1")
-    int threads;
+    @Mixin
+    RuntimeOptions runtime;
 
     @Option(names = "--no-recovery", description = "trimllm: skip the affine recovery")
     boolean noRecovery;
@@ -111,8 +103,7 @@ final class CompressCommand implements Callable<Integer> {
         Path tokenizer = model.toAbsolutePath().resolveSibling("tokenizer.json");
         List<TextSample> samples = calibration.equals("brown") ? BrownCorpus.bundled()
                 : TextFiles.read(Path.of(calibration));
-        RuntimeSettings settings = new RuntimeSettings(RuntimeSettings.Provider.valueOf(provider.toUpperCase(Locale.ROOT)),
-                threads, batch, sequence);
+        RuntimeSettings settings = runtime.settings();
 
         Outcome outcome = switch (method) {
             case "ziplm" -> ziplm(parent, settings, samples, tokenizer);
@@ -225,8 +216,8 @@ final class CompressCommand implements Callable<Integer> {
     }
 
     private EncodedBatch timingBatch(List<TextSample> samples, Path tokenizer) {
-        DataSplits splits = DataSplits.of(samples, seed, batch, 0, 0);
-        try (BatchTokenizer encoder = new BatchTokenizer(tokenizer, sequence)) {
+        DataSplits splits = DataSplits.of(samples, seed, runtime.batch, 0, 0);
+        try (BatchTokenizer encoder = new BatchTokenizer(tokenizer, runtime.sequence)) {
             return encoder.encode(splits.calibration().stream().map(TextSample::text).toList());
         }
     }

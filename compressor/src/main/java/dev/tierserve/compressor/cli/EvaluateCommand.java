@@ -11,6 +11,7 @@ import dev.tierserve.compressor.graph.OnnxModelReader;
 import dev.tierserve.compressor.report.QualitySpeedupChart;
 import dev.tierserve.compressor.runtime.RuntimeSettings;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -44,17 +45,8 @@ final class EvaluateCommand implements Callable<Integer> {
     @Option(names = "--eval-seq", defaultValue = "128", description = "sequence length for the quality metrics")
     int evaluationSequence;
 
-    @Option(names = "--seq", defaultValue = "128", description = "sequence length for latency")
-    int sequence;
-
-    @Option(names = "--batch", defaultValue = "1", description = "batch size for latency")
-    int batch;
-
-    @Option(names = "--threads", defaultValue = "1", description = "intra-op threads")
-    int threads;
-
-    @Option(names = "--provider", defaultValue = "cpu", description = "cpu or cuda")
-    String provider;
+    @Mixin
+    RuntimeOptions runtime;
 
     @Option(names = "--rounds", defaultValue = "20", description = "interleaved latency rounds")
     int rounds;
@@ -74,8 +66,7 @@ final class EvaluateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         List<TextSample> samples = data.equals("brown") ? BrownCorpus.bundled() : TextFiles.read(Path.of(data));
-        RuntimeSettings settings = new RuntimeSettings(RuntimeSettings.Provider.valueOf(provider.toUpperCase()),
-                threads, batch, sequence);
+        RuntimeSettings settings = runtime.settings();
         Evaluation evaluation = Evaluation.builder(settings).rounds(rounds).evaluationSequence(evaluationSequence)
                 .trainTexts(train).testTexts(test).seed(seed).pooling(Pooling.valueOf(pooling.toUpperCase())).build();
         List<Evaluation.Model> models = new ArrayList<>();
