@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 @Command(name = "compressor", mixinStandardHelpOptions = true,
         description = "Structured compression of ONNX transformer models.",
         subcommands = {InspectCommand.class, SyntheticCommand.class, EvaluateCommand.class,
-                CompressCommand.class})
+                CompressCommand.class, ServeCommand.class})
 public final class CompressorCommand {
 
     public static void main(String[] args) {

@@ -12,8 +12,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.protobuf.ByteString;
 import dev.tierserve.gateway.runtime.LoadedSession;
 import dev.tierserve.gateway.runtime.SessionCache;
+import dev.tierserve.proto.inference.InferParameter;
 import dev.tierserve.proto.inference.InferTensorContents;
 import dev.tierserve.proto.inference.ModelInferRequest;
+import dev.tierserve.proto.inference.ModelInferResponse;
 import dev.tierserve.proto.inference.ModelInferRequest.InferInputTensor;
 import io.grpc.Status;
 import io.quarkus.test.common.QuarkusTestResource;
@@ -49,16 +51,24 @@ class BadInputTest extends ConnectedGatewayTest {
     }
 
     @Test
-    void unknownModelVersionOrTierIsNotFound() {
+    void unknownModelOrVersionIsNotFoundAndATierWithoutVariantDegradesOrIsUnavailable() {
         assertTrue(failure(Status.Code.NOT_FOUND, () -> client.stub.modelInfer(bertRequest("gpt-5", 1, 4, 1).build()))
                 .contains("gpt-5"));
         assertTrue(failure(Status.Code.NOT_FOUND, () -> client.stub.modelInfer(bertRequest(BGE, 1, 4, 1)
                 .setModelVersion("7").build())).contains("versions: [exact]"));
-        String tier = failure(Status.Code.NOT_FOUND, () -> client.stub.modelInfer(bertRequest(BGE, 1, 4, 1)
-                .putParameters("tier", string("1.5x")).build()));
-        assertTrue(tier.contains("1.5x") && tier.contains("tiers: [exact]"), tier);
+        // Tests run with the compressor off: a missing tier is answered by exact, or refused when strict.
+        ModelInferResponse degraded = client.stub.modelInfer(bertRequest(BGE, 1, 4, 1)
+                .putParameters("tier", string("1.5x")).build());
+        assertEquals("exact", degraded.getParametersOrThrow("tier").getStringParam());
+        assertEquals("1.5x", degraded.getParametersOrThrow("degraded_from").getStringParam());
+        String strict = failure(Status.Code.UNAVAILABLE, () -> client.stub.modelInfer(bertRequest(BGE, 1, 4, 1)
+                .putParameters("tier", string("1.5x"))
+                .putParameters("strict_tier", InferParameter.newBuilder().setBoolParam(true).build()).build()));
+        assertTrue(strict.contains("1.5x") && strict.contains("compression is off"), strict);
         assertTrue(failure(Status.Code.INVALID_ARGUMENT, () -> client.stub.modelInfer(bertRequest(BGE, 1, 4, 1)
                 .putParameters("tier", string("fast")).build())).contains("malformed"));
+        assertTrue(failure(Status.Code.INVALID_ARGUMENT, () -> client.stub.modelInfer(bertRequest(BGE, 1, 4, 1)
+                .putParameters("strict_tier", string("yes")).build())).contains("strict_tier"));
     }
 
     @Test

@@ -25,6 +25,7 @@ public class TestModels implements QuarkusTestResourceLifecycleManager {
             Path minilm = ROOT.resolve(MINILM);
             Files.createDirectories(minilm);
             copy("/all-minilm-l6-v2.onnx", minilm.resolve("model.onnx"));
+            copy("/all-minilm-l6-v2-tokenizer.json", minilm.resolve("tokenizer.json"));
             Files.writeString(minilm.resolve("config.pbtxt"), "backend: \"onnxruntime\"\n");
             Path corrupt = ROOT.resolve(CORRUPT);
             Files.createDirectories(corrupt);

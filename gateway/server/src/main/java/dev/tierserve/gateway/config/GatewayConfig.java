@@ -4,6 +4,7 @@ import dev.tierserve.gateway.runtime.ExecutionProvider;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
@@ -28,6 +29,10 @@ public interface GatewayConfig {
     Inference inference();
 
     Cache cache();
+
+    Variants variants();
+
+    Compressor compressor();
 
     interface Onnx {
         /** {@code cpu}, {@code cuda}, or {@code auto}: CUDA when its provider can be created, else CPU. */
@@ -60,5 +65,52 @@ public interface GatewayConfig {
         /** Upper bound on the summed size of loaded sessions, in bytes (weights are weighed by file size). */
         @WithDefault("4294967296")
         long maxBytes();
+    }
+
+    interface Variants {
+        /** The variant store: {@code <store>/<model>/<variant id>/model.onnx + variant.json}, and tiers.json. */
+        @WithDefault("variants")
+        Path store();
+
+        /** How often the store is re-read, so that variants published by other processes are served. */
+        @WithDefault("1s")
+        Duration watchInterval();
+    }
+
+    interface Compressor {
+        enum Mode { IN_PROCESS, REMOTE, OFF }
+
+        /** {@code in-process} (the embedded default), {@code remote} ({@code compressor serve}), or {@code off}. */
+        @WithDefault("in-process")
+        Mode mode();
+
+        /** host:port of a remote compressor worker. */
+        Optional<String> address();
+
+        /** Methods for on-the-fly jobs; none given: the worker's defaults (all methods). */
+        Optional<List<String>> methods();
+
+        /** Calibration texts per method; 0: each method's default. */
+        @WithDefault("0")
+        int calibrationTexts();
+
+        /** Held-out texts for a variant's quality; 0: the worker's default. */
+        @WithDefault("0")
+        int testTexts();
+
+        /** The request shape variants are timed on: batch size and sequence length. */
+        @WithDefault("1")
+        int batch();
+
+        @WithDefault("128")
+        int sequence();
+
+        /** Mean cosine below which a tier publishes nothing; 0: no minimum. */
+        @WithDefault("0")
+        double minQuality();
+
+        /** After a job ends without a variant for a tier, how long before a request may start another one. */
+        @WithDefault("10m")
+        Duration retryAfter();
     }
 }

@@ -111,8 +111,8 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     public void modelReady(ModelReadyRequest request, StreamObserver<ModelReadyResponse> response) {
         answer(response, () -> {
             ModelEntry model = repository.require(request.getName());
-            router.route(model, null, request.getVersion());
-            return sessions.load(model.sessionKey())
+            TierRoute route = router.route(model, null, request.getVersion(), true);
+            return sessions.load(route.sessionKey())
                     .handle((loaded, error) -> ModelReadyResponse.newBuilder().setReady(error == null).build());
         });
     }
@@ -142,8 +142,8 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     private <T> CompletableFuture<T> withSession(String name, String version,
                                                  java.util.function.BiFunction<ModelEntry, LoadedSession, T> describe) {
         ModelEntry model = repository.require(name);
-        router.route(model, null, version);
-        return sessions.load(model.sessionKey()).thenApply(session -> describe.apply(model, session));
+        TierRoute route = router.route(model, null, version, true);
+        return sessions.load(route.sessionKey()).thenApply(session -> describe.apply(model, session));
     }
 
     // ---- statistics and repository --------------------------------------------------------------------------
@@ -160,7 +160,8 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
                         continue;
                     }
                     ModelStatistics.Builder entry = statistics.recorder(model.name(), tier).snapshot();
-                    LoadedSession loaded = sessions.ifLoaded(model.sessionKey());
+                    String key = router.sessionKey(model, tier);
+                    LoadedSession loaded = key == null ? null : sessions.ifLoaded(key);
                     if (loaded != null) {
                         entry.addMemoryUsage(MemoryUsage.newBuilder()
                                 .setType(runtime.provider() == ExecutionProvider.CUDA ? "GPU" : "CPU")
@@ -204,7 +205,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         Deadline deadline;
         try {
             model = repository.require(request.getModelName());
-            route = router.route(model, requestedTier(request), request.getModelVersion());
+            route = router.route(model, requestedTier(request), request.getModelVersion(), strictTier(request));
             deadline = deadline(request);
         } catch (StatusRuntimeException e) {
             response.onError(e);
@@ -217,13 +218,16 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         InferenceExecutor.Submission<ModelInferResponse> submission = executor.submit(deadline, (runOptions, queued) -> {
             phases.started(queued);
             ModelInferResponse.Builder built = runner.infer(model, route, request, runOptions, phases);
-            return built.setModelName(model.name())
+            built.setModelName(model.name())
                     .setModelVersion(route.served().name())
                     .setId(request.getId())
                     .putParameters("tier", string(route.served().name()))
                     .putParameters("variant", string(route.variantId()))
-                    .putParameters("canary", InferParameter.newBuilder().setBoolParam(false).build())
-                    .build();
+                    .putParameters("canary", InferParameter.newBuilder().setBoolParam(false).build());
+            if (route.degradedFrom() != null) {
+                built.putParameters("degraded_from", string(route.degradedFrom()));
+            }
+            return built.build();
         });
 
         Context context = Context.current();
@@ -255,6 +259,18 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
                     .asRuntimeException();
         }
         return Tier.parse(tier.getStringParam());
+    }
+
+    private static boolean strictTier(ModelInferRequest request) {
+        InferParameter strict = request.getParametersMap().get("strict_tier");
+        if (strict == null) {
+            return false;
+        }
+        if (strict.getParameterChoiceCase() != InferParameter.ParameterChoiceCase.BOOL_PARAM) {
+            throw Status.INVALID_ARGUMENT.withDescription("parameter 'strict_tier' must be a bool")
+                    .asRuntimeException();
+        }
+        return strict.getBoolParam();
     }
 
     /** The earlier of the gRPC deadline and the protocol's {@code timeout} parameter (microseconds). */

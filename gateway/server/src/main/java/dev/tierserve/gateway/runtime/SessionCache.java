@@ -6,7 +6,10 @@ import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import dev.tierserve.gateway.config.GatewayConfig;
+import dev.tierserve.compressor.store.CorruptVariantException;
 import dev.tierserve.gateway.repository.ModelRepository;
+import dev.tierserve.gateway.tier.VariantCatalog;
+import dev.tierserve.gateway.tier.VariantKey;
 import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -23,7 +26,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.jboss.logging.Logger;
 
 /**
- * Loaded ONNX Runtime sessions, keyed by model (later: by variant), loaded lazily and at most once per key.
+ * Loaded ONNX Runtime sessions, keyed by model or by variant ({@link VariantKey}), loaded lazily and at most once per key.
  *
  * <p>Weighed by the bytes of their weights with a configured maximum; Caffeine evicts the least valuable session
  * when a load would exceed it. Evicted sessions are retired, and closed only once the last request using them
@@ -36,6 +39,7 @@ public class SessionCache {
 
     private final OnnxRuntimeFactory runtime;
     private final ModelRepository repository;
+    private final VariantCatalog catalog;
     private final ExecutorService loader = Executors.newFixedThreadPool(2, runnable -> {
         Thread thread = new Thread(runnable, "session-loader");
         thread.setDaemon(true);
@@ -45,10 +49,11 @@ public class SessionCache {
     private final AtomicLong loads = new AtomicLong();
     private final AtomicLong evictions = new AtomicLong();
 
-    public SessionCache(OnnxRuntimeFactory runtime, ModelRepository repository, GatewayConfig config,
-                        MeterRegistry meters) {
+    public SessionCache(OnnxRuntimeFactory runtime, ModelRepository repository, VariantCatalog catalog,
+                        GatewayConfig config, MeterRegistry meters) {
         this.runtime = runtime;
         this.repository = repository;
+        this.catalog = catalog;
         this.sessions = Caffeine.newBuilder()
                 .maximumWeight(Math.max(1, config.cache().maxBytes() / 1024))
                 // Caffeine weights are ints: weigh in KiB so that models over 2 GB still fit.
@@ -120,8 +125,15 @@ public class SessionCache {
     }
 
     private LoadedSession open(String key) {
-        Path file = repository.onnxFile(key);
         long started = System.nanoTime();
+        VariantKey variant = VariantKey.parse(key);
+        Path file;
+        try {
+            file = variant == null ? repository.onnxFile(key) : catalog.verifiedModelFile(variant);
+        } catch (CorruptVariantException | IllegalStateException e) {
+            repository.markFailed(key, e.getMessage());
+            throw new ModelLoadException(e.getMessage(), e);
+        }
         try {
             long bytes = Files.size(file);
             OrtSession session = runtime.open(file);

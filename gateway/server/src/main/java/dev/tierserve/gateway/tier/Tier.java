@@ -1,5 +1,6 @@
 package dev.tierserve.gateway.tier;
 
+import dev.tierserve.compressor.store.TierNames;
 import io.grpc.Status;
 import java.util.regex.Pattern;
 
@@ -20,12 +21,23 @@ public record Tier(String name) {
         if (name.equals(EXACT.name) || name.equals(AUTO.name)) {
             return new Tier(name);
         }
-        if (SPEEDUP.matcher(name).matches() && Double.parseDouble(name.substring(0, name.length() - 1)) >= 1.0) {
-            return new Tier(name);
+        if (SPEEDUP.matcher(name).matches()) {
+            double speedup = Double.parseDouble(name.substring(0, name.length() - 1));
+            if (speedup == 1.0) {
+                return EXACT;
+            }
+            if (speedup > 1.0) {
+                return new Tier(TierNames.format(speedup)); // one spelling per tier: "2.0x" is "2x"
+            }
         }
         throw Status.INVALID_ARGUMENT
                 .withDescription("tier '" + value + "' is malformed; use 'exact', 'auto' or a speedup such as '2x'")
                 .asRuntimeException();
+    }
+
+    /** The speedup a tier promises: 1 for exact and auto. */
+    public double speedup() {
+        return name.endsWith("x") ? TierNames.parse(name) : 1.0;
     }
 
     @Override

@@ -1,0 +1,53 @@
+package dev.tierserve.compressor.cli;
+
+import dev.tierserve.compressor.store.VariantStore;
+import dev.tierserve.compressor.worker.CompressionWorker;
+import dev.tierserve.compressor.worker.CompressorGrpcService;
+import dev.tierserve.compressor.worker.ModelLocator;
+import dev.tierserve.compressor.worker.WorkerDefaults;
+import io.grpc.Grpc;
+import io.grpc.InsecureServerCredentials;
+import io.grpc.Server;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+@Command(name = "serve", description = "Run the compressor worker as its own gRPC service (tierserve.compressor.v1."
+        + "CompressorService), taking over unfinished jobs in the store.")
+final class ServeCommand implements Callable<Integer> {
+
+    @Option(names = "--port", defaultValue = "8091")
+    int port;
+
+    @Option(names = "--models", required = true, description = "model repository: <dir>/<model>/model.onnx + tokenizer.json")
+    Path models;
+
+    @Option(names = "--store", defaultValue = "variants", description = "the variant store root (shared with the gateway)")
+    Path store;
+
+    @Mixin
+    RuntimeOptions runtime;
+
+    @Override
+    public Integer call() throws Exception {
+        CompressionWorker worker = new CompressionWorker(new VariantStore(store), ModelLocator.directory(models),
+                WorkerDefaults.of(runtime.settings()), System.out::println);
+        Server server = Grpc.newServerBuilderForPort(port, InsecureServerCredentials.create())
+                .addService(new CompressorGrpcService(worker)).build().start();
+        System.out.println("compressor worker listening on port " + server.getPort() + ", store " + store.toAbsolutePath()
+                + ", runtime " + runtime.settings().key());
+        int resumed = worker.resumeUnfinished();
+        if (resumed > 0) {
+            System.out.println("resumed " + resumed + " unfinished job(s)");
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.shutdown();
+            worker.close();
+        }));
+        server.awaitTermination();
+        return 0;
+    }
+}

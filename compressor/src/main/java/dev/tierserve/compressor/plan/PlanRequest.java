@@ -1,0 +1,132 @@
+package dev.tierserve.compressor.plan;
+
+import dev.tierserve.compressor.runtime.RuntimeSettings;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * What the tier planner is asked to do: which model, which tiers, with which methods, data and runtime. Built with
+ * {@link #builder(String, Path)}; everything but the model has a default.
+ *
+ * @param parentFile       the parent's {@code model.onnx}, with its {@code tokenizer.json} beside it
+ * @param calibrationTexts 0: each method's own default
+ * @param minQuality       below this mean cosine to the parent (held-out texts) a tier publishes nothing; 0: none
+ * @param jobId            the job this plan runs for, recorded in every manifest it publishes (null: none)
+ */
+public record PlanRequest(String model, Path parentFile, List<Double> tiers, List<String> methods, String calibration,
+                          int calibrationTexts, int testTexts, RuntimeSettings runtime, double minQuality, long seed,
+                          String pooling, boolean recovery, String jobId) {
+
+    /** The methods the planner knows, in the order it runs them by default (layer parallelism rarely pays on CPU). */
+    public static final List<String> METHODS = List.of("ziplm", "trimllm", "bonsai", "parallel");
+
+    public PlanRequest {
+        Objects.requireNonNull(model, "model");
+        Objects.requireNonNull(parentFile, "parentFile");
+        tiers = tiers.stream().distinct().sorted().toList();
+        methods = List.copyOf(methods);
+        for (String method : methods) {
+            if (!METHODS.contains(method)) {
+                throw new IllegalArgumentException("unknown method '" + method + "'; available: " + METHODS);
+            }
+        }
+        if (tiers.isEmpty() || tiers.stream().anyMatch(t -> t <= 1.0)) {
+            throw new IllegalArgumentException("tiers must be speedups above 1, got " + tiers);
+        }
+    }
+
+    public static Builder builder(String model, Path parentFile) {
+        return new Builder(model, parentFile);
+    }
+
+    public PlanRequest withTiers(List<Double> remaining) {
+        return new PlanRequest(model, parentFile, remaining, methods, calibration, calibrationTexts, testTexts, runtime,
+                minQuality, seed, pooling, recovery, jobId);
+    }
+
+    public static final class Builder {
+        private final String model;
+        private final Path parentFile;
+        private List<Double> tiers = List.of(1.5, 2.0);
+        private List<String> methods = METHODS;
+        private String calibration = "brown";
+        private int calibrationTexts;
+        private int testTexts = 300;
+        private RuntimeSettings runtime = RuntimeSettings.cpu(1, 1, 128);
+        private double minQuality;
+        private long seed = 42;
+        private String pooling = "mean";
+        private boolean recovery = true;
+        private String jobId;
+
+        private Builder(String model, Path parentFile) {
+            this.model = model;
+            this.parentFile = parentFile;
+        }
+
+        public Builder tiers(List<Double> value) {
+            this.tiers = value;
+            return this;
+        }
+
+        public Builder methods(List<String> value) {
+            this.methods = value.isEmpty() ? METHODS : value;
+            return this;
+        }
+
+        /** "brown" (the bundled corpus) or a text/JSONL file. */
+        public Builder calibration(String value) {
+            this.calibration = value;
+            return this;
+        }
+
+        public Builder calibrationTexts(int value) {
+            this.calibrationTexts = value;
+            return this;
+        }
+
+        public Builder testTexts(int value) {
+            this.testTexts = value;
+            return this;
+        }
+
+        public Builder runtime(RuntimeSettings value) {
+            this.runtime = value;
+            return this;
+        }
+
+        public Builder minQuality(double value) {
+            this.minQuality = value;
+            return this;
+        }
+
+        public Builder seed(long value) {
+            this.seed = value;
+            return this;
+        }
+
+        /** cls or mean: how the quality metrics pool token states into sentence embeddings. */
+        public Builder pooling(String value) {
+            this.pooling = value;
+            return this;
+        }
+
+        /** TrimLLM's closed-form affine recovery after dropped spans (on by default). */
+        public Builder recovery(boolean value) {
+            this.recovery = value;
+            return this;
+        }
+
+        public Builder jobId(String value) {
+            this.jobId = value;
+            return this;
+        }
+
+        public PlanRequest build() {
+            return new PlanRequest(model, parentFile, tiers, methods, calibration, calibrationTexts, testTexts, runtime,
+                    minQuality, seed, pooling, recovery, jobId);
+        }
+    }
+}

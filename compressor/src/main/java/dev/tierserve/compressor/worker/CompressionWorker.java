@@ -1,0 +1,368 @@
+package dev.tierserve.compressor.worker;
+
+import dev.tierserve.compressor.plan.Candidate;
+import dev.tierserve.compressor.plan.PlanRequest;
+import dev.tierserve.compressor.plan.TierDecision;
+import dev.tierserve.compressor.plan.TierPlanner;
+import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.compressor.store.StoredVariant;
+import dev.tierserve.compressor.store.TierNames;
+import dev.tierserve.compressor.store.TierTable;
+import dev.tierserve.compressor.store.VariantStore;
+import dev.tierserve.proto.compressor.Job;
+import dev.tierserve.proto.compressor.SubmitJobRequest;
+import dev.tierserve.proto.compressor.TierOutcome;
+
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+/**
+ * Runs compression jobs one at a time (compression saturates the machine, and its latency measurements need it
+ * quiet). Jobs are durable: every change is written to the store, a worker that starts takes over the unfinished
+ * jobs no live worker owns, and a job re-run after a crash skips the tiers its earlier attempt already published.
+ * A job compresses a tier only while holding that tier's lock, so no two jobs, in any process, build the same
+ * model and tier at once.
+ */
+public final class CompressionWorker implements AutoCloseable {
+
+    private static final Set<Job.State> ACTIVE = Set.of(Job.State.QUEUED, Job.State.RUNNING);
+
+    private final VariantStore store;
+    private final JobStore jobs;
+    private final ModelLocator models;
+    private final WorkerDefaults defaults;
+    private final Consumer<String> log;
+    private final ExecutorService runner = Executors.newSingleThreadExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "compressor-worker");
+        thread.setDaemon(true);
+        return thread;
+    });
+    /** Jobs this worker has queued or is running, in their latest state. */
+    private final Map<String, Job> mine = new ConcurrentHashMap<>();
+    private final Set<String> cancelRequested = ConcurrentHashMap.newKeySet();
+    private final Map<String, List<Consumer<Job>>> watchers = new ConcurrentHashMap<>();
+
+    public CompressionWorker(VariantStore store, ModelLocator models, WorkerDefaults defaults, Consumer<String> log) {
+        this.store = store;
+        this.jobs = new JobStore(store.root());
+        this.models = models;
+        this.defaults = defaults;
+        this.log = log;
+    }
+
+    public VariantStore store() {
+        return store;
+    }
+
+    /** Takes over unfinished jobs that no live worker owns (a worker killed mid-job leaves them behind). */
+    public synchronized int resumeUnfinished() {
+        int resumed = 0;
+        for (Job job : jobs.all()) {
+            if (ACTIVE.contains(job.getState()) && adopt(job)) {
+                // A worker killed while publishing leaves a hidden staging directory; an hour-old one is abandoned.
+                store.removeAbandonedStaging(job.getRequest().getModel(), TimeUnit.HOURS.toMillis(1));
+                resumed++;
+            }
+        }
+        return resumed;
+    }
+
+    /**
+     * Starts a job, or returns an unfinished one for the same model that covers every requested tier.
+     *
+     * @throws IllegalArgumentException for an unknown model, a malformed tier or method
+     */
+    public synchronized Job submit(SubmitJobRequest request) {
+        if (models.parentFile(request.getModel()).isEmpty()) {
+            throw new IllegalArgumentException("unknown model '" + request.getModel() + "'");
+        }
+        if (request.getTiersCount() == 0) {
+            throw new IllegalArgumentException("a job needs at least one tier");
+        }
+        SubmitJobRequest.Builder normalised = request.toBuilder().clearTiers();
+        request.getTiersList().stream().map(TierNames::parse).distinct().sorted()
+                .forEach(t -> normalised.addTiers(TierNames.format(t)));
+        if (normalised.getMethodsCount() == 0) {
+            normalised.addAllMethods(defaults.methods());
+        }
+        for (String method : normalised.getMethodsList()) {
+            if (!PlanRequest.METHODS.contains(method)) {
+                throw new IllegalArgumentException("unknown method '" + method + "'; available: " + PlanRequest.METHODS);
+            }
+        }
+        if (!normalised.hasRuntime()) {
+            normalised.setRuntime(toWire(defaults.runtime()));
+        }
+        SubmitJobRequest wanted = normalised.build();
+        fromWire(wanted.getRuntime()); // rejects an unknown provider or non-positive sizes now, not mid-job
+        for (Job existing : jobs.all()) {
+            if (ACTIVE.contains(existing.getState()) && existing.getRequest().getModel().equals(wanted.getModel())
+                    && existing.getRequest().getTiersList().containsAll(wanted.getTiersList())) {
+                adopt(existing);
+                return current(existing.getId()).orElse(existing);
+            }
+        }
+        String now = Instant.now().toString();
+        Job job = Job.newBuilder().setId("job-" + UUID.randomUUID().toString().substring(0, 12)).setRequest(wanted)
+                .setState(Job.State.QUEUED).setProgress("queued").setCreated(now).setUpdated(now).build();
+        jobs.save(job);
+        log.accept("job " + job.getId() + ": " + wanted.getModel() + " " + wanted.getTiersList() + " queued");
+        adopt(job);
+        return job;
+    }
+
+    public Optional<Job> job(String id) {
+        return current(id);
+    }
+
+    /** Jobs of {@code model} (all models when empty), oldest first. */
+    public List<Job> jobs(String model) {
+        List<Job> found = new ArrayList<>();
+        for (Job job : jobs.all()) {
+            if (model.isEmpty() || job.getRequest().getModel().equals(model)) {
+                found.add(mine.getOrDefault(job.getId(), job));
+            }
+        }
+        return found;
+    }
+
+    /** Asks a job to stop; a queued job stops at once, a running one at its next progress step. */
+    public Job cancel(String id) {
+        Job job = current(id).orElseThrow(() -> new JobNotFoundException(id));
+        if (!ACTIVE.contains(job.getState())) {
+            return job;
+        }
+        cancelRequested.add(id);
+        if (job.getState() == Job.State.QUEUED && mine.containsKey(id)) {
+            return update(job.toBuilder().setState(Job.State.CANCELLED).setProgress("cancelled before it started"));
+        }
+        return job;
+    }
+
+    /**
+     * Calls {@code listener} with the job now and on every change until it ends; closing the returned handle stops
+     * the calls.
+     */
+    public AutoCloseable watch(String id, Consumer<Job> listener) {
+        Job job = current(id).orElseThrow(() -> new JobNotFoundException(id));
+        List<Consumer<Job>> list = watchers.computeIfAbsent(id, key -> new CopyOnWriteArrayList<>());
+        list.add(listener);
+        listener.accept(current(id).orElse(job));
+        return () -> list.remove(listener);
+    }
+
+    public static boolean finished(Job job) {
+        return !ACTIVE.contains(job.getState());
+    }
+
+    @Override
+    public void close() {
+        runner.shutdownNow();
+        try {
+            runner.awaitTermination(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // ---- running --------------------------------------------------------------------------------------------
+
+    /** Queues a job on this worker unless it already has it; false when another live worker owns it. */
+    private boolean adopt(Job job) {
+        if (mine.containsKey(job.getId())) {
+            return true;
+        }
+        Optional<FileLocks.Held> probe = FileLocks.tryLock(jobs.ownerLock(job));
+        if (probe.isEmpty()) {
+            return false; // a live worker is running it
+        }
+        probe.get().close();
+        mine.put(job.getId(), job);
+        runner.execute(() -> run(job.getId()));
+        return true;
+    }
+
+    private void run(String id) {
+        Job job = mine.get(id);
+        if (job == null || finished(job)) {
+            mine.remove(id);
+            return;
+        }
+        Optional<FileLocks.Held> owner = FileLocks.tryLock(jobs.ownerLock(job));
+        if (owner.isEmpty()) {
+            mine.remove(id); // another worker took it between queueing and now
+            return;
+        }
+        List<FileLocks.Held> tierLocks = new ArrayList<>();
+        try (FileLocks.Held ignored = owner.get()) {
+            job = update(job.toBuilder().setState(Job.State.RUNNING).setAttempts(job.getAttempts() + 1)
+                    .setProgress("started (attempt " + (job.getAttempts() + 1) + ")").clearError());
+            SubmitJobRequest request = job.getRequest();
+            for (String tier : request.getTiersList()) {
+                tierLocks.add(awaitTierLock(id, request.getModel(), tier));
+            }
+            Job.Builder done = job.toBuilder().clearTiers();
+            List<Double> remaining = new ArrayList<>();
+            TierTable table = store.tiers(request.getModel());
+            for (String tier : request.getTiersList()) {
+                Optional<StoredVariant> existing = alreadyPublished(id, request.getModel(), tier, table);
+                if (existing.isPresent()) {
+                    done.addTiers(TierOutcome.newBuilder().setTier(tier).setVariantId(existing.get().id())
+                            .setReason("already published (" + existing.get().manifest().method() + ", measured "
+                                    + String.format(Locale.ROOT, "%.2fx", existing.get().manifest().measuredSpeedup())
+                                    + ")"));
+                } else {
+                    remaining.add(TierNames.parse(tier));
+                }
+            }
+            if (!remaining.isEmpty()) {
+                Path parent = models.parentFile(request.getModel())
+                        .orElseThrow(() -> new IllegalStateException("model '" + request.getModel() + "' is gone"));
+                PlanRequest plan = planRequest(id, request, parent, remaining);
+                for (TierDecision decision : new TierPlanner(store, line -> progress(id, line)).plan(plan)) {
+                    done.addTiers(toWire(decision));
+                }
+            }
+            update(done.setState(Job.State.SUCCEEDED).setProgress("done"));
+            log.accept("job " + id + " succeeded");
+        } catch (CancellationException e) {
+            update(mine.getOrDefault(id, job).toBuilder().setState(Job.State.CANCELLED).setProgress("cancelled"));
+            log.accept("job " + id + " cancelled");
+        } catch (RuntimeException | Error e) {
+            update(mine.getOrDefault(id, job).toBuilder().setState(Job.State.FAILED).setError(
+                    e.getClass().getSimpleName() + ": " + e.getMessage()));
+            log.accept("job " + id + " failed: " + e);
+        } finally {
+            tierLocks.forEach(FileLocks.Held::close);
+            mine.remove(id);
+            cancelRequested.remove(id);
+        }
+    }
+
+    private FileLocks.Held awaitTierLock(String id, String model, String tier) {
+        boolean announced = false;
+        while (true) {
+            Optional<FileLocks.Held> lock = FileLocks.tryLock(jobs.tierLock(model, tier));
+            if (lock.isPresent()) {
+                return lock.get();
+            }
+            if (!announced) {
+                progress(id, "waiting: another job is compressing " + model + " " + tier);
+                announced = true;
+            }
+            checkCancelled(id);
+            try {
+                Thread.sleep(500);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new CancellationException("worker stopping");
+            }
+        }
+    }
+
+    /** A variant this job published in an earlier attempt, or the tier's stable variant from any job. */
+    private Optional<StoredVariant> alreadyPublished(String id, String model, String tier, TierTable table) {
+        List<StoredVariant> variants = store.variants(model);
+        Optional<StoredVariant> ours = variants.stream().filter(v -> v.tier().equals(tier)
+                && id.equals(v.manifest().parameters().get("jobId"))).findFirst();
+        if (ours.isPresent()) {
+            return ours;
+        }
+        TierTable.Assignment assigned = table.get(tier);
+        return assigned == null ? Optional.empty()
+                : variants.stream().filter(v -> v.id().equals(assigned.stable())).findFirst();
+    }
+
+    private PlanRequest planRequest(String id, SubmitJobRequest request, Path parent, List<Double> tiers) {
+        return PlanRequest.builder(request.getModel(), parent).tiers(tiers).methods(request.getMethodsList())
+                .calibration(request.getCalibration().isEmpty() ? "brown" : request.getCalibration())
+                .calibrationTexts(request.getCalibrationTexts())
+                .testTexts(request.getTestTexts() > 0 ? request.getTestTexts() : defaults.testTexts())
+                .runtime(fromWire(request.getRuntime())).minQuality(request.getMinQuality()).jobId(id).build();
+    }
+
+    private void progress(String id, String text) {
+        checkCancelled(id);
+        String line = lastLine(text);
+        log.accept("job " + id + ": " + line);
+        Job job = mine.get(id);
+        if (job != null) {
+            update(job.toBuilder().setProgress(line));
+        }
+    }
+
+    private void checkCancelled(String id) {
+        if (cancelRequested.contains(id) || Thread.currentThread().isInterrupted()) {
+            throw new CancellationException("job " + id + " cancelled");
+        }
+    }
+
+    private Job update(Job.Builder builder) {
+        Job job = builder.setUpdated(Instant.now().toString()).build();
+        if (finished(job)) {
+            mine.remove(job.getId());
+        } else {
+            mine.put(job.getId(), job);
+        }
+        jobs.save(job);
+        for (Consumer<Job> watcher : watchers.getOrDefault(job.getId(), List.of())) {
+            watcher.accept(job);
+        }
+        if (finished(job)) {
+            watchers.remove(job.getId());
+        }
+        return job;
+    }
+
+    private Optional<Job> current(String id) {
+        Job job = mine.get(id);
+        return job != null ? Optional.of(job) : jobs.find(id);
+    }
+
+    private static String lastLine(String text) {
+        String[] lines = text.strip().split("\n");
+        String line = lines.length == 0 ? "" : lines[lines.length - 1].strip();
+        return line.length() > 500 ? line.substring(0, 500) + "…" : line;
+    }
+
+    // ---- wire conversions -----------------------------------------------------------------------------------
+
+    static dev.tierserve.proto.compressor.RuntimeSettings toWire(RuntimeSettings settings) {
+        return dev.tierserve.proto.compressor.RuntimeSettings.newBuilder()
+                .setProvider(settings.provider().name().toLowerCase(Locale.ROOT)).setThreads(settings.threads())
+                .setBatch(settings.batch()).setSequence(settings.sequence()).build();
+    }
+
+    static RuntimeSettings fromWire(dev.tierserve.proto.compressor.RuntimeSettings settings) {
+        return new RuntimeSettings(RuntimeSettings.Provider.valueOf(settings.getProvider().toUpperCase(Locale.ROOT)),
+                settings.getThreads(), settings.getBatch(), settings.getSequence());
+    }
+
+    private static TierOutcome toWire(TierDecision decision) {
+        TierOutcome.Builder outcome = TierOutcome.newBuilder().setTier(TierNames.format(decision.tier()))
+                .setReason(decision.reason());
+        if (decision.published()) {
+            outcome.setVariantId(decision.variantId());
+        }
+        for (Candidate c : decision.candidates()) {
+            outcome.addCandidates(dev.tierserve.proto.compressor.Candidate.newBuilder().setMethod(c.method())
+                    .setMeasuredSpeedup(c.measuredSpeedup()).setMeanCosine(Double.isNaN(c.meanCosine()) ? 0 : c.meanCosine())
+                    .setChosen(c.chosen()).setRejectedBecause(c.rejectedBecause() == null ? "" : c.rejectedBecause()));
+        }
+        return outcome.build();
+    }
+}

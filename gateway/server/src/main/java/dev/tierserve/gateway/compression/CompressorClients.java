@@ -1,0 +1,79 @@
+package dev.tierserve.gateway.compression;
+
+import dev.tierserve.compressor.worker.ModelLocator;
+import dev.tierserve.compressor.worker.WorkerDefaults;
+import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.gateway.config.GatewayConfig;
+import dev.tierserve.gateway.repository.ModelKind;
+import dev.tierserve.gateway.repository.ModelRepository;
+import dev.tierserve.gateway.runtime.ExecutionProvider;
+import dev.tierserve.gateway.runtime.OnnxRuntimeFactory;
+import dev.tierserve.gateway.tier.VariantCatalog;
+import dev.tierserve.proto.compressor.Job;
+import dev.tierserve.proto.compressor.SubmitJobRequest;
+import io.grpc.Status;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Disposes;
+import jakarta.enterprise.inject.Produces;
+import java.util.concurrent.CompletableFuture;
+import org.jboss.logging.Logger;
+
+/** Chooses the compressor the gateway talks to from {@code gateway.compressor.mode}. */
+@ApplicationScoped
+public class CompressorClients {
+
+    private static final Logger LOG = Logger.getLogger(CompressorClients.class);
+
+    /** The runtime the gateway serves on: what a variant must be measured fast on. */
+    public static RuntimeSettings servingRuntime(GatewayConfig config, OnnxRuntimeFactory runtime) {
+        return new RuntimeSettings(runtime.provider() == ExecutionProvider.CUDA ? RuntimeSettings.Provider.CUDA
+                : RuntimeSettings.Provider.CPU, runtime.intraOpThreads(), config.compressor().batch(),
+                config.compressor().sequence());
+    }
+
+    @Produces
+    @ApplicationScoped
+    CompressorClient client(GatewayConfig config, ModelRepository repository, VariantCatalog catalog,
+                            OnnxRuntimeFactory runtime) {
+        GatewayConfig.Compressor settings = config.compressor();
+        return switch (settings.mode()) {
+            case IN_PROCESS -> {
+                LOG.infof("compressor: in-process, store %s", catalog.store().root());
+                ModelLocator models = name -> repository.models().stream()
+                        .filter(m -> m.name().equals(name) && m.kind() == ModelKind.ONNX).findFirst()
+                        .map(m -> m.onnxFile());
+                WorkerDefaults defaults = WorkerDefaults.of(servingRuntime(config, runtime));
+                yield new InProcessCompressor(catalog.store(), models, defaults);
+            }
+            case REMOTE -> {
+                String address = settings.address().orElseThrow(() -> new IllegalStateException(
+                        "gateway.compressor.mode=remote needs gateway.compressor.address (host:port)"));
+                LOG.infof("compressor: remote worker at %s", address);
+                yield new RemoteCompressor(address);
+            }
+            case OFF -> new Disabled();
+        };
+    }
+
+    void close(@Disposes CompressorClient client) {
+        client.close();
+    }
+
+    /** No compressor: tiers without a variant stay unavailable. */
+    private static final class Disabled implements CompressorClient {
+        @Override
+        public CompletableFuture<Job> submit(SubmitJobRequest request) {
+            return CompletableFuture.failedFuture(Status.UNAVAILABLE
+                    .withDescription("on-the-fly compression is off (gateway.compressor.mode=off)").asRuntimeException());
+        }
+
+        @Override
+        public CompletableFuture<Job> job(String id) {
+            return submit(null);
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+}

@@ -1,0 +1,122 @@
+package dev.tierserve.gateway.tier;
+
+import dev.tierserve.compressor.store.StoredVariant;
+import dev.tierserve.compressor.store.TierTable;
+import dev.tierserve.compressor.store.VariantStore;
+import dev.tierserve.gateway.config.GatewayConfig;
+import jakarta.annotation.PreDestroy;
+import jakarta.enterprise.context.ApplicationScoped;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import org.jboss.logging.Logger;
+
+/**
+ * The gateway's view of the variant store: per model, the published variants and the tier table, re-read every
+ * watch interval on a background thread so that a variant published by any process is served without a restart.
+ * Requests read the last snapshot and never touch the filesystem.
+ */
+@ApplicationScoped
+public class VariantCatalog {
+
+    private static final Logger LOG = Logger.getLogger(VariantCatalog.class);
+
+    /** One model's published variants and tier table, as last read. */
+    public record Snapshot(List<StoredVariant> variants, TierTable table) {
+
+        static final Snapshot EMPTY = new Snapshot(List.of(), TierTable.empty());
+
+        public Optional<StoredVariant> byId(String id) {
+            return variants.stream().filter(v -> v.id().equals(id)).findFirst();
+        }
+
+        /** The variant answering {@code tier}: tiers.json's stable one, else the most accurate built for it. */
+        public Optional<StoredVariant> forTier(String tier) {
+            TierTable.Assignment assigned = table.get(tier);
+            if (assigned != null && assigned.stable() != null) {
+                Optional<StoredVariant> stable = byId(assigned.stable());
+                if (stable.isPresent()) {
+                    return stable;
+                }
+            }
+            return variants.stream().filter(v -> v.tier().equals(tier))
+                    .max(Comparator.comparingDouble(v -> Double.isNaN(v.meanCosine()) ? -1 : v.meanCosine()));
+        }
+
+        /** Tier names with a variant, slowest first. */
+        public List<String> readyTiers() {
+            return variants.stream().map(v -> v.manifest().targetSpeedup()).distinct().sorted()
+                    .map(dev.tierserve.compressor.store.TierNames::format).filter(t -> forTier(t).isPresent()).toList();
+        }
+    }
+
+    private final VariantStore store;
+    private final Map<String, Snapshot> snapshots = new ConcurrentHashMap<>();
+    private final ScheduledExecutorService watcher = Executors.newSingleThreadScheduledExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "variant-store-watch");
+        thread.setDaemon(true);
+        return thread;
+    });
+
+    public VariantCatalog(GatewayConfig config) {
+        this.store = new VariantStore(config.variants().store());
+        long every = Math.max(50, config.variants().watchInterval().toMillis());
+        watcher.scheduleWithFixedDelay(this::refreshAll, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    public VariantStore store() {
+        return store;
+    }
+
+    public Snapshot of(String model) {
+        return snapshots.computeIfAbsent(model, this::read);
+    }
+
+    /** Re-reads one model now (after a job ends, so that the next request sees its variant). */
+    public Snapshot refresh(String model) {
+        Snapshot fresh = read(model);
+        Snapshot old = snapshots.put(model, fresh);
+        if (old != null) {
+            for (StoredVariant variant : fresh.variants()) {
+                if (old.byId(variant.id()).isEmpty()) {
+                    LOG.infof("new variant %s/%s for tier %s (measured %.2fx)", model, variant.id(), variant.tier(),
+                            variant.manifest().measuredSpeedup());
+                }
+            }
+        }
+        return fresh;
+    }
+
+    /** The model file of a variant, its checksum verified (a corrupt variant never loads). */
+    public Path verifiedModelFile(VariantKey key) {
+        StoredVariant variant = of(key.model()).byId(key.variantId()).or(() -> refresh(key.model()).byId(key.variantId()))
+                .orElseThrow(() -> new IllegalStateException("variant " + key.sessionKey() + " is not in the store"));
+        return store.verifiedModelFile(variant);
+    }
+
+    private void refreshAll() {
+        for (String model : List.copyOf(snapshots.keySet())) {
+            try {
+                refresh(model);
+            } catch (RuntimeException e) {
+                LOG.warnf("cannot read variants of %s: %s", model, e.getMessage());
+            }
+        }
+    }
+
+    private Snapshot read(String model) {
+        List<StoredVariant> variants = store.variants(model);
+        return variants.isEmpty() ? Snapshot.EMPTY : new Snapshot(variants, store.tiers(model));
+    }
+
+    @PreDestroy
+    void stop() {
+        watcher.shutdownNow();
+    }
+}
