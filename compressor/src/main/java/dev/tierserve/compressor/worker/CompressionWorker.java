@@ -4,7 +4,6 @@ import dev.tierserve.compressor.plan.Candidate;
 import dev.tierserve.compressor.plan.PlanRequest;
 import dev.tierserve.compressor.plan.TierDecision;
 import dev.tierserve.compressor.plan.TierPlanner;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
 import dev.tierserve.compressor.store.StoredVariant;
 import dev.tierserve.compressor.store.TierNames;
 import dev.tierserve.compressor.store.TierTable;
@@ -105,10 +104,10 @@ public final class CompressionWorker implements AutoCloseable {
             }
         }
         if (!normalised.hasRuntime()) {
-            normalised.setRuntime(toWire(defaults.runtime()));
+            normalised.setRuntime(RuntimeWire.toWire(defaults.runtime()));
         }
         SubmitJobRequest wanted = normalised.build();
-        fromWire(wanted.getRuntime()); // rejects an unknown provider or non-positive sizes now, not mid-job
+        RuntimeWire.fromWire(wanted.getRuntime()); // rejects an unknown provider or non-positive sizes now, not mid-job
         for (Job existing : jobs.all()) {
             if (ACTIVE.contains(existing.getState()) && existing.getRequest().getModel().equals(wanted.getModel())
                     && existing.getRequest().getTiersList().containsAll(wanted.getTiersList())) {
@@ -292,7 +291,7 @@ public final class CompressionWorker implements AutoCloseable {
                 .calibration(request.getCalibration().isEmpty() ? "brown" : request.getCalibration())
                 .calibrationTexts(request.getCalibrationTexts())
                 .testTexts(request.getTestTexts() > 0 ? request.getTestTexts() : defaults.testTexts())
-                .runtime(fromWire(request.getRuntime())).minQuality(request.getMinQuality()).jobId(id).build();
+                .runtime(RuntimeWire.fromWire(request.getRuntime())).minQuality(request.getMinQuality()).jobId(id).build();
     }
 
     private void progress(String id, String text) {
@@ -340,17 +339,6 @@ public final class CompressionWorker implements AutoCloseable {
     }
 
     // ---- wire conversions -----------------------------------------------------------------------------------
-
-    static dev.tierserve.proto.compressor.RuntimeSettings toWire(RuntimeSettings settings) {
-        return dev.tierserve.proto.compressor.RuntimeSettings.newBuilder()
-                .setProvider(settings.provider().name().toLowerCase(Locale.ROOT)).setThreads(settings.threads())
-                .setBatch(settings.batch()).setSequence(settings.sequence()).build();
-    }
-
-    static RuntimeSettings fromWire(dev.tierserve.proto.compressor.RuntimeSettings settings) {
-        return new RuntimeSettings(RuntimeSettings.Provider.valueOf(settings.getProvider().toUpperCase(Locale.ROOT)),
-                settings.getThreads(), settings.getBatch(), settings.getSequence());
-    }
 
     private static TierOutcome toWire(TierDecision decision) {
         TierOutcome.Builder outcome = TierOutcome.newBuilder().setTier(TierNames.format(decision.tier()))

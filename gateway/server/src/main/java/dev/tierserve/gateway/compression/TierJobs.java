@@ -1,5 +1,6 @@
 package dev.tierserve.gateway.compression;
 
+import dev.tierserve.compressor.worker.RuntimeWire;
 import dev.tierserve.gateway.config.GatewayConfig;
 import dev.tierserve.gateway.repository.ModelEntry;
 import dev.tierserve.gateway.repository.ModelKind;
@@ -120,9 +121,7 @@ public class TierJobs {
         SubmitJobRequest.Builder request = SubmitJobRequest.newBuilder().setModel(model).addAllTiers(tiers)
                 .setCalibrationTexts(settings.calibrationTexts()).setTestTexts(settings.testTexts())
                 .setMinQuality(settings.minQuality())
-                .setRuntime(dev.tierserve.proto.compressor.RuntimeSettings.newBuilder()
-                        .setProvider(CompressorClients.servingRuntime(config, runtime).provider().name().toLowerCase())
-                        .setThreads(runtime.intraOpThreads()).setBatch(settings.batch()).setSequence(settings.sequence()));
+                .setRuntime(RuntimeWire.toWire(CompressorClients.servingRuntime(config, runtime)));
         settings.methods().ifPresent(request::addAllMethods);
         compressor.submit(request.build()).whenComplete((job, error) -> {
             for (String tier : tiers) {

@@ -20,7 +20,7 @@ import org.jboss.logging.Logger;
 /**
  * The gateway's view of the variant store: per model, the published variants and the tier table, re-read every
  * watch interval on a background thread so that a variant published by any process is served without a restart.
- * Requests read the last snapshot and never touch the filesystem.
+ * Requests read the last snapshot; only the first request for a model reads the store itself.
  */
 @ApplicationScoped
 public class VariantCatalog {

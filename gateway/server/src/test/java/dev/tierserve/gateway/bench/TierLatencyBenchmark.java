@@ -56,6 +56,7 @@ class TierLatencyBenchmark {
             return Map.of("gateway.compressor.mode", "in-process",
                     "gateway.compressor.methods", "ziplm",
                     "gateway.compressor.test-texts", "300",
+                    "quarkus.test.hang-detection-timeout", "60m", // waiting for the first build is not a hang
                     "gateway.variants.store", Path.of("target/tier-bench-store").toAbsolutePath().toString());
         }
     }
