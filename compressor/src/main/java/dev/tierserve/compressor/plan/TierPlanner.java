@@ -56,9 +56,10 @@ public final class TierPlanner {
 
         List<CompressedVariant> variants = new ArrayList<>();
         List<String> skipped = new ArrayList<>();
+        List<UnreachedTarget> unreached = store.unreached(request.model());
         for (String method : request.methods()) {
             List<Double> tiers = request.tiers().stream()
-                    .filter(t -> !recordedUnreached(request, parentSha, method, t)).toList();
+                    .filter(t -> !recordedUnreached(unreached, request, parentSha, method, t)).toList();
             if (tiers.isEmpty()) {
                 skipped.add(method);
                 progress.accept("planner: skipping " + method + ", recorded as not reaching " + request.tiers()
@@ -177,8 +178,9 @@ public final class TierPlanner {
         return report;
     }
 
-    private boolean recordedUnreached(PlanRequest request, String parentSha, String method, double tier) {
-        return store.unreached(request.model()).stream().anyMatch(r -> r.method().startsWith(method)
+    private static boolean recordedUnreached(List<UnreachedTarget> records, PlanRequest request, String parentSha,
+                                             String method, double tier) {
+        return records.stream().anyMatch(r -> r.method().startsWith(method)
                 && r.targetSpeedup() == tier && parentSha.equals(r.parentSha256()) && request.runtime().equals(r.runtime()));
     }
 

@@ -1,0 +1,79 @@
+package dev.tierserve.compressor.plan;
+
+import dev.tierserve.compressor.TestModels;
+import dev.tierserve.compressor.graph.OnnxModelReader;
+import dev.tierserve.compressor.graph.OnnxModelWriter;
+import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.compressor.store.UnreachedTarget;
+import dev.tierserve.compressor.store.VariantPublisher;
+import dev.tierserve.compressor.store.VariantStore;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The planner's choices on all-MiniLM-L6: what it skips and what it refuses to publish. */
+class TierPlannerTest {
+
+    private static final RuntimeSettings RUNTIME = RuntimeSettings.cpu(1, 1, 64);
+
+    @TempDir
+    Path dir;
+
+    private Path parent() throws Exception {
+        Path model = Files.createDirectories(dir.resolve("minilm")).resolve("model.onnx");
+        OnnxModelWriter.write(TestModels.load(TestModels.MINILM), model);
+        Files.copy(TestModels.file(TestModels.MINILM_TOKENIZER), model.resolveSibling("tokenizer.json"));
+        return model;
+    }
+
+    @Test
+    void aMethodRecordedAsNotReachingATierOnThisRuntimeIsNotRunAgain() throws Exception {
+        Path parent = parent();
+        VariantStore store = new VariantStore(dir.resolve("store"));
+        String sha = VariantPublisher.sha256(OnnxModelReader.read(parent));
+        store.publisher().recordUnreached("minilm", "3x", new UnreachedTarget("minilm", sha, "parallel", 3.0, 1.06,
+                RUNTIME, "pairs do not pay off", "2026-11-23T00:00:00Z"));
+        List<String> log = new ArrayList<>();
+
+        List<TierDecision> decisions = new TierPlanner(store, log::add).plan(PlanRequest.builder("minilm", parent)
+                .tiers(List.of(3.0)).methods(List.of("parallel")).runtime(RUNTIME).build());
+
+        assertEquals(1, decisions.size());
+        assertFalse(decisions.get(0).published());
+        assertTrue(decisions.get(0).reason().contains("recorded"), decisions.get(0).reason());
+        assertTrue(log.stream().anyMatch(l -> l.startsWith("planner: skipping parallel")), log.toString());
+        assertTrue(log.stream().noneMatch(l -> l.startsWith("planner: running")), "nothing was compressed");
+        // A record for another runtime does not count.
+        List<String> other = new ArrayList<>();
+        new TierPlanner(store, other::add).plan(PlanRequest.builder("minilm", parent).tiers(List.of(3.0))
+                .methods(List.of("parallel")).runtime(RuntimeSettings.cpu(1, 1, 32)).calibrationTexts(8).testTexts(10)
+                .build());
+        assertTrue(other.stream().anyMatch(l -> l.startsWith("planner: running parallel")), other.toString());
+    }
+
+    @Test
+    void aTierBelowItsMinimumQualityPublishesNothingAndSaysWhy() throws Exception {
+        Path parent = parent();
+        VariantStore store = new VariantStore(dir.resolve("store"));
+
+        List<TierDecision> decisions = new TierPlanner(store, line -> { }).plan(PlanRequest.builder("minilm", parent)
+                .tiers(List.of(1.2)).methods(List.of("trimllm")).runtime(RUNTIME).calibrationTexts(16).testTexts(20)
+                .minQuality(0.999).build());
+
+        TierDecision decision = decisions.get(0);
+        assertFalse(decision.published(), decision.toString());
+        assertFalse(decision.candidates().isEmpty());
+        assertTrue(decision.candidates().stream().allMatch(c -> !c.chosen()
+                && c.rejectedBecause().contains("below the tier's minimum")), decision.candidates().toString());
+        assertEquals(List.of(), store.variants("minilm"));
+        assertTrue(Files.notExists(store.root().resolve("minilm").resolve(VariantStore.TIERS_FILE)));
+    }
+}
