@@ -20,7 +20,7 @@ import java.util.concurrent.Callable;
 final class CompressCommand implements Callable<Integer> {
 
     @Option(names = "--method", split = ",", defaultValue = "ziplm",
-            description = "one or more of ziplm, trimllm, bonsai, parallel (comma-separated)")
+            description = "one or more of ziplm, trimllm, trimllm+ziplm, bonsai, parallel (comma-separated)")
     List<String> methods;
 
     @Option(names = "--model", required = true, description = "the parent model.onnx (tokenizer.json beside it)")

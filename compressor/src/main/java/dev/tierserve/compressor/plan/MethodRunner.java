@@ -20,9 +20,17 @@ import dev.tierserve.compressor.method.trimllm.TrimLlmOptions;
 import dev.tierserve.compressor.method.trimllm.TrimLlmResult;
 import dev.tierserve.compressor.method.ziplm.ZipLm;
 import dev.tierserve.compressor.method.ziplm.ZipLmOptions;
+import dev.tierserve.compressor.method.ziplm.ZipLmResult;
+import dev.tierserve.compressor.method.ziplm.ZipLmRun;
+import dev.tierserve.compressor.store.TierNames;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.function.Consumer;
 
 /** Runs one compression method for a plan: its calibration data, its options, its timing batch. */
@@ -32,11 +40,18 @@ final class MethodRunner {
     record Outcome(List<CompressedVariant> variants, List<Unreached> unreached) {
     }
 
+    /** ZipLM width pruning on top of the best depth result (TrimLLM). */
+    static final String DEPTH_THEN_WIDTH = "trimllm+ziplm";
+    /** The part of a tier's speedup (in log space) that the depth step of {@value #DEPTH_THEN_WIDTH} takes. */
+    static final double DEPTH_SHARE = 0.5;
+
     private final PlanRequest request;
     private final List<TextSample> samples;
     private final Path tokenizer;
     private final Path latencyTables;
     private final Consumer<String> progress;
+    /** TrimLLM variants by target, kept from this plan's TrimLLM runs for the combination. */
+    private final Map<Double, CompressedVariant> depthSteps = new HashMap<>();
 
     MethodRunner(PlanRequest request, List<TextSample> samples, Path tokenizer, Path latencyTables,
                  Consumer<String> progress) {
@@ -50,6 +65,7 @@ final class MethodRunner {
     Outcome run(String method, ModelProto parent, List<Double> tiers) {
         return switch (method) {
             case "ziplm" -> ziplm(parent, tiers);
+            case DEPTH_THEN_WIDTH -> depthThenWidth(parent, tiers);
             case "trimllm" -> trimllm(parent, tiers);
             case "bonsai" -> bonsai(parent, tiers);
             case "parallel" -> parallel(parent, tiers);
@@ -58,29 +74,99 @@ final class MethodRunner {
     }
 
     private Outcome ziplm(ModelProto parent, List<Double> tiers) {
-        ZipLmOptions options = ZipLmOptions.defaults();
-        if (request.calibrationTexts() > 0) {
-            options = options.withCalibration(request.calibrationTexts(), options.calibrationSequence(),
-                    options.scoringTexts());
-        }
+        ZipLmOptions options = zipLmOptions();
         EncodedBatch timing = timingBatch();
-        ComponentLatencyTable table = new ComponentLatencyMeter(request.runtime(), 5, 20)
-                .loadOrMeasure(parent, timing, latencyTables);
-        ZipLmOptions chosen = options;
-        List<CompressedVariant> variants = new ZipLm(request.runtime(), options, progress)
-                .compress(parent, tiers, calibrationBatches(options.calibrationTexts(), options.calibrationSequence()),
-                        timing, table)
-                .stream().map(r -> r.variant(chosen)).toList();
-        return new Outcome(variants, List.of());
+        ZipLmRun run = new ZipLm(request.runtime(), options, progress).compress(parent, tiers,
+                calibrationBatches(options.calibrationTexts(), options.calibrationSequence()), timing,
+                latencyTable(parent, timing));
+        return new Outcome(run.results().stream().map(r -> r.variant(options)).toList(), run.unreached());
+    }
+
+    /**
+     * ZipLM width pruning on top of the best depth result: for tier T, the TrimLLM variant (plain or affine-corrected,
+     * the lower calibration loss) at the depth share T^{@value #DEPTH_SHARE} is pruned by ZipLM the rest of the way,
+     * scored against the parent's outputs and timed against the parent.
+     */
+    private Outcome depthThenWidth(ModelProto parent, List<Double> tiers) {
+        List<Double> missing = tiers.stream().map(MethodRunner::depthStep).filter(d -> !depthSteps.containsKey(d))
+                .toList();
+        if (!missing.isEmpty()) {
+            runTrimLlm(parent, missing);
+        }
+        ZipLmOptions options = zipLmOptions();
+        EncodedBatch timing = timingBatch();
+        ComponentLatencyTable table = latencyTable(parent, timing);
+        List<EncodedBatch> calibration = calibrationBatches(options.calibrationTexts(), options.calibrationSequence());
+        List<CompressedVariant> variants = new ArrayList<>();
+        List<Unreached> unreached = new ArrayList<>();
+        for (double tier : tiers) {
+            CompressedVariant depth = depthSteps.get(depthStep(tier));
+            if (depth == null) {
+                unreached.add(new Unreached(DEPTH_THEN_WIDTH, tier, 0, String.format(Locale.ROOT,
+                        "TrimLLM did not reach the depth step %.2fx", depthStep(tier))));
+                continue;
+            }
+            progress.accept(String.format(Locale.ROOT, "%s %s: ZipLM on top of %s at %.2fx (%s)", DEPTH_THEN_WIDTH,
+                    TierNames.format(tier), depth.method(), depth.measuredSpeedup(), depth.structure()));
+            ZipLmRun run = new ZipLm(request.runtime(), options, progress).compress(depth.model(), parent,
+                    List.of(tier), calibration, timing, table);
+            run.unreached().forEach(u -> unreached.add(new Unreached(DEPTH_THEN_WIDTH, u.targetSpeedup(),
+                    u.bestMeasuredSpeedup(), u.reason())));
+            for (ZipLmResult result : run.results()) {
+                CompressedVariant width = result.variant(options);
+                Map<String, Object> parameters = new LinkedHashMap<>();
+                parameters.put("depthMethod", depth.method());
+                parameters.put("depthMeasuredSpeedup", depth.measuredSpeedup());
+                parameters.put("depth", depth.parameters());
+                parameters.put("width", width.parameters());
+                variants.add(new CompressedVariant(DEPTH_THEN_WIDTH, tier, width.model(), width.measuredSpeedup(),
+                        width.parentMs(), width.variantMs(), width.calibrationLoss(),
+                        "depth: " + depth.structure() + "; width: " + width.structure(), parameters,
+                        depth.seconds() + width.seconds()));
+            }
+        }
+        return new Outcome(variants, unreached);
+    }
+
+    /** The depth share of a tier: half of its speedup in log space. */
+    static double depthStep(double tier) {
+        return Math.pow(tier, DEPTH_SHARE);
+    }
+
+    private ZipLmOptions zipLmOptions() {
+        ZipLmOptions options = ZipLmOptions.defaults();
+        return request.calibrationTexts() > 0 ? options.withCalibration(request.calibrationTexts(),
+                options.calibrationSequence(), options.scoringTexts()) : options;
+    }
+
+    private ComponentLatencyTable latencyTable(ModelProto parent, EncodedBatch timing) {
+        return new ComponentLatencyMeter(request.runtime(), 5, 20).loadOrMeasure(parent, timing, latencyTables);
     }
 
     private Outcome trimllm(ModelProto parent, List<Double> tiers) {
+        // With the combination planned too, one trajectory also yields its depth steps.
+        List<Double> targets = new ArrayList<>(tiers);
+        if (request.methods().contains(DEPTH_THEN_WIDTH)) {
+            request.tiers().stream().map(MethodRunner::depthStep).filter(d -> !targets.contains(d))
+                    .forEach(targets::add);
+        }
+        TrimLlmResult result = runTrimLlm(parent, targets);
+        return new Outcome(result.variants().stream().filter(v -> tiers.contains(v.targetSpeedup())).toList(),
+                result.unreached().stream().filter(u -> tiers.contains(u.targetSpeedup())).toList());
+    }
+
+    /** Runs TrimLLM and keeps, per target, its variant with the lower calibration loss as a depth step. */
+    private TrimLlmResult runTrimLlm(ModelProto parent, List<Double> targets) {
         TrimLlmOptions defaults = TrimLlmOptions.defaults();
         TrimLlmOptions options = new TrimLlmOptions(texts(defaults.calibrationTexts()), defaults.calibrationSequence(),
                 defaults.scoringTexts(), request.recovery(), defaults.warmupRuns(), defaults.rounds());
-        TrimLlmResult result = new TrimLlm(request.runtime(), options, progress).compress(parent, tiers,
+        TrimLlmResult result = new TrimLlm(request.runtime(), options, progress).compress(parent,
+                targets.stream().sorted().toList(),
                 calibrationBatches(options.calibrationTexts(), options.calibrationSequence()), timingBatch());
-        return new Outcome(result.variants(), result.unreached());
+        for (CompressedVariant v : result.variants()) {
+            depthSteps.merge(v.targetSpeedup(), v, (a, b) -> a.calibrationLoss() <= b.calibrationLoss() ? a : b);
+        }
+        return result;
     }
 
     private Outcome parallel(ModelProto parent, List<Double> tiers) {

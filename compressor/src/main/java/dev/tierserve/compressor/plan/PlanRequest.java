@@ -19,8 +19,12 @@ public record PlanRequest(String model, Path parentFile, List<Double> tiers, Lis
                           int calibrationTexts, int testTexts, RuntimeSettings runtime, double minQuality, long seed,
                           String pooling, boolean recovery, String jobId) {
 
-    /** The methods the planner knows, in the order it runs them by default (layer parallelism rarely pays on CPU). */
-    public static final List<String> METHODS = List.of("ziplm", "trimllm", "bonsai", "parallel");
+    /**
+     * The methods the planner knows, in the order it runs them by default: {@code trimllm+ziplm} is ZipLM width
+     * pruning on top of TrimLLM's depth result (after {@code trimllm}, whose trajectory it reuses); layer parallelism
+     * rarely pays on CPU.
+     */
+    public static final List<String> METHODS = List.of("ziplm", "trimllm", "trimllm+ziplm", "bonsai", "parallel");
 
     public PlanRequest {
         Objects.requireNonNull(model, "model");

@@ -180,8 +180,13 @@ public final class TierPlanner {
 
     private static boolean recordedUnreached(List<UnreachedTarget> records, PlanRequest request, String parentSha,
                                              String method, double tier) {
-        return records.stream().anyMatch(r -> r.method().startsWith(method)
+        return records.stream().anyMatch(r -> methodOf(r.method()).equals(method)
                 && r.targetSpeedup() == tier && parentSha.equals(r.parentSha256()) && request.runtime().equals(r.runtime()));
+    }
+
+    /** The planner method a recorded form belongs to: trimllm+affine is trimllm's, trimllm+ziplm is its own. */
+    private static String methodOf(String form) {
+        return PlanRequest.METHODS.contains(form) ? form : form.split("[+-]", 2)[0];
     }
 
     /** Higher is better: mean cosine for encoders, negative mean KL for decoders. */

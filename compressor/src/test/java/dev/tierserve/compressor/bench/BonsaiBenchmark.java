@@ -77,7 +77,7 @@ class BonsaiBenchmark {
         }
         new ZipLm(settings, zipOptions, System.out::println).compress(parent, targets,
                         calibration(tokenizer, brown, zipOptions.calibrationTexts(), zipOptions.calibrationSequence()),
-                        timing, table)
+                        timing, table).results()
                 .forEach(r -> models.add(new Evaluation.Model("ZipLM " + r.targetSpeedup() + "x", r.model())));
         double zipSeconds = (System.nanoTime() - start) / 1e9;
 

@@ -113,7 +113,7 @@ class DepthMethodsBenchmark {
         List<Evaluation.Model> reference = new ArrayList<>();
         new ZipLm(single, zipOptions, System.out::println).compress(parent, TARGETS,
                         calibration(tokenizer, brown, zipOptions.calibrationTexts(), zipOptions.calibrationSequence()),
-                        timing, table)
+                        timing, table).results()
                 .forEach(r -> reference.add(new Evaluation.Model("ZipLM " + r.targetSpeedup() + "x (built t1)",
                         r.model())));
         System.out.printf(Locale.ROOT, "%s: ZipLM 1.5x and 2x in %.1f s%n", name, (System.nanoTime() - zipStart) / 1e9);

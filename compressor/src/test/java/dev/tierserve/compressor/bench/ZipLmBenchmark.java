@@ -57,7 +57,7 @@ class ZipLmBenchmark {
         ComponentLatencyTable table = new ComponentLatencyMeter(settings, 5, 20).measure(parent, timing);
         System.out.printf(Locale.ROOT, "component latency table in %.1f s%n", (System.nanoTime() - start) / 1e9);
         List<ZipLmResult> results = new ZipLm(settings, options, System.out::println)
-                .compress(parent, List.of(1.5, 2.0, 3.0), calibration, timing, table);
+                .compress(parent, List.of(1.5, 2.0, 3.0), calibration, timing, table).results();
         double seconds = (System.nanoTime() - start) / 1e9;
         System.out.printf(Locale.ROOT, "ZipLM: all three tiers of BGE-small in %.1f s (%.1f min), %d calibration texts%n",
                 seconds, seconds / 60, options.calibrationTexts());

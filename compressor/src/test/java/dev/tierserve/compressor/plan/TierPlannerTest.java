@@ -76,4 +76,31 @@ class TierPlannerTest {
         assertEquals(List.of(), store.variants("minilm"));
         assertTrue(Files.notExists(store.root().resolve("minilm").resolve(VariantStore.TIERS_FILE)));
     }
+
+    @Test
+    void zipLmOnTopOfTheDepthResultReusesTheTrimLlmTrajectoryAndReachesTheTier() throws Exception {
+        Path parent = parent();
+        VariantStore store = new VariantStore(dir.resolve("store"));
+        List<String> log = new ArrayList<>();
+
+        List<TierDecision> decisions = new TierPlanner(store, log::add).plan(PlanRequest.builder("minilm", parent)
+                .tiers(List.of(1.5)).methods(List.of("trimllm", "trimllm+ziplm")).runtime(RUNTIME)
+                .calibrationTexts(32).testTexts(20).build());
+        log.forEach(System.out::println);
+        System.out.println(decisions);
+
+        assertEquals(1, log.stream().filter(l -> l.startsWith("TrimLLM step 1:")).count(),
+                "one TrimLLM trajectory serves the tier and the depth step: " + log);
+        assertTrue(log.stream().anyMatch(l -> l.startsWith(String.format(java.util.Locale.ROOT,
+                "trimllm+ziplm 1.5x: ZipLM on top of trimllm"))), log.toString());
+        TierDecision decision = decisions.get(0);
+        assertTrue(decision.published(), decision.toString());
+        Candidate combined = decision.candidates().stream().filter(c -> c.method().equals("trimllm+ziplm"))
+                .findFirst().orElseThrow(() -> new AssertionError(decision.toString()));
+        assertTrue(combined.measuredSpeedup() >= 1.5, combined.toString());
+        assertTrue(decision.candidates().stream().anyMatch(c -> c.method().startsWith("trimllm")
+                && !c.method().equals("trimllm+ziplm")), "TrimLLM's own variants are candidates too");
+        assertTrue(decision.candidates().stream().noneMatch(c -> c.targetSpeedup() != 1.5),
+                "the depth step is not a candidate of its own: " + decision.candidates());
+    }
 }

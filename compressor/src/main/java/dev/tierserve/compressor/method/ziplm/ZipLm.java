@@ -13,12 +13,14 @@ import dev.tierserve.compressor.graph.search.SearchGraph;
 import dev.tierserve.compressor.graph.search.SearchGraph.Probe;
 import dev.tierserve.compressor.graph.search.SearchGraphBuilder;
 import dev.tierserve.compressor.graph.structure.AttentionBlock;
+import dev.tierserve.compressor.graph.structure.MlpBlock;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.graph.structure.TransformerLayer;
 import dev.tierserve.compressor.latency.ComponentLatencyTable;
 import dev.tierserve.compressor.latency.LatencyMeter;
 import dev.tierserve.compressor.latency.LatencyReport;
+import dev.tierserve.compressor.method.Unreached;
 import dev.tierserve.compressor.method.ziplm.BudgetAllocator.Level;
 import dev.tierserve.compressor.runtime.RuntimeSettings;
 import org.ejml.data.DMatrixRMaj;
@@ -45,7 +47,8 @@ import java.util.stream.IntStream;
  *       evolutionary search over the per-block error weights keeps the plan whose stitched model (scored
  *       through one search-graph session) has the lowest calibration loss;</li>
  *   <li>the physically pruned variant is timed against the parent; below S, the budget is tightened by the
- *       shortfall and the search repeats. A variant below its target is never returned.</li>
+ *       shortfall and the search repeats. A variant below its target is never returned: the target is
+ *       {@link Unreached} instead.</li>
  * </ol>
  */
 public final class ZipLm {
@@ -65,57 +68,77 @@ public final class ZipLm {
      * @param timing      a batch of the settings' shape for latency measurements
      * @param table       the parent's component latency table on the same settings
      */
-    public List<ZipLmResult> compress(ModelProto parent, List<Double> targets, List<EncodedBatch> calibration,
-                                      EncodedBatch timing, ComponentLatencyTable table) {
-        long start = System.nanoTime();
-        StructureMap map = StructureDetector.detect(parent);
-        List<PrunableBlock> blocks = trajectories(parent, map, calibration, table);
-        log.accept(String.format(Locale.ROOT, "ZipLM: %d blocks calibrated and pruned by OBS in %.1f s", blocks.size(),
-                (System.nanoTime() - start) / 1e9));
-
-        SearchGraph search = SearchGraphBuilder.of(parent, map).headMasks().channelMasks().subBlockGates()
-                .overridableWeights(blocks.stream().map(PrunableBlock::outputWeight).toArray(String[]::new)).build();
-        List<EncodedBatch> scoring = Batches.firstTexts(calibration, options.scoringTexts());
-        String output = parent.getGraph().getOutput(0).getName();
-        CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.threads());
-        List<ZipLmResult> results = new ArrayList<>();
-        try (CalibrationRunner.Session scorer = runner.open(search.model())) {
-            OutputRecorder reference = new OutputRecorder(output);
-            scorer.run(search.defaults(), scoring, List.of(reference));
-            for (double target : targets) {
-                results.add(compressTo(parent, target, blocks, search, scorer, scoring, reference, output, timing,
-                        table));
-            }
-        }
-        return results;
+    public ZipLmRun compress(ModelProto parent, List<Double> targets, List<EncodedBatch> calibration,
+                             EncodedBatch timing, ComponentLatencyTable table) {
+        return compress(parent, parent, targets, calibration, timing, table);
     }
 
-    private ZipLmResult compressTo(ModelProto parent, double target, List<PrunableBlock> blocks, SearchGraph search,
+    /**
+     * Width pruning on top of an earlier edit of the parent (e.g. a TrimLLM depth variant): {@code start} is pruned,
+     * the speedups are the parent's, measured against the parent, and {@code table} is the parent's (sub-blocks
+     * that {@code start} no longer has cost nothing in the budget).
+     */
+    public ZipLmRun compress(ModelProto start, ModelProto parent, List<Double> targets,
+                             List<EncodedBatch> calibration, EncodedBatch timing, ComponentLatencyTable table) {
+        long begin = System.nanoTime();
+        StructureMap map = StructureDetector.detect(start);
+        List<PrunableBlock> blocks = trajectories(start, map, calibration, table);
+        log.accept(String.format(Locale.ROOT, "ZipLM: %d blocks calibrated and pruned by OBS in %.1f s", blocks.size(),
+                (System.nanoTime() - begin) / 1e9));
+
+        SearchGraph search = SearchGraphBuilder.of(start, map).headMasks().channelMasks().subBlockGates()
+                .overridableWeights(blocks.stream().map(PrunableBlock::outputWeight).toArray(String[]::new)).build();
+        List<EncodedBatch> scoring = Batches.firstTexts(calibration, options.scoringTexts());
+        String output = start.getGraph().getOutput(0).getName();
+        CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.threads());
+        List<ZipLmResult> results = new ArrayList<>();
+        List<Unreached> unreached = new ArrayList<>();
+        // Candidates are scored against the parent's outputs, also when pruning on top of an earlier edit.
+        OutputRecorder reference = new OutputRecorder(output);
+        runner.run(parent, Map.of(), scoring, List.of(reference));
+        try (CalibrationRunner.Session scorer = runner.open(search.model())) {
+            for (double target : targets) {
+                ZipLmResult result = compressTo(start, parent, map.layerCount(), target, blocks, search, scorer,
+                        scoring, reference, output, timing, table, unreached);
+                if (result != null) {
+                    results.add(result);
+                }
+            }
+        }
+        return new ZipLmRun(results, unreached);
+    }
+
+    private ZipLmResult compressTo(ModelProto start, ModelProto parent, int layers, double target,
+                                   List<PrunableBlock> blocks, SearchGraph search,
                                    CalibrationRunner.Session scorer, List<EncodedBatch> scoring,
                                    OutputRecorder reference, String output, EncodedBatch timing,
-                                   ComponentLatencyTable table) {
-        long start = System.nanoTime();
+                                   ComponentLatencyTable table, List<Unreached> unreached) {
+        long begin = System.nanoTime();
+        double bestMeasured = 0;
         List<List<Level>> levels = levelTable(blocks, table);
         double budget = table.fullMs() / target - table.fixedMs();
         ZipLmResult feasible = null;
         for (int attempt = 1; attempt <= options.maxAttempts(); attempt++) {
             Candidate best = evolve(blocks, levels, budget, search, scorer, scoring, reference, output);
             if (best == null) {
-                break;
+                unreached.add(new Unreached("ziplm", target, bestMeasured, String.format(Locale.ROOT,
+                        "no plan fits a budget of %.2f ms", budget)));
+                return null;
             }
             PruningPlan plan = new PruningPlan(blocks, best.remaining);
-            ModelProto variant = plan.apply(parent);
+            ModelProto variant = plan.apply(start);
             LatencyReport report = LatencyMeter.builder(settings).warmupRuns(5).rounds(20).build()
                     .compare(parent, variant, timing);
             double measured = report.entry("variant").speedup();
+            bestMeasured = Math.max(bestMeasured, measured);
             log.accept(String.format(Locale.ROOT, "ZipLM %.2fx attempt %d: budget %.2f ms, calibration loss %.5f, "
                     + "measured %.3fx (%.2f vs %.2f ms)", target, attempt, budget, best.loss, measured,
                     report.entry("variant").medianMs(), report.entry("parent").medianMs()));
             if (measured >= target) {
                 feasible = new ZipLmResult(target, variant, measured, report.entry("parent").medianMs(),
                         report.entry("variant").medianMs(), best.loss, plan.describe(),
-                        plan.heads(table.layers()), plan.channels(table.layers()), attempt,
-                        (System.nanoTime() - start) / 1e9);
+                        plan.heads(layers), plan.channels(layers), attempt,
+                        (System.nanoTime() - begin) / 1e9);
                 if (measured <= target * 1.04) {
                     return feasible;
                 }
@@ -128,48 +151,61 @@ public final class ZipLm {
         if (feasible != null) {
             return feasible;
         }
-        throw new IllegalStateException(String.format(Locale.ROOT,
-                "ZipLM: %.2fx not reached after %d budgets; no variant published", target, options.maxAttempts()));
+        log.accept(String.format(Locale.ROOT, "ZipLM: %.2fx not reached after %d budgets", target,
+                options.maxAttempts()));
+        unreached.add(new Unreached("ziplm", target, bestMeasured, String.format(Locale.ROOT,
+                "measured at most %.2fx after %d budgets", bestMeasured, options.maxAttempts())));
+        return null;
     }
 
     // ---- calibration and OBS ----
 
-    private List<PrunableBlock> trajectories(ModelProto parent, StructureMap map, List<EncodedBatch> calibration,
+    private List<PrunableBlock> trajectories(ModelProto model, StructureMap map, List<EncodedBatch> calibration,
                                              ComponentLatencyTable table) {
-        SearchGraph probes = SearchGraphBuilder.of(parent, map)
+        SearchGraph probes = SearchGraphBuilder.of(model, map)
                 .gram(Probe.Kind.ATTENTION_CONTEXT, Probe.Kind.MLP_ACTIVATION).build();
         List<GramCollector> grams = new ArrayList<>();
         List<Runnable> jobs = new ArrayList<>();
-        List<PrunableBlock> blocks = new ArrayList<>(java.util.Collections.nCopies(2 * map.layerCount(), null));
+        // One slot per sub-block the model still has, attention before MLP, in layer order.
+        List<PrunableBlock> blocks = new ArrayList<>();
         for (TransformerLayer layer : map.layers()) {
-            GramCollector attention = new GramCollector(SearchGraph.gramName(layer.index(), Probe.Kind.ATTENTION_CONTEXT));
-            GramCollector mlp = new GramCollector(SearchGraph.gramName(layer.index(), Probe.Kind.MLP_ACTIVATION));
-            grams.add(attention);
-            grams.add(mlp);
             AttentionBlock a = layer.attention();
-            int index = layer.index();
-            jobs.add(() -> {
-                int groups = a.kvHeads();
-                int rows = a.groupSize() * a.headDim();
-                List<int[]> groupRows = IntStream.range(0, groups)
-                        .mapToObj(g -> IntStream.range(g * rows, (g + 1) * rows).toArray()).toList();
-                List<Integer> levels = IntStream.rangeClosed(0, groups).boxed().toList();
-                ObsTrajectory trajectory = StructuredObs.prune(weight(parent, a.output().weight()), attention.hessian(),
-                        groupRows, new HashSet<>(levels), options.dampening());
-                blocks.set(2 * index, new PrunableBlock(index, true, groups, a.groupSize(), levels, trajectory,
-                        a.output().weight()));
-            });
-            jobs.add(() -> {
-                int width = layer.mlp().intermediateSize();
-                List<Integer> levels = new ArrayList<>(table.mlpLevels().stream()
-                        .map(ComponentLatencyTable.MlpLevel::width).toList());
-                levels.add(0);
-                List<int[]> channels = IntStream.range(0, width).mapToObj(c -> new int[] {c}).toList();
-                ObsTrajectory trajectory = StructuredObs.prune(weight(parent, layer.mlp().down().weight()), mlp.hessian(),
-                        channels, new HashSet<>(levels), options.dampening());
-                blocks.set(2 * index + 1, new PrunableBlock(index, false, width, 1, levels, trajectory,
-                        layer.mlp().down().weight()));
-            });
+            if (a != null) {
+                GramCollector attention = new GramCollector(SearchGraph.gramName(layer.index(),
+                        Probe.Kind.ATTENTION_CONTEXT));
+                grams.add(attention);
+                int slot = blocks.size();
+                blocks.add(null);
+                jobs.add(() -> {
+                    int groups = a.kvHeads();
+                    int rows = a.groupSize() * a.headDim();
+                    List<int[]> groupRows = IntStream.range(0, groups)
+                            .mapToObj(g -> IntStream.range(g * rows, (g + 1) * rows).toArray()).toList();
+                    List<Integer> levels = IntStream.rangeClosed(0, groups).boxed().toList();
+                    ObsTrajectory trajectory = StructuredObs.prune(weight(model, a.output().weight()),
+                            attention.hessian(), groupRows, new HashSet<>(levels), options.dampening());
+                    blocks.set(slot, new PrunableBlock(layer.index(), true, groups, a.groupSize(), levels, trajectory,
+                            a.output().weight()));
+                });
+            }
+            MlpBlock m = layer.mlp();
+            if (m != null) {
+                GramCollector mlp = new GramCollector(SearchGraph.gramName(layer.index(), Probe.Kind.MLP_ACTIVATION));
+                grams.add(mlp);
+                int slot = blocks.size();
+                blocks.add(null);
+                jobs.add(() -> {
+                    int width = m.intermediateSize();
+                    List<Integer> levels = new ArrayList<>(table.mlpLevels().stream()
+                            .map(ComponentLatencyTable.MlpLevel::width).toList());
+                    levels.add(0);
+                    List<int[]> channels = IntStream.range(0, width).mapToObj(c -> new int[] {c}).toList();
+                    ObsTrajectory trajectory = StructuredObs.prune(weight(model, m.down().weight()), mlp.hessian(),
+                            channels, new HashSet<>(levels), options.dampening());
+                    blocks.set(slot, new PrunableBlock(layer.index(), false, width, 1, levels, trajectory,
+                            m.down().weight()));
+                });
+            }
         }
         long start = System.nanoTime();
         new CalibrationRunner(settings.provider(), settings.threads()).run(probes.model(), probes.defaults(),

@@ -44,7 +44,7 @@ class ZipLmEndToEndTest {
         ComponentLatencyTable table = new ComponentLatencyMeter(settings, 3, 10).measure(parent, timing);
         ZipLmOptions options = ZipLmOptions.defaults().withCalibration(96, 48, 32).withSearch(2, 3);
         List<ZipLmResult> results = new ZipLm(settings, options, System.out::println)
-                .compress(parent, List.of(1.5, 2.0), calibration, timing, table);
+                .compress(parent, List.of(1.5, 2.0), calibration, timing, table).results();
 
         List<Evaluation.Model> models = new ArrayList<>();
         StructureMap parentMap = StructureDetector.detect(parent);

@@ -1,0 +1,55 @@
+package dev.tierserve.compressor.bench;
+
+import dev.tierserve.compressor.TestModels;
+import dev.tierserve.compressor.graph.OnnxModelWriter;
+import dev.tierserve.compressor.plan.Candidate;
+import dev.tierserve.compressor.plan.PlanRequest;
+import dev.tierserve.compressor.plan.TierDecision;
+import dev.tierserve.compressor.plan.TierPlanner;
+import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.compressor.store.VariantStore;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The tier planner on BGE-small with ZipLM, TrimLLM and ZipLM on top of TrimLLM's depth result, CPU, one thread,
+ * batch 1 x seq 128, tiers 1.5x and 2x, 300 held-out texts, CLS pooling: which candidate wins each tier and by how
+ * much. Run: {@code mvn -B -DskipTests install && mvn -B -pl compressor -Pbenchmark test -Dtest=PlannerBenchmark};
+ * the store is left in {@code compressor/target/benchmarks/planner-store}.
+ */
+@Tag("benchmark")
+class PlannerBenchmark {
+
+    @Test
+    void bgeSmallDepthThenWidth() throws Exception {
+        Path root = Path.of("target", "benchmarks", "planner-store");
+        Path parent = Files.createDirectories(root.resolveSibling("planner-parent")).resolve("model.onnx");
+        OnnxModelWriter.write(TestModels.load(TestModels.BGE_SMALL), parent);
+        Files.copy(TestModels.file(TestModels.BGE_TOKENIZER), parent.resolveSibling("tokenizer.json"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        VariantStore store = new VariantStore(root);
+        long start = System.nanoTime();
+
+        List<TierDecision> decisions = new TierPlanner(store, System.out::println).plan(
+                PlanRequest.builder("bge-small", parent).tiers(List.of(1.5, 2.0))
+                        .methods(List.of("ziplm", "trimllm", "trimllm+ziplm")).runtime(RuntimeSettings.cpu(1, 1, 128))
+                        .testTexts(300).pooling("cls").build());
+
+        System.out.printf(Locale.ROOT, "%nplanner: ZipLM, TrimLLM and TrimLLM+ZipLM for 1.5x and 2x in %.1f min%n",
+                (System.nanoTime() - start) / 60e9);
+        for (TierDecision decision : decisions) {
+            System.out.printf(Locale.ROOT, "%s: %s -> %s%n", decision.tier() + "x", decision.reason(),
+                    decision.variantId());
+            for (Candidate c : decision.candidates()) {
+                System.out.printf(Locale.ROOT, "  %-16s built for %.1fx  measured %.2fx  cosine %.4f  loss %.4f  %s%n",
+                        c.method(), c.targetSpeedup(), c.measuredSpeedup(), c.meanCosine(), c.calibrationLoss(),
+                        c.chosen() ? "chosen" : c.rejectedBecause());
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+package dev.tierserve.compressor.method.ziplm;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.tierserve.compressor.TestModels;
+import dev.tierserve.compressor.calib.CalibrationRunner;
+import dev.tierserve.compressor.calib.OutputRecorder;
+import dev.tierserve.compressor.calib.RelativeError;
+import dev.tierserve.compressor.data.Batches;
+import dev.tierserve.compressor.data.EncodedBatch;
+import dev.tierserve.compressor.graph.edit.ChannelAffine;
+import dev.tierserve.compressor.graph.edit.SubBlock;
+import dev.tierserve.compressor.graph.edit.SubBlockRemoval;
+import dev.tierserve.compressor.graph.structure.StructureDetector;
+import dev.tierserve.compressor.graph.structure.StructureMap;
+import dev.tierserve.compressor.graph.structure.TransformerLayer;
+import dev.tierserve.compressor.latency.ComponentLatencyMeter;
+import dev.tierserve.compressor.latency.ComponentLatencyTable;
+import dev.tierserve.compressor.method.DepthFixtures;
+import dev.tierserve.compressor.runtime.RuntimeSettings;
+import org.junit.jupiter.api.Test;
+
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * ZipLM on top of a depth edit of all-MiniLM-L6 (two sub-blocks removed, one of them replaced by a channel affine
+ * map, as TrimLLM's recovery leaves it): the removed sub-blocks stay removed, the rest gets narrower, the speedup
+ * is measured against the parent, and the loss the search scored through masks is the physical variant's.
+ */
+class ZipLmOnDepthTest {
+
+    @Test
+    void prunesTheRemainingSubBlocksAndScoresAgainstTheParent() {
+        ModelProto parent = TestModels.load(TestModels.MINILM);
+        StructureMap parentMap = StructureDetector.detect(parent);
+        Set<SubBlock> dropped = Set.of(SubBlock.attention(1), SubBlock.mlp(3));
+        SubBlockRemoval.Span corrected = SubBlockRemoval.spans(parentMap, Set.of(SubBlock.mlp(3))).get(0);
+        float[] scale = new float[parentMap.hiddenSize()];
+        Arrays.fill(scale, 0.95f);
+        float[] shift = new float[parentMap.hiddenSize()];
+        Arrays.fill(shift, 0.01f);
+        ModelProto start = SubBlockRemoval.drop(parent, parentMap, dropped,
+                Map.of(corrected.target(), new ChannelAffine(scale, shift)));
+
+        RuntimeSettings settings = RuntimeSettings.cpu(1, 1, 64);
+        EncodedBatch timing = DepthFixtures.miniLmTiming(64);
+        List<EncodedBatch> calibration = DepthFixtures.miniLmCalibration(64, 48);
+        ComponentLatencyTable table = new ComponentLatencyMeter(settings, 3, 10).measure(parent, timing);
+        ZipLmOptions options = ZipLmOptions.defaults().withCalibration(64, 48, 32).withSearch(2, 3);
+
+        ZipLmRun run = new ZipLm(settings, options, System.out::println)
+                .compress(start, parent, List.of(1.6), calibration, timing, table);
+
+        assertEquals(List.of(), run.unreached());
+        ZipLmResult result = run.results().get(0);
+        assertTrue(result.measuredSpeedup() >= 1.6, "measured " + result.measuredSpeedup() + " against the parent");
+        StructureMap map = StructureDetector.detect(result.model());
+        assertEquals(parentMap.layerCount(), map.layerCount());
+        assertNull(map.layer(1).attention(), "a removed sub-block stays removed");
+        assertNull(map.layer(3).mlp(), "a removed sub-block stays removed");
+        long width = 0;
+        long parentWidth = 0;
+        for (TransformerLayer layer : map.layers()) {
+            width += (layer.attention() == null ? 0 : layer.attention().heads())
+                    + (layer.mlp() == null ? 0 : layer.mlp().intermediateSize());
+        }
+        for (int l = 0; l < parentMap.layerCount(); l++) {
+            TransformerLayer layer = parentMap.layer(l);
+            parentWidth += (l == 1 ? 0 : layer.attention().heads()) + (l == 3 ? 0 : layer.mlp().intermediateSize());
+        }
+        assertTrue(width < parentWidth, "ZipLM pruned the start further: " + width + " of " + parentWidth);
+
+        // The search scored masks and OBS weights on the start; the physical variant must give the same loss.
+        List<EncodedBatch> scoring = Batches.firstTexts(calibration, options.scoringTexts());
+        String output = parent.getGraph().getOutput(0).getName();
+        CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.threads());
+        OutputRecorder reference = new OutputRecorder(output);
+        runner.run(parent, Map.of(), scoring, List.of(reference));
+        RelativeError physical = new RelativeError(output, reference);
+        runner.run(result.model(), Map.of(), scoring, List.of(physical));
+        assertEquals(result.calibrationLoss(), physical.value(), 1e-4 * Math.max(1, physical.value()),
+                "loss scored through the search graph vs the physical variant's");
+        assertTrue(physical.value() > 0);
+    }
+}
