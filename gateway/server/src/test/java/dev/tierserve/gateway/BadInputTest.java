@@ -7,9 +7,11 @@ import static dev.tierserve.gateway.GatewayTestClient.bertRequest;
 import static dev.tierserve.gateway.GatewayTestClient.failure;
 import static dev.tierserve.gateway.GatewayTestClient.string;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.google.protobuf.ByteString;
+import dev.tierserve.gateway.compression.TierJobs;
 import dev.tierserve.gateway.runtime.LoadedSession;
 import dev.tierserve.gateway.runtime.SessionCache;
 import dev.tierserve.proto.inference.InferParameter;
@@ -36,6 +38,9 @@ class BadInputTest extends ConnectedGatewayTest {
 
     @Inject
     SessionCache sessions;
+
+    @Inject
+    TierJobs jobs;
 
     @AfterEach
     void noLeaseLeftAndTheNextRequestWorks() throws InterruptedException {
@@ -69,6 +74,18 @@ class BadInputTest extends ConnectedGatewayTest {
                 .putParameters("tier", string("fast")).build())).contains("malformed"));
         assertTrue(failure(Status.Code.INVALID_ARGUMENT, () -> client.stub.modelInfer(bertRequest(BGE, 1, 4, 1)
                 .putParameters("strict_tier", string("yes")).build())).contains("strict_tier"));
+    }
+
+    @Test
+    void aMalformedRequestForAMissingTierStartsNoCompressionJob() {
+        failure(Status.Code.INVALID_ARGUMENT, () -> client.stub.modelInfer(edit(bertRequest(BGE, 1, 4, 1)
+                .putParameters("tier", string("2.5x")), 0, input -> input.setDatatype("INT32"))));
+        assertFalse(jobs.requested(BGE, "2.5x"), "a request with a bad input must not start compression");
+
+        ModelInferResponse degraded = client.stub.modelInfer(bertRequest(BGE, 1, 4, 1)
+                .putParameters("tier", string("2.5x")).build());
+        assertEquals("2.5x", degraded.getParametersOrThrow("degraded_from").getStringParam());
+        assertTrue(jobs.requested(BGE, "2.5x"), "a valid request for the missing tier asks for its job");
     }
 
     @Test

@@ -67,6 +67,7 @@ class DeadlineTest extends ConnectedGatewayTest {
     @Test
     void requestsExpireWhileWaitingForAWorker() throws Exception {
         double expiredBefore = meters.counter("gateway.inference.expired.queued").count();
+        double terminatedBefore = terminated();
         // Occupy both test workers with slow requests, then send one that can only wait.
         GRPCInferenceServiceGrpc.GRPCInferenceServiceFutureStub async = GRPCInferenceServiceGrpc.newFutureStub(client.channel);
         List<com.google.common.util.concurrent.ListenableFuture<ModelInferResponse>> blockers = new ArrayList<>();
@@ -85,6 +86,12 @@ class DeadlineTest extends ConnectedGatewayTest {
                 assertEquals(Status.Code.DEADLINE_EXCEEDED, ((StatusRuntimeException) e.getCause()).getStatus().getCode());
             }
         }
+        // Both blockers end on the server too (and are counted) before the next test reads any statistics.
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (terminated() < terminatedBefore + 2 && System.nanoTime() < until) {
+            Thread.sleep(20);
+        }
+        assertEquals(terminatedBefore + 2, terminated(), 0.0);
     }
 
     private double terminated() {

@@ -19,11 +19,14 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.jboss.logging.Logger;
 
 /**
@@ -38,8 +41,16 @@ public class TierJobs {
     private static final Logger LOG = Logger.getLogger(TierJobs.class);
     private static final Duration RESUBMIT_AFTER_UNREACHABLE = Duration.ofSeconds(5);
 
-    /** What is known about one model's tier being built. Immutable; replaced on every change. */
-    private record Tracked(String jobId, String status, boolean ended, long retryAtNanos) {
+    /** How long a strict request waits for the id of a job that is being submitted for its tier. */
+    private static final Duration SUBMISSION_WAIT = Duration.ofSeconds(2);
+
+    /**
+     * What is known about one model's tier being built. Immutable; replaced on every change.
+     *
+     * @param submitted completes once a submission in flight has an answer (null when none is in flight)
+     */
+    private record Tracked(String jobId, String status, boolean ended, long retryAtNanos,
+                           CompletableFuture<Void> submitted) {
     }
 
     private final CompressorClient compressor;
@@ -91,24 +102,40 @@ public class TierJobs {
     public String ensure(String model, String tier) {
         ensureAll(model, List.of(tier));
         Tracked now = tracked.get(key(model, tier));
+        if (now != null && now.submitted() != null) {
+            try {
+                now.submitted().get(SUBMISSION_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (TimeoutException | ExecutionException e) {
+                // Still being submitted, or failed: report what is known now.
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            now = tracked.get(key(model, tier));
+        }
         return now == null ? "the tier's variant was just published"
                 : now.jobId() == null ? now.status() : "job " + now.jobId() + ": " + now.status();
+    }
+
+    /** Whether a job for this tier of the model has been asked for since the gateway started. */
+    public boolean requested(String model, String tier) {
+        return tracked.containsKey(key(model, tier));
     }
 
     /** Like {@link #ensure} for several tiers, starting one job for all of those not already being built. */
     public void ensureAll(String model, List<String> tiers) {
         List<String> starting = new ArrayList<>();
+        CompletableFuture<Void> submitted = new CompletableFuture<>();
         for (String tier : tiers) {
             tracked.compute(key(model, tier), (k, old) -> {
                 if (old != null && (!old.ended() || System.nanoTime() < old.retryAtNanos())) {
                     return old;
                 }
                 starting.add(tier);
-                return new Tracked(null, "a compression job is being submitted", false, 0);
+                return new Tracked(null, "a compression job is being submitted", false, 0, submitted);
             });
         }
         if (!starting.isEmpty()) {
-            submit(model, starting); // outside compute: its callback may update the map at once
+            submit(model, starting, submitted); // outside compute: its callback may update the map at once
         }
     }
 
@@ -116,7 +143,7 @@ public class TierJobs {
         return model + "|" + tier;
     }
 
-    private void submit(String model, List<String> tiers) {
+    private void submit(String model, List<String> tiers, CompletableFuture<Void> submitted) {
         GatewayConfig.Compressor settings = config.compressor();
         SubmitJobRequest.Builder request = SubmitJobRequest.newBuilder().setModel(model).addAllTiers(tiers)
                 .setCalibrationTexts(settings.calibrationTexts()).setTestTexts(settings.testTexts())
@@ -130,12 +157,13 @@ public class TierJobs {
                             ? error.getCause() : error;
                     LOG.warnf("cannot start a job for %s %s: %s", model, tier, cause.getMessage());
                     tracked.put(key(model, tier), new Tracked(null, "no job could be started: " + cause.getMessage(),
-                            true, System.nanoTime() + RESUBMIT_AFTER_UNREACHABLE.toNanos()));
+                            true, System.nanoTime() + RESUBMIT_AFTER_UNREACHABLE.toNanos(), null));
                 } else {
                     LOG.infof("job %s builds %s %s", job.getId(), model, tier);
                     tracked.put(key(model, tier), describe(job, tier));
                 }
             }
+            submitted.complete(null);
         });
     }
 
@@ -172,7 +200,7 @@ public class TierJobs {
             default -> job.getState().name().toLowerCase() + ": " + job.getProgress();
         };
         return new Tracked(job.getId(), status, ended,
-                ended ? System.nanoTime() + config.compressor().retryAfter().toNanos() : 0);
+                ended ? System.nanoTime() + config.compressor().retryAfter().toNanos() : 0, null);
     }
 
     @PreDestroy

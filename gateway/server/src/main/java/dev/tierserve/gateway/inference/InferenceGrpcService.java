@@ -239,12 +239,16 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
 
         submission.result().whenComplete((result, error) -> {
             context.removeListener(onCancel);
-            if (error == null) {
+            StatusRuntimeException failure = error == null ? null : toStatus(error);
+            if (failure == null || failure.getStatus().getCode() != Status.Code.INVALID_ARGUMENT) {
+                router.buildMissingTier(model, route);
+            }
+            if (failure == null) {
                 recorder.recordSuccess(phases.timings());
                 send(response, result);
             } else {
                 recorder.recordFailure(phases.sinceReceived());
-                response.onError(toStatus(error));
+                response.onError(failure);
             }
         });
     }

@@ -11,9 +11,10 @@ import java.util.Optional;
 
 /**
  * Chooses which variant of a model answers a request. {@code exact} (and {@code auto}, for now) is the parent
- * model; a speedup tier is the variant the store assigns to it. A tier with no variant yet starts a compression job
- * (once) and is answered now by the fastest ready tier that is not faster than asked, or {@code exact}, marked
- * {@code degraded_from}; with {@code strict_tier} it fails UNAVAILABLE naming the job instead. {@code model_version}
+ * model; a speedup tier is the variant the store assigns to it. A tier with no variant yet is answered now by the
+ * fastest ready tier that is not faster than asked, or {@code exact}, marked {@code degraded_from}, and
+ * {@link #buildMissingTier} starts its compression job (once) after the request proved valid; with
+ * {@code strict_tier} the job starts at once and the request fails UNAVAILABLE naming it. {@code model_version}
  * pins a tier or a variant id.
  */
 @ApplicationScoped
@@ -65,8 +66,8 @@ public class TierRouter {
         if (variant.isPresent()) {
             return to(variant.get(), tier, null);
         }
-        String job = jobs.ensure(model.sessionKey(), tier.name());
         if (strict) {
+            String job = jobs.ensure(model.sessionKey(), tier.name());
             throw Status.UNAVAILABLE.withDescription("tier " + tier + " of model '" + model.name()
                     + "' is not ready (" + job + "); retry later, or leave out strict_tier to be served by a slower "
                     + "tier").asRuntimeException();
@@ -82,6 +83,16 @@ public class TierRouter {
             return exact(model, tier.name());
         }
         return to(variants.forTier(fallback).orElseThrow(), Tier.parse(fallback), tier.name());
+    }
+
+    /**
+     * Starts (once) the compression job for the tier a degraded route stood in for. Called once the request's inputs
+     * were accepted, so that a malformed request never starts an hour of compression.
+     */
+    public void buildMissingTier(ModelEntry model, TierRoute route) {
+        if (route.degradedFrom() != null) {
+            jobs.ensureAll(model.sessionKey(), List.of(route.degradedFrom()));
+        }
     }
 
     private TierRoute pinned(ModelEntry model, VariantCatalog.Snapshot variants, String version) {
