@@ -87,11 +87,9 @@ public class InferenceExecutor {
         }
         if (deadline != null) {
             long delayNanos = Math.max(0, deadline.timeRemaining(TimeUnit.NANOSECONDS));
-            ScheduledFuture<?> timer = timers.schedule(() -> {
-                if (submission.stop(Status.DEADLINE_EXCEEDED.withDescription("deadline exceeded"))) {
-                    expiredInQueue.increment();
-                }
-            }, delayNanos, TimeUnit.NANOSECONDS);
+            ScheduledFuture<?> timer = timers.schedule(
+                    () -> submission.stop(Status.DEADLINE_EXCEEDED.withDescription("deadline exceeded")),
+                    delayNanos, TimeUnit.NANOSECONDS);
             result.whenComplete((value, error) -> timer.cancel(false));
         }
         return submission;
@@ -150,6 +148,9 @@ public class InferenceExecutor {
         public boolean stop(Status reason) {
             if (control == null || !control.stop(reason)) {
                 return false;
+            }
+            if (reason.getCode() == Status.Code.DEADLINE_EXCEEDED) {
+                expiredInQueue.increment(); // counted before the answer goes out
             }
             result.completeExceptionally(reason.augmentDescription("while waiting for a worker").asRuntimeException());
             if (workers.remove(task)) {
