@@ -2,6 +2,7 @@ package dev.tierserve.compressor;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.tierserve.compressor.graph.OnnxModelReader;
+import dev.tierserve.compressor.graph.OnnxModelWriter;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -29,6 +30,14 @@ public final class TestModels {
 
     public static ModelProto load(String resource) {
         return MODELS.computeIfAbsent(resource, r -> OnnxModelReader.read(file(r)));
+    }
+
+    /** A model directory as the compressor reads one: {@code <dir>/model.onnx} with {@code tokenizer.json} beside it. */
+    public static Path modelDirectory(Path dir, String model, String tokenizer) throws IOException {
+        Path file = Files.createDirectories(dir).resolve("model.onnx");
+        OnnxModelWriter.write(load(model), file);
+        Files.copy(file(tokenizer), file.resolveSibling("tokenizer.json"), StandardCopyOption.REPLACE_EXISTING);
+        return file;
     }
 
     /** The resource copied to a file (once), for byte-level comparisons. */

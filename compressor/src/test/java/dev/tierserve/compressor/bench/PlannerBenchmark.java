@@ -1,7 +1,6 @@
 package dev.tierserve.compressor.bench;
 
 import dev.tierserve.compressor.TestModels;
-import dev.tierserve.compressor.graph.OnnxModelWriter;
 import dev.tierserve.compressor.plan.Candidate;
 import dev.tierserve.compressor.plan.PlanRequest;
 import dev.tierserve.compressor.plan.TierDecision;
@@ -11,7 +10,6 @@ import dev.tierserve.compressor.store.VariantStore;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -28,10 +26,8 @@ class PlannerBenchmark {
     @Test
     void bgeSmallDepthThenWidth() throws Exception {
         Path root = Path.of("target", "benchmarks", "planner-store");
-        Path parent = Files.createDirectories(root.resolveSibling("planner-parent")).resolve("model.onnx");
-        OnnxModelWriter.write(TestModels.load(TestModels.BGE_SMALL), parent);
-        Files.copy(TestModels.file(TestModels.BGE_TOKENIZER), parent.resolveSibling("tokenizer.json"),
-                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Path parent = TestModels.modelDirectory(root.resolveSibling("planner-parent"), TestModels.BGE_SMALL,
+                TestModels.BGE_TOKENIZER);
         VariantStore store = new VariantStore(root);
         long start = System.nanoTime();
 

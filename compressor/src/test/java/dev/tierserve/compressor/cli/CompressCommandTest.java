@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tierserve.compressor.TestModels;
 import dev.tierserve.compressor.graph.OnnxModelReader;
-import dev.tierserve.compressor.graph.OnnxModelWriter;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.store.VariantPublisher;
 import org.junit.jupiter.api.Test;
@@ -26,10 +25,7 @@ class CompressCommandTest {
     Path dir;
 
     private Path parent() throws Exception {
-        Path model = Files.createDirectories(dir.resolve("minilm")).resolve("model.onnx");
-        OnnxModelWriter.write(TestModels.load(TestModels.MINILM), model);
-        Files.copy(TestModels.file(TestModels.MINILM_TOKENIZER), model.resolveSibling("tokenizer.json"));
-        return model;
+        return TestModels.modelDirectory(dir.resolve("minilm"), TestModels.MINILM, TestModels.MINILM_TOKENIZER);
     }
 
     @Test

@@ -2,7 +2,6 @@ package dev.tierserve.compressor.plan;
 
 import dev.tierserve.compressor.TestModels;
 import dev.tierserve.compressor.graph.OnnxModelReader;
-import dev.tierserve.compressor.graph.OnnxModelWriter;
 import dev.tierserve.compressor.runtime.RuntimeSettings;
 import dev.tierserve.compressor.store.UnreachedTarget;
 import dev.tierserve.compressor.store.VariantPublisher;
@@ -28,10 +27,7 @@ class TierPlannerTest {
     Path dir;
 
     private Path parent() throws Exception {
-        Path model = Files.createDirectories(dir.resolve("minilm")).resolve("model.onnx");
-        OnnxModelWriter.write(TestModels.load(TestModels.MINILM), model);
-        Files.copy(TestModels.file(TestModels.MINILM_TOKENIZER), model.resolveSibling("tokenizer.json"));
-        return model;
+        return TestModels.modelDirectory(dir.resolve("minilm"), TestModels.MINILM, TestModels.MINILM_TOKENIZER);
     }
 
     @Test

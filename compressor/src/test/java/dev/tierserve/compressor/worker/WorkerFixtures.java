@@ -1,12 +1,10 @@
 package dev.tierserve.compressor.worker;
 
 import dev.tierserve.compressor.TestModels;
-import dev.tierserve.compressor.graph.OnnxModelWriter;
 import dev.tierserve.proto.compressor.Job;
 import dev.tierserve.proto.compressor.RuntimeSettings;
 import dev.tierserve.proto.compressor.SubmitJobRequest;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.function.Supplier;
 
@@ -19,9 +17,7 @@ final class WorkerFixtures {
     }
 
     static Path models(Path dir) throws Exception {
-        Path model = Files.createDirectories(dir.resolve(MODEL)).resolve("model.onnx");
-        OnnxModelWriter.write(TestModels.load(TestModels.MINILM), model);
-        Files.copy(TestModels.file(TestModels.MINILM_TOKENIZER), model.resolveSibling("tokenizer.json"));
+        TestModels.modelDirectory(dir.resolve(MODEL), TestModels.MINILM, TestModels.MINILM_TOKENIZER);
         return dir;
     }
 
