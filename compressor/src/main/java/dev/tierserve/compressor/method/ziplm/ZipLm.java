@@ -21,6 +21,7 @@ import dev.tierserve.compressor.latency.ComponentLatencyTable;
 import dev.tierserve.compressor.latency.LatencyMeter;
 import dev.tierserve.compressor.latency.LatencyReport;
 import dev.tierserve.compressor.method.Unreached;
+import dev.tierserve.compressor.method.recovery.OutputProjectionRefit;
 import dev.tierserve.compressor.method.ziplm.BudgetAllocator.Level;
 import dev.tierserve.compressor.runtime.RuntimeSettings;
 import org.ejml.data.DMatrixRMaj;
@@ -46,9 +47,12 @@ import java.util.stream.IntStream;
  *   <li>a dynamic program picks one level per block minimising the weighted error sum under T*, and an
  *       evolutionary search over the per-block error weights keeps the plan whose stitched model (scored
  *       through one search-graph session) has the lowest calibration loss;</li>
- *   <li>the physically pruned variant is timed against the parent; below S, the budget is tightened by the
- *       shortfall and the search repeats. A variant below its target is never returned: the target is
- *       {@link Unreached} instead.</li>
+ *   <li>the physically pruned variant's output projections are refitted in stream order on its own inputs
+ *       towards the parent's residual stream ({@link OutputProjectionRefit}): OBS sees each block on the parent's
+ *       inputs, the refit corrects the drift of the blocks before it;</li>
+ *   <li>the variant is timed against the parent; below S, the budget is tightened by the shortfall and the
+ *       search repeats. A variant below its target is never returned: the target is {@link Unreached}
+ *       instead.</li>
  * </ol>
  */
 public final class ZipLm {
@@ -90,16 +94,18 @@ public final class ZipLm {
                 .overridableWeights(blocks.stream().map(PrunableBlock::outputWeight).toArray(String[]::new)).build();
         List<EncodedBatch> scoring = Batches.firstTexts(calibration, options.scoringTexts());
         String output = start.getGraph().getOutput(0).getName();
-        CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.threads());
+        CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.calibrationThreads());
+        OutputProjectionRefit refit = new OutputProjectionRefit(runner, options.refitRidge(), log);
         List<ZipLmResult> results = new ArrayList<>();
         List<Unreached> unreached = new ArrayList<>();
         // Candidates are scored against the parent's outputs, also when pruning on top of an earlier edit.
         OutputRecorder reference = new OutputRecorder(output);
         runner.run(parent, Map.of(), scoring, List.of(reference));
+        CalibrationLoss loss = new CalibrationLoss(scoring, output, reference);
         try (CalibrationRunner.Session scorer = runner.open(search.model())) {
             for (double target : targets) {
-                ZipLmResult result = compressTo(start, parent, map.layerCount(), target, blocks, search, scorer,
-                        scoring, reference, output, timing, table, unreached);
+                ZipLmResult result = compressTo(start, parent, map.layerCount(), target, blocks, search, scorer, loss,
+                        refit, calibration, timing, table, unreached);
                 if (result != null) {
                     results.add(result);
                 }
@@ -110,8 +116,8 @@ public final class ZipLm {
 
     private ZipLmResult compressTo(ModelProto start, ModelProto parent, int layers, double target,
                                    List<PrunableBlock> blocks, SearchGraph search,
-                                   CalibrationRunner.Session scorer, List<EncodedBatch> scoring,
-                                   OutputRecorder reference, String output, EncodedBatch timing,
+                                   CalibrationRunner.Session scorer, CalibrationLoss loss,
+                                   OutputProjectionRefit refit, List<EncodedBatch> calibration, EncodedBatch timing,
                                    ComponentLatencyTable table, List<Unreached> unreached) {
         long begin = System.nanoTime();
         double bestMeasured = 0;
@@ -119,14 +125,16 @@ public final class ZipLm {
         double budget = table.fullMs() / target - table.fixedMs();
         ZipLmResult feasible = null;
         for (int attempt = 1; attempt <= options.maxAttempts(); attempt++) {
-            Candidate best = evolve(blocks, levels, budget, search, scorer, scoring, reference, output);
+            Candidate best = evolve(blocks, levels, budget, search, scorer, loss);
             if (best == null) {
                 unreached.add(new Unreached("ziplm", target, bestMeasured, String.format(Locale.ROOT,
                         "no plan fits a budget of %.2f ms", budget)));
                 return null;
             }
             PruningPlan plan = new PruningPlan(blocks, best.remaining);
-            ModelProto variant = plan.apply(start);
+            ModelProto obsOnly = plan.apply(start);
+            // The refit changes values only, but the model that is timed is the one that is returned.
+            ModelProto variant = options.refitRidge() > 0 ? refit.refit(obsOnly, parent, calibration) : obsOnly;
             LatencyReport report = LatencyMeter.builder(settings).warmupRuns(5).rounds(20).build()
                     .compare(parent, variant, timing);
             double measured = report.entry("variant").speedup();
@@ -135,7 +143,7 @@ public final class ZipLm {
                     + "measured %.3fx (%.2f vs %.2f ms)", target, attempt, budget, best.loss, measured,
                     report.entry("variant").medianMs(), report.entry("parent").medianMs()));
             if (measured >= target) {
-                feasible = new ZipLmResult(target, variant, measured, report.entry("parent").medianMs(),
+                feasible = new ZipLmResult(target, variant, obsOnly, measured, report.entry("parent").medianMs(),
                         report.entry("variant").medianMs(), best.loss, plan.describe(),
                         plan.heads(layers), plan.channels(layers), attempt,
                         (System.nanoTime() - begin) / 1e9);
@@ -208,7 +216,7 @@ public final class ZipLm {
             }
         }
         long start = System.nanoTime();
-        new CalibrationRunner(settings.provider(), settings.threads()).run(probes.model(), probes.defaults(),
+        new CalibrationRunner(settings.provider(), settings.calibrationThreads()).run(probes.model(), probes.defaults(),
                 calibration, grams);
         long tokens = grams.get(0).tokens();
         log.accept(String.format(Locale.ROOT, "ZipLM: Hessians from %d calibration tokens in %.1f s; OBS on %d blocks",
@@ -258,12 +266,11 @@ public final class ZipLm {
     }
 
     private Candidate evolve(List<PrunableBlock> blocks, List<List<Level>> levels, double budget, SearchGraph search,
-                             CalibrationRunner.Session scorer, List<EncodedBatch> scoring, OutputRecorder reference,
-                             String output) {
+                             CalibrationRunner.Session scorer, CalibrationLoss loss) {
         Random random = new Random(options.seed());
         double[] weights = new double[blocks.size()];
         java.util.Arrays.fill(weights, 1.0);
-        Candidate best = score(blocks, levels, weights, budget, search, scorer, scoring, reference, output);
+        Candidate best = score(blocks, levels, weights, budget, search, scorer, loss);
         if (best == null) {
             return null;
         }
@@ -277,7 +284,7 @@ public final class ZipLm {
                         mutated[b] *= Math.exp(sigma * random.nextGaussian());
                     }
                 }
-                Candidate candidate = score(blocks, levels, mutated, budget, search, scorer, scoring, reference, output);
+                Candidate candidate = score(blocks, levels, mutated, budget, search, scorer, loss);
                 if (candidate != null && candidate.loss < best.loss) {
                     best = candidate;
                     bestWeights = mutated;
@@ -289,8 +296,7 @@ public final class ZipLm {
     }
 
     private Candidate score(List<PrunableBlock> blocks, List<List<Level>> levels, double[] weights, double budget,
-                            SearchGraph search, CalibrationRunner.Session scorer, List<EncodedBatch> scoring,
-                            OutputRecorder reference, String output) {
+                            SearchGraph search, CalibrationRunner.Session scorer, CalibrationLoss loss) {
         int[] picks = BudgetAllocator.allocate(levels, weights, budget, options.buckets());
         if (picks == null) {
             return null;
@@ -300,8 +306,16 @@ public final class ZipLm {
             remaining[b] = blocks.get(b).levels().get(picks[b]);
         }
         Map<String, TensorProto> inputs = new PruningPlan(blocks, remaining).searchInputs(search);
-        RelativeError error = new RelativeError(output, reference);
-        scorer.run(inputs, scoring, List.of(error));
-        return new Candidate(remaining, error.value());
+        return new Candidate(remaining, loss.of(scorer, inputs));
+    }
+
+    /** What a candidate is scored by: the relative error of its output against the parent's on the scoring texts. */
+    private record CalibrationLoss(List<EncodedBatch> texts, String output, OutputRecorder reference) {
+
+        double of(CalibrationRunner.Session session, Map<String, TensorProto> inputs) {
+            RelativeError error = new RelativeError(output, reference);
+            session.run(inputs, texts, List.of(error));
+            return error.value();
+        }
     }
 }

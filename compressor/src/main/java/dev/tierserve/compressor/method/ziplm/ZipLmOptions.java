@@ -1,5 +1,7 @@
 package dev.tierserve.compressor.method.ziplm;
 
+import dev.tierserve.compressor.method.recovery.OutputProjectionRefit;
+
 /**
  * ZipLM's knobs, with defaults sized for a 2-core CPU.
  *
@@ -9,20 +11,30 @@ package dev.tierserve.compressor.method.ziplm;
  * @param generations        evolutionary search generations over per-block error weights
  * @param offspring          candidates per generation
  * @param maxAttempts        budget tightenings before a target is declared unreachable
+ * @param refitRidge         ridge of the output-projection refit after pruning ({@link OutputProjectionRefit});
+ *                           0 skips the refit
  */
 public record ZipLmOptions(int calibrationTexts, int calibrationSequence, int scoringTexts, double dampening,
-                           int generations, int offspring, int maxAttempts, int buckets, long seed) {
+                           int generations, int offspring, int maxAttempts, int buckets, long seed,
+                           double refitRidge) {
 
     public static ZipLmOptions defaults() {
-        return new ZipLmOptions(256, 64, 48, StructuredObs.DEFAULT_DAMPENING, 6, 4, 5, 2000, 42);
+        return new ZipLmOptions(256, 64, 48, StructuredObs.DEFAULT_DAMPENING, 6, 4, 5, 2000, 42,
+                OutputProjectionRefit.DEFAULT_RIDGE);
     }
 
     public ZipLmOptions withCalibration(int texts, int sequence, int scoring) {
-        return new ZipLmOptions(texts, sequence, scoring, dampening, generations, offspring, maxAttempts, buckets, seed);
+        return new ZipLmOptions(texts, sequence, scoring, dampening, generations, offspring, maxAttempts, buckets, seed,
+                refitRidge);
     }
 
     public ZipLmOptions withSearch(int generationCount, int offspringCount) {
         return new ZipLmOptions(calibrationTexts, calibrationSequence, scoringTexts, dampening, generationCount,
-                offspringCount, maxAttempts, buckets, seed);
+                offspringCount, maxAttempts, buckets, seed, refitRidge);
+    }
+
+    public ZipLmOptions withRefitRidge(double ridge) {
+        return new ZipLmOptions(calibrationTexts, calibrationSequence, scoringTexts, dampening, generations, offspring,
+                maxAttempts, buckets, seed, ridge);
     }
 }

@@ -10,11 +10,12 @@ import java.util.Map;
  * One tier's variant: the physically pruned model, its speedup measured against the parent in one run on the
  * settings it was built for, and the plan that produced it.
  *
+ * @param obsOnly  the same pruned model before the refit (OBS weights only): same shapes, for comparisons
  * @param heads    query heads kept per layer (0 = attention removed)
  * @param channels MLP channels kept per layer (0 = MLP removed)
  * @param attempts how many budgets were tried (more than one when a first solution measured below target)
  */
-public record ZipLmResult(double targetSpeedup, ModelProto model, double measuredSpeedup, double parentMs,
+public record ZipLmResult(double targetSpeedup, ModelProto model, ModelProto obsOnly, double measuredSpeedup, double parentMs,
                           double variantMs, double calibrationLoss, String plan, int[] heads, int[] channels,
                           int attempts, double seconds) {
 
@@ -25,6 +26,7 @@ public record ZipLmResult(double targetSpeedup, ModelProto model, double measure
         parameters.put("dampening", options.dampening());
         parameters.put("generations", options.generations());
         parameters.put("offspring", options.offspring());
+        parameters.put("refitRidge", options.refitRidge());
         parameters.put("attempts", attempts);
         return new CompressedVariant("ziplm", targetSpeedup, model, measuredSpeedup, parentMs, variantMs,
                 calibrationLoss, plan, parameters, seconds);

@@ -76,16 +76,20 @@ class ZipLmOnDepthTest {
         }
         assertTrue(width < parentWidth, "ZipLM pruned the start further: " + width + " of " + parentWidth);
 
-        // The search scored masks and OBS weights on the start; the physical variant must give the same loss.
+        // The search scored masks and OBS weights on the start; the physical variant (before its refit) must give
+        // the same loss, and the refit, fitted on these texts among others, must lower it.
         List<EncodedBatch> scoring = Batches.firstTexts(calibration, options.scoringTexts());
         String output = parent.getGraph().getOutput(0).getName();
         CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.threads());
         OutputRecorder reference = new OutputRecorder(output);
         runner.run(parent, Map.of(), scoring, List.of(reference));
         RelativeError physical = new RelativeError(output, reference);
-        runner.run(result.model(), Map.of(), scoring, List.of(physical));
+        runner.run(result.obsOnly(), Map.of(), scoring, List.of(physical));
         assertEquals(result.calibrationLoss(), physical.value(), 1e-4 * Math.max(1, physical.value()),
                 "loss scored through the search graph vs the physical variant's");
         assertTrue(physical.value() > 0);
+        RelativeError refitted = new RelativeError(output, reference);
+        runner.run(result.model(), Map.of(), scoring, List.of(refitted));
+        assertTrue(refitted.value() < physical.value(), "refitted " + refitted.value() + " vs " + physical.value());
     }
 }
