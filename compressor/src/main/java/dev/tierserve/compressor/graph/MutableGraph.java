@@ -314,6 +314,17 @@ public final class MutableGraph {
         invalidate();
     }
 
+    /** {@code model} with these intermediate float tensors also as graph outputs, e.g. to record them. */
+    public static ModelProto withOutputs(ModelProto model, List<String> tensors) {
+        MutableGraph graph = new MutableGraph(model);
+        for (String tensor : tensors) {
+            if (!graph.isGraphOutput(tensor)) {
+                graph.addOutput(untypedShapeOutput(tensor, TensorProto.DataType.FLOAT_VALUE));
+            }
+        }
+        return graph.toModel();
+    }
+
     /** A graph input of a float tensor with the given (possibly symbolic) dimensions. */
     public static ValueInfoProto floatValueInfo(String name, List<Object> dims) {
         return valueInfo(name, TensorProto.DataType.FLOAT_VALUE, dims);

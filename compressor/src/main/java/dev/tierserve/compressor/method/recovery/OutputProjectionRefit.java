@@ -4,6 +4,7 @@ import ai.onnx.proto.OnnxMl.AttributeProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.NodeProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
+import dev.tierserve.compressor.calib.Activation;
 import dev.tierserve.compressor.calib.ActivationCollector;
 import dev.tierserve.compressor.calib.CalibrationRunner;
 import dev.tierserve.compressor.calib.OutputRecorder;
@@ -25,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Consumer;
 
 /**
@@ -69,6 +71,9 @@ public final class OutputProjectionRefit {
         StructureMap parentMap = StructureDetector.detect(parent);
         StructureMap map = StructureDetector.detect(compressed);
         List<SubBlock> blocks = subBlocks(compressed, map, parentMap);
+        if (blocks.isEmpty()) {
+            return compressed;
+        }
         Map<String, OutputRecorder> parentSums = parentSums(parent, blocks, texts);
         ModelProto current = compressed;
         // The stream entering each sub-block is kept per batch, so that each step runs one sub-block, not the
@@ -87,12 +92,11 @@ public final class OutputProjectionRefit {
     }
 
     /**
-     * A sub-block of the compressed model: its output projection, its residual Add and the stream that Add adds
-     * the projection to (the stream entering the sub-block), and the tensor holding the parent's residual sum after
-     * the same sub-block.
+     * A sub-block of the compressed model: its output projection, the stream its residual Add adds the projection
+     * to (the stream entering the sub-block), and the tensor holding the parent's residual sum after the same
+     * sub-block.
      */
-    private record SubBlock(String label, Projection projection, String residualAdd, String residual,
-                            String parentSum) {
+    private record SubBlock(String label, Projection projection, String residual, String parentSum) {
     }
 
     private static List<SubBlock> subBlocks(ModelProto model, StructureMap map, StructureMap parentMap) {
@@ -103,13 +107,13 @@ public final class OutputProjectionRefit {
             if (layer.attention() != null) {
                 Projection output = layer.attention().output();
                 String add = layer.attention().residualAdd();
-                blocks.add(new SubBlock("L" + layer.index() + ".attention", output, add,
-                        residualOf(graph, add, output), parentLayer.attention().residualAdd()));
+                blocks.add(new SubBlock("L" + layer.index() + ".attention", output, residualOf(graph, add, output),
+                        parentLayer.attention().residualAdd()));
             }
             if (layer.mlp() != null) {
                 Projection down = layer.mlp().down();
                 String add = layer.mlp().residualAdd();
-                blocks.add(new SubBlock("L" + layer.index() + ".mlp", down, add, residualOf(graph, add, down),
+                blocks.add(new SubBlock("L" + layer.index() + ".mlp", down, residualOf(graph, add, down),
                         parentLayer.mlp().residualAdd()));
             }
         }
@@ -124,10 +128,7 @@ public final class OutputProjectionRefit {
 
     /** One tensor of the model, per batch. */
     private List<float[]> record(ModelProto model, String tensor, List<EncodedBatch> texts) {
-        MutableGraph graph = new MutableGraph(model);
-        for (var output : List.copyOf(graph.outputs())) {
-            graph.removeOutput(output.getName());
-        }
+        MutableGraph graph = withoutOutputs(model);
         graph.addOutput(MutableGraph.untypedShapeOutput(tensor, TensorProto.DataType.FLOAT_VALUE));
         graph.removeDeadNodes();
         OutputRecorder recorder = new OutputRecorder(tensor);
@@ -153,12 +154,17 @@ public final class OutputProjectionRefit {
 
     /** The model with no outputs and {@code stream} a graph input instead of computed: what follows it runs alone. */
     private static MutableGraph cutAt(ModelProto model, String stream) {
+        MutableGraph graph = withoutOutputs(model);
+        graph.detachProducer(stream);
+        graph.addInput(MutableGraph.floatValueInfo(stream, List.of("batch", "sequence", "hidden")));
+        return graph;
+    }
+
+    private static MutableGraph withoutOutputs(ModelProto model) {
         MutableGraph graph = new MutableGraph(model);
         for (var output : List.copyOf(graph.outputs())) {
             graph.removeOutput(output.getName());
         }
-        graph.detachProducer(stream);
-        graph.addInput(MutableGraph.floatValueInfo(stream, List.of("batch", "sequence", "hidden")));
         return graph;
     }
 
@@ -178,15 +184,12 @@ public final class OutputProjectionRefit {
     /** The parent's residual sums after every sub-block, for every batch (one pass). */
     private Map<String, OutputRecorder> parentSums(ModelProto parent, List<SubBlock> blocks,
                                                    List<EncodedBatch> texts) {
-        MutableGraph graph = new MutableGraph(parent);
         Map<String, OutputRecorder> sums = new LinkedHashMap<>();
         for (SubBlock block : blocks) {
-            if (!graph.isGraphOutput(block.parentSum())) {
-                graph.addOutput(MutableGraph.untypedShapeOutput(block.parentSum(), TensorProto.DataType.FLOAT_VALUE));
-            }
             sums.put(block.parentSum(), new OutputRecorder(block.parentSum()));
         }
-        runner.run(graph.toModel(), Map.of(), texts, List.copyOf(sums.values()));
+        runner.run(MutableGraph.withOutputs(parent, List.copyOf(sums.keySet())), Map.of(), texts,
+                List.copyOf(sums.values()));
         return sums;
     }
 
@@ -202,8 +205,8 @@ public final class OutputProjectionRefit {
                 EncodedBatch batch = texts.get(b);
                 TensorProto target = TensorData.floatTensor(TARGET,
                         new long[] {batch.batch(), batch.sequence(), hidden}, parentSum.batch(b));
-                session.run(Map.of(TARGET, target, block.residual(), streamTensor(block.residual(), batch, stream.get(b))),
-                        List.of(batch), List.of(gram));
+                TensorProto entering = streamTensor(block.residual(), batch, stream.get(b));
+                session.run(Map.of(TARGET, target, block.residual(), entering), List.of(batch), List.of(gram));
             }
         }
         // Z = [x' | 1 | t]: the unknowns are the rows of [W; b] (the ones column only when there is a bias).
@@ -282,7 +285,8 @@ public final class OutputProjectionRefit {
         String columnShape = graph.addInitializer("/refit/column_shape",
                 TensorData.longTensor("", new long[] {3}, new long[] {0, 0, 1}));
         String maskColumn = graph.addNode("Reshape", "/refit/MaskColumn", List.of("attention_mask", columnShape));
-        String ones = graph.addNode("Cast", "/refit/Ones", List.of(maskColumn), castTo(TensorProto.DataType.FLOAT_VALUE));
+        String ones = graph.addNode("Cast", "/refit/Ones", List.of(maskColumn),
+                castTo(TensorProto.DataType.FLOAT_VALUE));
         String z = graph.addNode("Concat", "/refit/Z", List.of(block.projection().input(), ones, wanted),
                 AttributeProto.newBuilder().setName("axis").setType(AttributeProto.AttributeType.INT).setI(-1).build());
         int width = block.projection().inFeatures() + 1 + hidden;
@@ -315,12 +319,12 @@ public final class OutputProjectionRefit {
         private long tokens;
 
         @Override
-        public java.util.Set<String> outputs() {
-            return java.util.Set.of(GRAM);
+        public Set<String> outputs() {
+            return Set.of(GRAM);
         }
 
         @Override
-        public void accept(Map<String, dev.tierserve.compressor.calib.Activation> outputs, EncodedBatch batch) {
+        public void accept(Map<String, Activation> outputs, EncodedBatch batch) {
             float[] values = outputs.get(GRAM).values();
             if (sum == null) {
                 sum = new double[values.length];

@@ -32,10 +32,10 @@ public final class ResidualRecovery {
                                  List<EncodedBatch> calibration, CalibrationRunner runner) {
         List<Span> spans = SubBlockRemoval.spans(map, dropped);
         Map<String, ChannelAffine> corrections = new LinkedHashMap<>();
-        ModelProto parentWithTargets = expose(parent, spans.stream().map(Span::target).toList());
+        ModelProto parentWithTargets = MutableGraph.withOutputs(parent, spans.stream().map(Span::target).toList());
         try (CalibrationRunner.Session reference = runner.open(parentWithTargets)) {
             for (Span span : spans) {
-                ModelProto current = expose(SubBlockRemoval.drop(parent, map, dropped, corrections),
+                ModelProto current = MutableGraph.withOutputs(SubBlockRemoval.drop(parent, map, dropped, corrections),
                         List.of(span.source()));
                 ChannelAffineFit fit = new ChannelAffineFit(map.hiddenSize());
                 try (CalibrationRunner.Session candidate = runner.open(current)) {
@@ -51,16 +51,5 @@ public final class ResidualRecovery {
             }
         }
         return SubBlockRemoval.drop(parent, map, dropped, corrections);
-    }
-
-    /** The model with these intermediate tensors also as outputs. */
-    static ModelProto expose(ModelProto model, List<String> tensors) {
-        MutableGraph graph = new MutableGraph(model);
-        for (String tensor : tensors) {
-            if (!graph.isGraphOutput(tensor)) {
-                graph.addOutput(MutableGraph.untypedShapeOutput(tensor, TensorProto.DataType.FLOAT_VALUE));
-            }
-        }
-        return graph.toModel();
     }
 }

@@ -32,9 +32,4 @@ public record ZipLmOptions(int calibrationTexts, int calibrationSequence, int sc
         return new ZipLmOptions(calibrationTexts, calibrationSequence, scoringTexts, dampening, generationCount,
                 offspringCount, maxAttempts, buckets, seed, refitRidge);
     }
-
-    public ZipLmOptions withRefitRidge(double ridge) {
-        return new ZipLmOptions(calibrationTexts, calibrationSequence, scoringTexts, dampening, generations, offspring,
-                maxAttempts, buckets, seed, ridge);
-    }
 }

@@ -15,9 +15,9 @@ import java.util.Map;
  * @param channels MLP channels kept per layer (0 = MLP removed)
  * @param attempts how many budgets were tried (more than one when a first solution measured below target)
  */
-public record ZipLmResult(double targetSpeedup, ModelProto model, ModelProto obsOnly, double measuredSpeedup, double parentMs,
-                          double variantMs, double calibrationLoss, String plan, int[] heads, int[] channels,
-                          int attempts, double seconds) {
+public record ZipLmResult(double targetSpeedup, ModelProto model, ModelProto obsOnly, double measuredSpeedup,
+                          double parentMs, double variantMs, double calibrationLoss, String plan, int[] heads,
+                          int[] channels, int attempts, double seconds) {
 
     public CompressedVariant variant(ZipLmOptions options) {
         Map<String, Object> parameters = new LinkedHashMap<>();

@@ -7,6 +7,7 @@ import dev.tierserve.compressor.calib.CalibrationRunner;
 import dev.tierserve.compressor.calib.OutputRecorder;
 import dev.tierserve.compressor.calib.RelativeError;
 import dev.tierserve.compressor.data.EncodedBatch;
+import dev.tierserve.compressor.graph.MutableGraph;
 import dev.tierserve.compressor.graph.edit.ChannelAffine;
 import dev.tierserve.compressor.graph.edit.SubBlock;
 import dev.tierserve.compressor.graph.edit.SubBlockRemoval;
@@ -89,14 +90,15 @@ class ResidualRecoveryTest {
         // fit cannot do worse than the identity it could have chosen).
         Span first = SubBlockRemoval.spans(map, dropped).get(0);
         OutputRecorder parentStream = new OutputRecorder(first.target());
-        runner.run(ResidualRecovery.expose(parent, List.of(first.target())), Map.of(), calibration, List.of(parentStream));
+        runner.run(MutableGraph.withOutputs(parent, List.of(first.target())), Map.of(), calibration,
+                List.of(parentStream));
         // Without a correction the stream after the span is its source; with one, the correction's output keeps
         // the target's name.
         RelativeError plainError = new RelativeError(first.source(), parentStream);
-        runner.run(ResidualRecovery.expose(SubBlockRemoval.drop(parent, map, dropped), List.of(first.source())),
+        runner.run(MutableGraph.withOutputs(SubBlockRemoval.drop(parent, map, dropped), List.of(first.source())),
                 Map.of(), calibration, List.of(plainError));
         RelativeError correctedError = new RelativeError(first.target(), parentStream);
-        runner.run(ResidualRecovery.expose(corrected, List.of(first.target())), Map.of(), calibration,
+        runner.run(MutableGraph.withOutputs(corrected, List.of(first.target())), Map.of(), calibration,
                 List.of(correctedError));
         assertTrue(correctedError.value() < plainError.value(),
                 "corrected " + correctedError.value() + " vs plain " + plainError.value());

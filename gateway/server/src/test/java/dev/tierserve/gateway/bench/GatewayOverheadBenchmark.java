@@ -117,8 +117,8 @@ class GatewayOverheadBenchmark {
             outside[i] = grpc[i] - inGateway[i];
         }
         line("%-12s per request, p50: in gateway %.2f ms (of which ONNX Runtime %.2f ms), outside the gateway "
-                        + "(transport, client) %.2f ms", "", ms(percentile(inGateway, 50)), ms(percentile(gatewayInfer, 50)),
-                ms(percentile(outside, 50)));
+                        + "(transport, client) %.2f ms", "", ms(percentile(inGateway, 50)),
+                ms(percentile(gatewayInfer, 50)), ms(percentile(outside, 50)));
         dev.tierserve.proto.inference.InferStatistics after = statistics(client);
         long count = after.getSuccess().getCount() - before.getSuccess().getCount();
         line("%-12s gateway's own means per request: queue %.2f ms, input %.2f ms, infer %.2f ms, output %.2f ms, "
