@@ -27,6 +27,9 @@ import dev.tierserve.compressor.runtime.RuntimeSettings;
 import org.ejml.data.DMatrixRMaj;
 
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -47,12 +50,13 @@ import java.util.stream.IntStream;
  *   <li>a dynamic program picks one level per block minimising the weighted error sum under T*, and an
  *       evolutionary search over the per-block error weights keeps the plan whose stitched model (scored
  *       through one search-graph session) has the lowest calibration loss;</li>
- *   <li>the physically pruned variant's output projections are refitted in stream order on its own inputs
- *       towards the parent's residual stream ({@link OutputProjectionRefit}): OBS sees each block on the parent's
- *       inputs, the refit corrects the drift of the blocks before it;</li>
- *   <li>the variant is timed against the parent; below S, the budget is tightened by the shortfall and the
- *       search repeats. A variant below its target is never returned: the target is {@link Unreached}
- *       instead.</li>
+ *   <li>each plan's physically pruned variant is timed against the parent; the budget is scaled by the miss
+ *       (tightened when short, loosened when more than 4% over), then bisected between budgets that reached and
+ *       missed S;</li>
+ *   <li>the reaching plan with the lowest calibration loss has its variant's projections refitted in stream order
+ *       on its own inputs towards the parent's ({@link OutputProjectionRefit}): OBS sees each block on the parent's
+ *       inputs, the refit corrects the drift of the blocks before it. The refitted variant is timed again; a
+ *       variant below its target is never returned: the target is {@link Unreached} instead.</li>
  * </ol>
  */
 public final class ZipLm {
@@ -102,10 +106,13 @@ public final class ZipLm {
         OutputRecorder reference = new OutputRecorder(output);
         runner.run(parent, Map.of(), scoring, List.of(reference));
         CalibrationLoss loss = new CalibrationLoss(scoring, output, reference);
+        // How far the budget that reached the last tier was from the table's: the component table's error is
+        // much the same from tier to tier, so the next tier starts from the corrected budget.
+        double[] budgetScale = {1.0};
         try (CalibrationRunner.Session scorer = runner.open(search.model())) {
             for (double target : targets) {
                 ZipLmResult result = compressTo(start, parent, map.layerCount(), target, blocks, search, scorer, loss,
-                        refit, calibration, timing, table, unreached);
+                        budgetScale, refit, calibration, timing, table, unreached);
                 if (result != null) {
                     results.add(result);
                 }
@@ -114,56 +121,101 @@ public final class ZipLm {
         return new ZipLmRun(results, unreached);
     }
 
+    /** A plan whose physical variant reached the target before the refit, with the budget that produced it. */
+    private record Reached(PruningPlan plan, ModelProto obsOnly, double budget, double loss, int attempt) {
+    }
+
     private ZipLmResult compressTo(ModelProto start, ModelProto parent, int layers, double target,
                                    List<PrunableBlock> blocks, SearchGraph search,
-                                   CalibrationRunner.Session scorer, CalibrationLoss loss,
+                                   CalibrationRunner.Session scorer, CalibrationLoss loss, double[] budgetScale,
                                    OutputProjectionRefit refit, List<EncodedBatch> calibration, EncodedBatch timing,
                                    ComponentLatencyTable table, List<Unreached> unreached) {
         long begin = System.nanoTime();
         double bestMeasured = 0;
         List<List<Level>> levels = levelTable(blocks, table);
-        double budget = table.fullMs() / target - table.fixedMs();
-        ZipLmResult feasible = null;
+        double tableBudget = table.fullMs() / target - table.fixedMs();
+        BudgetSearch budgets = new BudgetSearch(target, tableBudget * budgetScale[0]);
+        List<Reached> reached = new ArrayList<>();
         for (int attempt = 1; attempt <= options.maxAttempts(); attempt++) {
+            double budget = budgets.budget();
             Candidate best = evolve(blocks, levels, budget, search, scorer, loss);
             if (best == null) {
-                unreached.add(new Unreached("ziplm", target, bestMeasured, String.format(Locale.ROOT,
-                        "no plan fits a budget of %.2f ms", budget)));
-                return null;
+                if (reached.isEmpty()) {
+                    unreached.add(new Unreached("ziplm", target, bestMeasured, String.format(Locale.ROOT,
+                            "no plan fits a budget of %.2f ms", budget)));
+                    return null;
+                }
+                break;
             }
             PruningPlan plan = new PruningPlan(blocks, best.remaining);
             ModelProto obsOnly = plan.apply(start);
-            // The refit changes values only, but the model that is timed is the one that is returned.
-            ModelProto variant = options.refitRidge() > 0 ? refit.refit(obsOnly, parent, calibration) : obsOnly;
-            LatencyReport report = LatencyMeter.builder(settings).warmupRuns(5).rounds(20).build()
-                    .compare(parent, variant, timing);
+            LatencyReport report = time(parent, obsOnly, timing);
             double measured = report.entry("variant").speedup();
             bestMeasured = Math.max(bestMeasured, measured);
             log.accept(String.format(Locale.ROOT, "ZipLM %.2fx attempt %d: budget %.2f ms, calibration loss %.5f, "
                     + "measured %.3fx (%.2f vs %.2f ms)", target, attempt, budget, best.loss, measured,
                     report.entry("variant").medianMs(), report.entry("parent").medianMs()));
             if (measured >= target) {
-                feasible = new ZipLmResult(target, variant, obsOnly, measured, report.entry("parent").medianMs(),
-                        report.entry("variant").medianMs(), best.loss, plan.describe(),
-                        plan.heads(layers), plan.channels(layers), attempt,
-                        (System.nanoTime() - begin) / 1e9);
-                if (measured <= target * 1.04) {
-                    return feasible;
-                }
-            } else if (feasible != null) {
-                return feasible;
+                reached.add(new Reached(plan, obsOnly, budget, best.loss, attempt));
             }
-            // Scale the budget by the miss (tighten when short, loosen when well over) and search again.
-            budget *= measured / target * 0.99;
+            budgets.measured(measured);
+            if (measured >= target && measured <= target * 1.04) {
+                Reached choice = lowestLoss(reached);
+                ZipLmResult result = settle(choice, start, parent, layers, target, refit, calibration, timing, begin);
+                if (result != null) {
+                    budgetScale[0] = choice.budget() / tableBudget;
+                    return result;
+                }
+                reached.removeIf(r -> r == choice);
+                budgets.retract(choice.budget());
+            }
         }
-        if (feasible != null) {
-            return feasible;
+        while (!reached.isEmpty()) {
+            Reached choice = lowestLoss(reached);
+            ZipLmResult result = settle(choice, start, parent, layers, target, refit, calibration, timing, begin);
+            if (result != null) {
+                budgetScale[0] = choice.budget() / tableBudget;
+                return result;
+            }
+            reached.removeIf(r -> r == choice);
         }
         log.accept(String.format(Locale.ROOT, "ZipLM: %.2fx not reached after %d budgets", target,
                 options.maxAttempts()));
         unreached.add(new Unreached("ziplm", target, bestMeasured, String.format(Locale.ROOT,
-                "measured at most %.2fx after %d budgets", bestMeasured, options.maxAttempts())));
+                "measured at most %.2fx after %d budgets (last %.2f ms)", bestMeasured, options.maxAttempts(),
+                budgets.budget())));
         return null;
+    }
+
+    private static Reached lowestLoss(List<Reached> reached) {
+        return reached.stream().min(Comparator.comparingDouble(Reached::loss)).orElseThrow();
+    }
+
+    /**
+     * The chosen plan's variant, refitted and timed again (the refit changes values, not shapes, so only the
+     * chosen plan is refitted; the model that is timed is the model that is returned), or null when it measures
+     * below the target.
+     */
+    private ZipLmResult settle(Reached choice, ModelProto start, ModelProto parent, int layers, double target,
+                               OutputProjectionRefit refit, List<EncodedBatch> calibration, EncodedBatch timing,
+                               long begin) {
+        ModelProto variant = options.refitRidge() > 0 ? refit.refit(choice.obsOnly(), parent, calibration)
+                : choice.obsOnly();
+        LatencyReport report = time(parent, variant, timing);
+        double measured = report.entry("variant").speedup();
+        log.accept(String.format(Locale.ROOT, "ZipLM %.2fx: attempt %d's variant%s measured %.3fx", target,
+                choice.attempt(), options.refitRidge() > 0 ? " after the refit" : "", measured));
+        if (measured < target) {
+            return null;
+        }
+        PruningPlan plan = choice.plan();
+        return new ZipLmResult(target, variant, choice.obsOnly(), measured, report.entry("parent").medianMs(),
+                report.entry("variant").medianMs(), choice.loss(), plan.describe(), plan.heads(layers),
+                plan.channels(layers), choice.attempt(), (System.nanoTime() - begin) / 1e9);
+    }
+
+    private LatencyReport time(ModelProto parent, ModelProto variant, EncodedBatch timing) {
+        return LatencyMeter.builder(settings).warmupRuns(5).rounds(20).build().compare(parent, variant, timing);
     }
 
     // ---- calibration and OBS ----
@@ -269,7 +321,7 @@ public final class ZipLm {
                              CalibrationRunner.Session scorer, CalibrationLoss loss) {
         Random random = new Random(options.seed());
         double[] weights = new double[blocks.size()];
-        java.util.Arrays.fill(weights, 1.0);
+        Arrays.fill(weights, 1.0);
         Candidate best = score(blocks, levels, weights, budget, search, scorer, loss);
         if (best == null) {
             return null;
@@ -305,17 +357,31 @@ public final class ZipLm {
         for (int b = 0; b < remaining.length; b++) {
             remaining[b] = blocks.get(b).levels().get(picks[b]);
         }
-        Map<String, TensorProto> inputs = new PruningPlan(blocks, remaining).searchInputs(search);
-        return new Candidate(remaining, loss.of(scorer, inputs));
+        return new Candidate(remaining, loss.of(scorer, new PruningPlan(blocks, remaining), search));
     }
 
-    /** What a candidate is scored by: the relative error of its output against the parent's on the scoring texts. */
-    private record CalibrationLoss(List<EncodedBatch> texts, String output, OutputRecorder reference) {
+    /**
+     * What a candidate is scored by: the relative error of its output against the parent's on the scoring texts.
+     * Different error weights often give the same plan, within a tier and across tiers, so scores are remembered.
+     */
+    private static final class CalibrationLoss {
+        private final List<EncodedBatch> texts;
+        private final String output;
+        private final OutputRecorder reference;
+        private final Map<List<Integer>, Double> scored = new HashMap<>();
 
-        double of(CalibrationRunner.Session session, Map<String, TensorProto> inputs) {
-            RelativeError error = new RelativeError(output, reference);
-            session.run(inputs, texts, List.of(error));
-            return error.value();
+        CalibrationLoss(List<EncodedBatch> texts, String output, OutputRecorder reference) {
+            this.texts = texts;
+            this.output = output;
+            this.reference = reference;
+        }
+
+        double of(CalibrationRunner.Session session, PruningPlan plan, SearchGraph search) {
+            return scored.computeIfAbsent(Arrays.stream(plan.remainingGroups()).boxed().toList(), key -> {
+                RelativeError error = new RelativeError(output, reference);
+                session.run(plan.searchInputs(search), texts, List.of(error));
+                return error.value();
+            });
         }
     }
 }

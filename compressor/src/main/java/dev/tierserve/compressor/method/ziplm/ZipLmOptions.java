@@ -18,8 +18,12 @@ public record ZipLmOptions(int calibrationTexts, int calibrationSequence, int sc
                            int generations, int offspring, int maxAttempts, int buckets, long seed,
                            double refitRidge) {
 
+    /**
+     * 768 calibration texts (about 20k tokens of Brown at sequence 64): on BGE-small the refit and the Hessians gain
+     * clearly over 256 texts (2x tier mean cosine 0.872 to about 0.907), and all three tiers still build in minutes.
+     */
     public static ZipLmOptions defaults() {
-        return new ZipLmOptions(256, 64, 48, StructuredObs.DEFAULT_DAMPENING, 6, 4, 5, 2000, 42,
+        return new ZipLmOptions(768, 64, 48, StructuredObs.DEFAULT_DAMPENING, 6, 4, 5, 2000, 42,
                 OutputProjectionRefit.DEFAULT_RIDGE);
     }
 

@@ -1,0 +1,62 @@
+package dev.tierserve.compressor.method.ziplm;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The time budget ZipLM searches with for one speedup target. The component table's prediction is only a start:
+ * each measured variant moves the budget, scaled by the miss (tightened when short, loosened when well over)
+ * until one budget is known to reach the target and a larger one to miss it, then bisected between the two.
+ */
+final class BudgetSearch {
+
+    private final double target;
+    private double budget;
+    private final List<Double> reaching = new ArrayList<>();
+    private double missing = Double.NaN;
+
+    BudgetSearch(double target, double initialBudget) {
+        this.target = target;
+        this.budget = initialBudget;
+    }
+
+    /** The budget to search with now, in ms for the prunable blocks. */
+    double budget() {
+        return budget;
+    }
+
+    /** Records the measured speedup of the current budget's variant and moves to the next budget. */
+    void measured(double speedup) {
+        if (speedup >= target) {
+            reaching.add(budget);
+        } else {
+            missed(budget);
+        }
+        double scaled = budget * speedup / target * 0.99;
+        budget = Double.isNaN(missing) ? scaled : Math.min(scaled, missing * 0.99);
+        bisectIfBracketed();
+    }
+
+    /**
+     * A budget whose variant reached the target but measured under it when timed again (e.g. after the refit):
+     * timing noise decides it, so it counts as a miss.
+     */
+    void retract(double reachedBudget) {
+        reaching.remove(reachedBudget);
+        missed(reachedBudget);
+        budget = Math.min(budget, missing * 0.99);
+        bisectIfBracketed();
+    }
+
+    private void missed(double value) {
+        missing = Double.isNaN(missing) ? value : Math.min(missing, value);
+    }
+
+    private void bisectIfBracketed() {
+        double largestReaching = reaching.stream().mapToDouble(Double::doubleValue).filter(b -> b < missing)
+                .max().orElse(Double.NaN);
+        if (!Double.isNaN(largestReaching) && !Double.isNaN(missing)) {
+            budget = (largestReaching + missing) / 2;
+        }
+    }
+}

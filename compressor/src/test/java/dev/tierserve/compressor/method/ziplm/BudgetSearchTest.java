@@ -1,0 +1,48 @@
+package dev.tierserve.compressor.method.ziplm;
+
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class BudgetSearchTest {
+
+    @Test
+    void aShortfallTightensTheBudgetByTheMiss() {
+        BudgetSearch budgets = new BudgetSearch(2.0, 40.0);
+        budgets.measured(1.9);
+        assertEquals(40.0 * 1.9 / 2.0 * 0.99, budgets.budget(), 1e-12);
+    }
+
+    @Test
+    void anOvershootLoosensItAndThenTheSearchBisects() {
+        BudgetSearch budgets = new BudgetSearch(1.5, 60.0);
+        budgets.measured(1.62);
+        double loosened = 60.0 * 1.62 / 1.5 * 0.99;
+        assertEquals(loosened, budgets.budget(), 1e-12);
+        budgets.measured(1.45);
+        assertEquals((60.0 + loosened) / 2, budgets.budget(), 1e-12);
+        budgets.measured(1.53);
+        double middle = (60.0 + loosened) / 2;
+        assertEquals((middle + loosened) / 2, budgets.budget(), 1e-12, "the larger reaching budget bounds it now");
+    }
+
+    @Test
+    void aBudgetThatMissesWhenTimedAgainCountsAsAMiss() {
+        BudgetSearch budgets = new BudgetSearch(1.5, 55.0);
+        budgets.measured(1.51);
+        budgets.retract(55.0);
+        assertTrue(budgets.budget() < 55.0, "the next budget is tighter than the retracted one: " + budgets.budget());
+        assertEquals(55.0 * 0.99, budgets.budget(), 1e-12);
+    }
+
+    @Test
+    void aReachingBudgetBelowARetractedOneIsBisectedTowards() {
+        BudgetSearch budgets = new BudgetSearch(1.5, 50.0);
+        budgets.measured(1.7);
+        double second = budgets.budget();
+        budgets.measured(1.52);
+        budgets.retract(second);
+        assertEquals((50.0 + second) / 2, budgets.budget(), 1e-12);
+    }
+}
