@@ -67,7 +67,7 @@ class ZipLmBenchmark {
             String tier = result.targetSpeedup() + "x";
             System.out.printf(Locale.ROOT, "ZipLM %s: %s%n", tier, result.plan());
             models.add(new Evaluation.Model("ZipLM " + tier, result.model()));
-            models.add(new Evaluation.Model("ZipLM " + tier + " without refit", result.obsOnly()));
+            models.add(new Evaluation.Model("ZipLM " + tier + " before its refit", result.obsOnly()));
             models.add(new Evaluation.Model("magnitude " + tier, MagnitudePruning.prune(parent, result.heads(),
                     result.channels())));
             int drop = (int) Math.ceil(12 * (1 - 1 / result.targetSpeedup()));

@@ -58,6 +58,9 @@ import java.util.stream.IntStream;
  *       inputs, the refit corrects the drift of the blocks before it. The refitted variant is timed again; a
  *       variant below its target is never returned: the target is {@link Unreached} instead.</li>
  * </ol>
+ * Tiers are built gradually, from the lowest speedup up: each later tier repeats these steps on the last reached
+ * tier's refitted variant (its Hessians from that variant's own activations), as the paper prunes each model of a
+ * family from the one before. Speedups, the table and the calibration loss stay the parent's.
  */
 public final class ZipLm {
 
@@ -82,39 +85,46 @@ public final class ZipLm {
     }
 
     /**
-     * Width pruning on top of an earlier edit of the parent (e.g. a TrimLLM depth variant): {@code start} is pruned,
-     * the speedups are the parent's, measured against the parent, and {@code table} is the parent's (sub-blocks
+     * Width pruning on top of an earlier edit of the parent (e.g. a TrimLLM depth variant): {@code start} is pruned
+     * (the lowest tier from it, each later tier from the tier before), the speedups are the parent's, measured against the parent, and {@code table} is the parent's (sub-blocks
      * that {@code start} no longer has cost nothing in the budget).
      */
     public ZipLmRun compress(ModelProto start, ModelProto parent, List<Double> targets,
                              List<EncodedBatch> calibration, EncodedBatch timing, ComponentLatencyTable table) {
-        long begin = System.nanoTime();
-        StructureMap map = StructureDetector.detect(start);
-        List<PrunableBlock> blocks = trajectories(start, map, calibration, table);
-        log.accept(String.format(Locale.ROOT, "ZipLM: %d blocks calibrated and pruned by OBS in %.1f s", blocks.size(),
-                (System.nanoTime() - begin) / 1e9));
-
-        SearchGraph search = SearchGraphBuilder.of(start, map).headMasks().channelMasks().subBlockGates()
-                .overridableWeights(blocks.stream().map(PrunableBlock::outputWeight).toArray(String[]::new)).build();
         List<EncodedBatch> scoring = Batches.firstTexts(calibration, options.scoringTexts());
         String output = start.getGraph().getOutput(0).getName();
         CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.calibrationThreads());
         OutputProjectionRefit refit = new OutputProjectionRefit(runner, options.refitRidge(), log);
-        List<ZipLmResult> results = new ArrayList<>();
-        List<Unreached> unreached = new ArrayList<>();
         // Candidates are scored against the parent's outputs, also when pruning on top of an earlier edit.
         OutputRecorder reference = new OutputRecorder(output);
         runner.run(parent, Map.of(), scoring, List.of(reference));
-        CalibrationLoss loss = new CalibrationLoss(scoring, output, reference);
+        List<ZipLmResult> results = new ArrayList<>();
+        List<Unreached> unreached = new ArrayList<>();
         // How far the budget that reached the last tier was from the table's: the component table's error is
         // much the same from tier to tier, so the next tier starts from the corrected budget.
         double[] budgetScale = {1.0};
-        try (CalibrationRunner.Session scorer = runner.open(search.model())) {
-            for (double target : targets) {
-                ZipLmResult result = compressTo(start, parent, map.layerCount(), target, blocks, search, scorer, loss,
-                        budgetScale, refit, calibration, timing, table, unreached);
+        // Gradual, as in the paper: each tier is pruned from the last tier's refitted variant, with Hessians and OBS
+        // on that variant's own activations. One-shot from the parent, OBS sees the parent's activations for a model
+        // that has drifted from them; on BGE-small the 2x tier's held-out mean cosine went from 0.911 to 0.927.
+        ModelProto current = start;
+        for (double target : targets.stream().sorted().toList()) {
+            long begin = System.nanoTime();
+            StructureMap map = StructureDetector.detect(current);
+            List<PrunableBlock> blocks = trajectories(current, map, calibration, table);
+            log.accept(String.format(Locale.ROOT, "ZipLM %.2fx: %d blocks of the %s calibrated and pruned by OBS "
+                    + "in %.1f s", target, blocks.size(), results.isEmpty() ? "start model"
+                    : String.format(Locale.ROOT, "%.2fx variant", results.get(results.size() - 1).targetSpeedup()),
+                    (System.nanoTime() - begin) / 1e9));
+            SearchGraph search = SearchGraphBuilder.of(current, map).headMasks().channelMasks().subBlockGates()
+                    .overridableWeights(blocks.stream().map(PrunableBlock::outputWeight).toArray(String[]::new))
+                    .build();
+            CalibrationLoss loss = new CalibrationLoss(scoring, output, reference);
+            try (CalibrationRunner.Session scorer = runner.open(search.model())) {
+                ZipLmResult result = compressTo(current, parent, map.layerCount(), target, blocks, search, scorer,
+                        loss, budgetScale, refit, calibration, timing, table, unreached, begin);
                 if (result != null) {
                     results.add(result);
+                    current = result.model();
                 }
             }
         }
@@ -129,8 +139,7 @@ public final class ZipLm {
                                    List<PrunableBlock> blocks, SearchGraph search,
                                    CalibrationRunner.Session scorer, CalibrationLoss loss, double[] budgetScale,
                                    OutputProjectionRefit refit, List<EncodedBatch> calibration, EncodedBatch timing,
-                                   ComponentLatencyTable table, List<Unreached> unreached) {
-        long begin = System.nanoTime();
+                                   ComponentLatencyTable table, List<Unreached> unreached, long begin) {
         double bestMeasured = 0;
         List<List<Level>> levels = levelTable(blocks, table);
         double tableBudget = table.fullMs() / target - table.fixedMs();
@@ -256,8 +265,10 @@ public final class ZipLm {
                 blocks.add(null);
                 jobs.add(() -> {
                     int width = m.intermediateSize();
+                    // The table's widths the block still has: a tier pruned from an earlier tier's variant starts
+                    // at one of them.
                     List<Integer> levels = new ArrayList<>(table.mlpLevels().stream()
-                            .map(ComponentLatencyTable.MlpLevel::width).toList());
+                            .map(ComponentLatencyTable.MlpLevel::width).filter(w -> w <= width).toList());
                     levels.add(0);
                     List<int[]> channels = IntStream.range(0, width).mapToObj(c -> new int[] {c}).toList();
                     ObsTrajectory trajectory = StructuredObs.prune(weight(model, m.down().weight()), mlp.hessian(),

@@ -21,9 +21,12 @@ public record ZipLmOptions(int calibrationTexts, int calibrationSequence, int sc
     /**
      * 768 calibration texts (about 20k tokens of Brown at sequence 64): on BGE-small the refit and the Hessians gain
      * clearly over 256 texts (2x tier mean cosine 0.872 to about 0.907), and all three tiers still build in minutes.
+     * 16 generations of 8 candidates: a candidate costs about 0.3 s, and on BGE-small at 1.5x this search lowered the
+     * calibration loss from 0.166 (6 x 4) to 0.147 and raised the held-out mean cosine from 0.948 to 0.953 for 30 s
+     * more; more scoring texts (160 instead of 48) changed neither.
      */
     public static ZipLmOptions defaults() {
-        return new ZipLmOptions(768, 64, 48, StructuredObs.DEFAULT_DAMPENING, 6, 4, 5, 2000, 42,
+        return new ZipLmOptions(768, 64, 48, StructuredObs.DEFAULT_DAMPENING, 16, 8, 5, 2000, 42,
                 OutputProjectionRefit.DEFAULT_RIDGE);
     }
 

@@ -2,14 +2,19 @@ package dev.tierserve.compressor.method.ziplm;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.tierserve.compressor.TestModels;
+import dev.tierserve.compressor.calib.CalibrationRunner;
+import dev.tierserve.compressor.calib.OutputRecorder;
 import dev.tierserve.compressor.calib.Pooling;
+import dev.tierserve.compressor.calib.RelativeError;
 import dev.tierserve.compressor.data.BatchTokenizer;
+import dev.tierserve.compressor.data.Batches;
 import dev.tierserve.compressor.data.BrownCorpus;
 import dev.tierserve.compressor.data.DataSplits;
 import dev.tierserve.compressor.data.EncodedBatch;
 import dev.tierserve.compressor.data.TextSample;
 import dev.tierserve.compressor.eval.Evaluation;
 import dev.tierserve.compressor.eval.EvaluationReport;
+import dev.tierserve.compressor.graph.TensorData;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.latency.ComponentLatencyMeter;
@@ -21,11 +26,16 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** all-MiniLM-L6 at 1.5x and 2x with a small calibration set: targets reached, quality between parent and baselines. */
+/**
+ * all-MiniLM-L6 at 1.5x and 2x with a small calibration set: targets reached, the 2x tier pruned from the 1.5x one,
+ * quality between parent and baselines.
+ */
 class ZipLmEndToEndTest {
 
     @Test
@@ -45,6 +55,43 @@ class ZipLmEndToEndTest {
         ZipLmOptions options = ZipLmOptions.defaults().withCalibration(96, 48, 32).withSearch(2, 3);
         List<ZipLmResult> results = new ZipLm(settings, options, System.out::println)
                 .compress(parent, List.of(1.5, 2.0), calibration, timing, table).results();
+
+        assertEquals(2, results.size());
+        // Gradual: the 2x tier is pruned from the 1.5x tier's variant, so it keeps a subset of its heads and channels,
+        // and the search graph built on that already pruned variant scored the same loss as the physical removal.
+        ZipLmResult lower = results.get(0);
+        ZipLmResult higher = results.get(1);
+        for (int l = 0; l < 6; l++) {
+            assertTrue(higher.heads()[l] <= lower.heads()[l], "layer " + l + " heads");
+            assertTrue(higher.channels()[l] <= lower.channels()[l], "layer " + l + " channels");
+        }
+        // A block the 2x tier leaves as it is keeps the 1.5x variant's refitted weights (pruned one-shot from the
+        // parent, it would have the parent's OBS snapshot instead).
+        StructureMap lowerMap = StructureDetector.detect(lower.model());
+        StructureMap higherMap = StructureDetector.detect(higher.obsOnly());
+        int unchanged = 0;
+        for (int l = 0; l < 6; l++) {
+            if (higher.heads()[l] > 0 && higher.heads()[l] == lower.heads()[l]) {
+                assertArrayEquals(weight(lower.model(), lowerMap.layer(l).attention().output().weight()),
+                        weight(higher.obsOnly(), higherMap.layer(l).attention().output().weight()), "layer " + l);
+                unchanged++;
+            }
+            if (higher.channels()[l] > 0 && higher.channels()[l] == lower.channels()[l]) {
+                assertArrayEquals(weight(lower.model(), lowerMap.layer(l).mlp().down().weight()),
+                        weight(higher.obsOnly(), higherMap.layer(l).mlp().down().weight()), "layer " + l);
+                unchanged++;
+            }
+        }
+        assertTrue(unchanged > 0, "the 2x tier left no block of the 1.5x tier as it was");
+        String output = parent.getGraph().getOutput(0).getName();
+        List<EncodedBatch> scoring = Batches.firstTexts(calibration, options.scoringTexts());
+        CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.threads());
+        OutputRecorder reference = new OutputRecorder(output);
+        runner.run(parent, Map.of(), scoring, List.of(reference));
+        RelativeError physical = new RelativeError(output, reference);
+        runner.run(higher.obsOnly(), Map.of(), scoring, List.of(physical));
+        assertEquals(higher.calibrationLoss(), physical.value(), 1e-4 * Math.max(1, physical.value()),
+                "2x loss scored through the search graph on the 1.5x variant vs the physical variant's");
 
         List<Evaluation.Model> models = new ArrayList<>();
         StructureMap parentMap = StructureDetector.detect(parent);
@@ -76,5 +123,10 @@ class ZipLmEndToEndTest {
             assertTrue(ziplm > magnitude, "ZipLM " + ziplm + " vs magnitude " + magnitude);
             assertTrue(ziplm > dropped, "ZipLM " + ziplm + " vs dropped layers " + dropped);
         }
+    }
+
+    private static float[] weight(ModelProto model, String name) {
+        return TensorData.floats(model.getGraph().getInitializerList().stream().filter(t -> t.getName().equals(name))
+                .findFirst().orElseThrow());
     }
 }
