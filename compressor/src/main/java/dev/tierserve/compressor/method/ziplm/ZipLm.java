@@ -86,8 +86,9 @@ public final class ZipLm {
 
     /**
      * Width pruning on top of an earlier edit of the parent (e.g. a TrimLLM depth variant): {@code start} is pruned
-     * (the lowest tier from it, each later tier from the tier before), the speedups are the parent's, measured against the parent, and {@code table} is the parent's (sub-blocks
-     * that {@code start} no longer has cost nothing in the budget).
+     * (the lowest tier from it, each later tier from the tier before), the speedups are the parent's, measured
+     * against the parent, and {@code table} is the parent's (sub-blocks that {@code start} no longer has cost
+     * nothing in the budget).
      */
     public ZipLmRun compress(ModelProto start, ModelProto parent, List<Double> targets,
                              List<EncodedBatch> calibration, EncodedBatch timing, ComponentLatencyTable table) {
@@ -105,7 +106,8 @@ public final class ZipLm {
         double[] budgetScale = {1.0};
         // Gradual, as in the paper: each tier is pruned from the last tier's refitted variant, with Hessians and OBS
         // on that variant's own activations. One-shot from the parent, OBS sees the parent's activations for a model
-        // that has drifted from them; on BGE-small the 2x tier's held-out mean cosine went from 0.911 to 0.927.
+        // that has drifted from them; on BGE-small the 2x tier's held-out mean cosine went from 0.911 and 0.915 to
+        // 0.927 and 0.929 (two runs).
         ModelProto current = start;
         for (double target : targets.stream().sorted().toList()) {
             long begin = System.nanoTime();
