@@ -2,10 +2,7 @@ package dev.tierserve.compressor.method.ziplm;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.tierserve.compressor.TestModels;
-import dev.tierserve.compressor.calib.CalibrationRunner;
-import dev.tierserve.compressor.calib.OutputRecorder;
 import dev.tierserve.compressor.calib.Pooling;
-import dev.tierserve.compressor.calib.RelativeError;
 import dev.tierserve.compressor.data.BatchTokenizer;
 import dev.tierserve.compressor.data.Batches;
 import dev.tierserve.compressor.data.BrownCorpus;
@@ -26,7 +23,6 @@ import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -83,14 +79,9 @@ class ZipLmEndToEndTest {
             }
         }
         assertTrue(unchanged > 0, "the 2x tier left no block of the 1.5x tier as it was");
-        String output = parent.getGraph().getOutput(0).getName();
-        List<EncodedBatch> scoring = Batches.firstTexts(calibration, options.scoringTexts());
-        CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.threads());
-        OutputRecorder reference = new OutputRecorder(output);
-        runner.run(parent, Map.of(), scoring, List.of(reference));
-        RelativeError physical = new RelativeError(output, reference);
-        runner.run(higher.obsOnly(), Map.of(), scoring, List.of(physical));
-        assertEquals(higher.calibrationLoss(), physical.value(), 1e-4 * Math.max(1, physical.value()),
+        double physical = new LossAgainstParent(parent, Batches.firstTexts(calibration, options.scoringTexts()),
+                settings).of(higher.obsOnly());
+        assertEquals(higher.calibrationLoss(), physical, 1e-4 * Math.max(1, physical),
                 "2x loss scored through the search graph on the 1.5x variant vs the physical variant's");
 
         List<Evaluation.Model> models = new ArrayList<>();

@@ -2,9 +2,6 @@ package dev.tierserve.compressor.method.ziplm;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.tierserve.compressor.TestModels;
-import dev.tierserve.compressor.calib.CalibrationRunner;
-import dev.tierserve.compressor.calib.OutputRecorder;
-import dev.tierserve.compressor.calib.RelativeError;
 import dev.tierserve.compressor.data.Batches;
 import dev.tierserve.compressor.data.EncodedBatch;
 import dev.tierserve.compressor.graph.edit.ChannelAffine;
@@ -78,18 +75,13 @@ class ZipLmOnDepthTest {
 
         // The search scored masks and OBS weights on the start; the physical variant (before its refit) must give
         // the same loss, and the refit, fitted on these texts among others, must lower it.
-        List<EncodedBatch> scoring = Batches.firstTexts(calibration, options.scoringTexts());
-        String output = parent.getGraph().getOutput(0).getName();
-        CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.threads());
-        OutputRecorder reference = new OutputRecorder(output);
-        runner.run(parent, Map.of(), scoring, List.of(reference));
-        RelativeError physical = new RelativeError(output, reference);
-        runner.run(result.obsOnly(), Map.of(), scoring, List.of(physical));
-        assertEquals(result.calibrationLoss(), physical.value(), 1e-4 * Math.max(1, physical.value()),
+        LossAgainstParent loss = new LossAgainstParent(parent,
+                Batches.firstTexts(calibration, options.scoringTexts()), settings);
+        double physical = loss.of(result.obsOnly());
+        assertEquals(result.calibrationLoss(), physical, 1e-4 * Math.max(1, physical),
                 "loss scored through the search graph vs the physical variant's");
-        assertTrue(physical.value() > 0);
-        RelativeError refitted = new RelativeError(output, reference);
-        runner.run(result.model(), Map.of(), scoring, List.of(refitted));
-        assertTrue(refitted.value() < physical.value(), "refitted " + refitted.value() + " vs " + physical.value());
+        assertTrue(physical > 0);
+        double refitted = loss.of(result.model());
+        assertTrue(refitted < physical, "refitted " + refitted + " vs " + physical);
     }
 }
