@@ -171,24 +171,20 @@ public final class ZipLm {
             }
             budgets.measured(measured);
             if (measured >= target && measured <= target * 1.04) {
-                Reached choice = lowestLoss(reached);
-                ZipLmResult result = settle(choice, start, parent, layers, target, refit, calibration, timing, begin);
+                ZipLmResult result = settleLowestLoss(reached, budgets, tableBudget, budgetScale, start, parent,
+                        layers, target, refit, calibration, timing, begin);
                 if (result != null) {
-                    budgetScale[0] = choice.budget() / tableBudget;
                     return result;
                 }
-                reached.removeIf(r -> r == choice);
-                budgets.retract(choice.budget());
             }
         }
+        // Out of attempts: the other reaching plans, lowest loss first.
         while (!reached.isEmpty()) {
-            Reached choice = lowestLoss(reached);
-            ZipLmResult result = settle(choice, start, parent, layers, target, refit, calibration, timing, begin);
+            ZipLmResult result = settleLowestLoss(reached, budgets, tableBudget, budgetScale, start, parent, layers,
+                    target, refit, calibration, timing, begin);
             if (result != null) {
-                budgetScale[0] = choice.budget() / tableBudget;
                 return result;
             }
-            reached.removeIf(r -> r == choice);
         }
         log.accept(String.format(Locale.ROOT, "ZipLM: %.2fx not reached after %d budgets", target,
                 options.maxAttempts()));
@@ -198,18 +194,17 @@ public final class ZipLm {
         return null;
     }
 
-    private static Reached lowestLoss(List<Reached> reached) {
-        return reached.stream().min(Comparator.comparingDouble(Reached::loss)).orElseThrow();
-    }
-
     /**
-     * The chosen plan's variant, refitted and timed again (the refit changes values, not shapes, so only the
-     * chosen plan is refitted; the model that is timed is the model that is returned), or null when it measures
-     * below the target.
+     * The reaching plan with the lowest calibration loss, its variant refitted and timed again (the refit changes
+     * values, not shapes, so only the chosen plan is refitted; the model that is timed is the model that is
+     * returned). When it measures below the target it is null: the plan leaves {@code reached} and its budget counts
+     * as a miss. When it reaches, the next tier starts from its budget's correction of the table's.
      */
-    private ZipLmResult settle(Reached choice, ModelProto start, ModelProto parent, int layers, double target,
-                               OutputProjectionRefit refit, List<EncodedBatch> calibration, EncodedBatch timing,
-                               long begin) {
+    private ZipLmResult settleLowestLoss(List<Reached> reached, BudgetSearch budgets, double tableBudget,
+                                         double[] budgetScale, ModelProto start, ModelProto parent, int layers,
+                                         double target, OutputProjectionRefit refit, List<EncodedBatch> calibration,
+                                         EncodedBatch timing, long begin) {
+        Reached choice = reached.stream().min(Comparator.comparingDouble(Reached::loss)).orElseThrow();
         ModelProto variant = options.refitRidge() > 0 ? refit.refit(choice.obsOnly(), parent, calibration)
                 : choice.obsOnly();
         LatencyReport report = time(parent, variant, timing);
@@ -217,8 +212,11 @@ public final class ZipLm {
         log.accept(String.format(Locale.ROOT, "ZipLM %.2fx: attempt %d's variant%s measured %.3fx", target,
                 choice.attempt(), options.refitRidge() > 0 ? " after the refit" : "", measured));
         if (measured < target) {
+            reached.removeIf(r -> r == choice);
+            budgets.retract(choice.budget());
             return null;
         }
+        budgetScale[0] = choice.budget() / tableBudget;
         PruningPlan plan = choice.plan();
         return new ZipLmResult(target, variant, choice.obsOnly(), measured, report.entry("parent").medianMs(),
                 report.entry("variant").medianMs(), choice.loss(), plan.describe(), plan.heads(layers),
