@@ -26,6 +26,9 @@ import java.util.Objects;
  */
 public final class Evaluation {
 
+    /** Texts the classifier trains on by default; the test texts follow them in the seeded order. */
+    public static final int DEFAULT_TRAIN_TEXTS = 1000;
+
     private final RuntimeSettings latency;
     private final int warmupRuns;
     private final int rounds;
@@ -135,7 +138,7 @@ public final class Evaluation {
         private int rounds = 20;
         private int evaluationSequence = 128;
         private int evaluationBatch = 16;
-        private int trainTexts = 1000;
+        private int trainTexts = DEFAULT_TRAIN_TEXTS;
         private int testTexts = 300;
         private long seed = 42;
         private Pooling pooling = Pooling.MEAN;

@@ -5,6 +5,7 @@ import dev.tierserve.compressor.data.BatchTokenizer;
 import dev.tierserve.compressor.data.DataSplits;
 import dev.tierserve.compressor.data.EncodedBatch;
 import dev.tierserve.compressor.data.TextSample;
+import dev.tierserve.compressor.eval.Evaluation;
 import dev.tierserve.compressor.latency.ComponentLatencyMeter;
 import dev.tierserve.compressor.latency.ComponentLatencyTable;
 import dev.tierserve.compressor.method.CompressedVariant;
@@ -190,11 +191,12 @@ final class MethodRunner {
         return request.calibrationTexts() > 0 ? request.calibrationTexts() : methodDefault;
     }
 
-    /** The seeded calibration split (disjoint from the evaluation's test texts drawn from the same order). */
+    /** Seeded calibration texts, none of them among the texts the planner's evaluation tests on. */
     private List<EncodedBatch> calibrationBatches(int texts, int length) {
-        DataSplits splits = DataSplits.of(samples, request.seed(), texts, 0, 0);
+        List<TextSample> calibration = DataSplits.outsideTest(samples, request.seed(), Evaluation.DEFAULT_TRAIN_TEXTS,
+                request.testTexts(), texts);
         try (BatchTokenizer encoder = new BatchTokenizer(tokenizer, length)) {
-            return encoder.encodeAll(splits.calibration(), 16);
+            return encoder.encodeAll(calibration, 16);
         }
     }
 

@@ -170,7 +170,7 @@ public final class TierPlanner {
         progress.accept("planner: evaluating " + variants.size() + " candidate(s) on " + request.testTexts()
                 + " held-out texts");
         EvaluationReport report = Evaluation.builder(request.runtime())
-                .trainTexts(Math.max(request.calibrationTexts(), 1000)).testTexts(request.testTexts())
+                .testTexts(request.testTexts())
                 .seed(request.seed()).pooling(Pooling.valueOf(request.pooling().toUpperCase(Locale.ROOT))).build()
                 .evaluate(new Evaluation.Model(request.model(), parent), evaluated, tokenizer, samples,
                         request.calibration());

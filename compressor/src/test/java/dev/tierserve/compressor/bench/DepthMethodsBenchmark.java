@@ -179,7 +179,7 @@ class DepthMethodsBenchmark {
 
     private static List<EncodedBatch> calibration(Path tokenizer, List<TextSample> samples, int texts, int sequence) {
         try (BatchTokenizer encoder = new BatchTokenizer(tokenizer, sequence)) {
-            return encoder.encodeAll(DataSplits.of(samples, 42, texts, 0, 0).calibration(), 16);
+            return encoder.encodeAll(DataSplits.outsideTest(samples, 42, 1000, 300, texts), 16);
         }
     }
 }

@@ -45,22 +45,24 @@ class ZipLmBenchmark {
         RuntimeSettings settings = RuntimeSettings.cpu(1, 1, 128);
         ZipLmOptions options = ZipLmOptions.defaults();
         List<TextSample> brown = BrownCorpus.bundled();
-        DataSplits splits = DataSplits.of(brown, 42, options.calibrationTexts(), 0, 0);
+        // None of the evaluation's 300 test texts (those after its 1000 classifier texts) is a calibration text.
+        List<TextSample> texts = DataSplits.outsideTest(brown, 42, 1000, 300, options.calibrationTexts());
         List<EncodedBatch> calibration;
         EncodedBatch timing;
         try (BatchTokenizer tokenizer = new BatchTokenizer(TestModels.file(TestModels.BGE_TOKENIZER),
                 options.calibrationSequence());
              BatchTokenizer timingTokenizer = new BatchTokenizer(TestModels.file(TestModels.BGE_TOKENIZER), 128)) {
-            calibration = tokenizer.encodeAll(splits.calibration(), 16);
-            timing = timingTokenizer.encode(List.of(splits.calibration().get(0).text()));
+            calibration = tokenizer.encodeAll(texts, 16);
+            timing = timingTokenizer.encode(List.of(texts.get(0).text()));
         }
         ComponentLatencyTable table = new ComponentLatencyMeter(settings, 5, 20).measure(parent, timing);
         System.out.printf(Locale.ROOT, "component latency table in %.1f s%n", (System.nanoTime() - start) / 1e9);
         List<ZipLmResult> results = new ZipLm(settings, options, System.out::println)
                 .compress(parent, List.of(1.5, 2.0, 3.0), calibration, timing, table).results();
         double seconds = (System.nanoTime() - start) / 1e9;
-        System.out.printf(Locale.ROOT, "ZipLM: all three tiers of BGE-small in %.1f s (%.1f min), %d calibration texts%n",
-                seconds, seconds / 60, options.calibrationTexts());
+        System.out.printf(Locale.ROOT, "ZipLM: all three tiers of BGE-small in %.1f s (%.1f min), %d calibration texts "
+                + "(Hessians from the first %d)%n", seconds, seconds / 60, options.calibrationTexts(),
+                options.hessianTexts());
 
         List<Evaluation.Model> models = new ArrayList<>();
         for (ZipLmResult result : results) {

@@ -7,6 +7,7 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -51,6 +52,65 @@ class DataTest {
         }
         assertEquals(600, seen.size());
         assertThrows(IllegalArgumentException.class, () -> DataSplits.of(brown.subList(0, 10), 1, 5, 5, 5));
+    }
+
+    @Test
+    void packingByLengthKeepsEveryTextAndCutsThePadding() {
+        List<TextSample> texts = DataSplits.of(BrownCorpus.bundled(), 42, 100, 0, 0).calibration();
+        List<EncodedBatch> padded;
+        try (BatchTokenizer tokenizer = new BatchTokenizer(TestModels.file(TestModels.MINILM_TOKENIZER), 64)) {
+            padded = tokenizer.encodeAll(texts, 16);
+        }
+        List<EncodedBatch> packed = Batches.packedByLength(padded, 16);
+        assertEquals(padded.stream().mapToInt(EncodedBatch::realTokens).sum(),
+                packed.stream().mapToInt(EncodedBatch::realTokens).sum());
+        assertEquals(List.of(16, 16, 16, 16, 16, 16, 4), packed.stream().map(EncodedBatch::batch).toList());
+        assertTrue(packed.stream().mapToInt(b -> b.batch() * b.sequence()).sum()
+                < padded.stream().mapToInt(b -> b.batch() * b.sequence()).sum() / 2, "most padding is gone");
+        assertEquals(rows(padded), rows(packed), "the same texts, token for token");
+        for (EncodedBatch batch : packed) {
+            long lastColumn = 0;
+            for (int r = 0; r < batch.batch(); r++) {
+                lastColumn += batch.attentionMask()[r * batch.sequence() + batch.sequence() - 1];
+            }
+            assertTrue(lastColumn > 0, "each batch is cut to its longest text");
+        }
+    }
+
+    /** Each text's unpadded token ids, sorted (packing reorders the texts). */
+    private static List<String> rows(List<EncodedBatch> batches) {
+        List<String> rows = new ArrayList<>();
+        for (EncodedBatch batch : batches) {
+            for (int r = 0; r < batch.batch(); r++) {
+                List<Long> ids = new ArrayList<>();
+                for (int t = 0; t < batch.sequence(); t++) {
+                    if (batch.attentionMask()[r * batch.sequence() + t] != 0) {
+                        ids.add(batch.inputIds()[r * batch.sequence() + t]);
+                    }
+                }
+                rows.add(ids.toString());
+            }
+        }
+        Collections.sort(rows);
+        return rows;
+    }
+
+    @Test
+    void calibrationOutsideTheTestSplitSkipsItAndStopsAtTheEnd() {
+        List<TextSample> brown = BrownCorpus.bundled();
+        DataSplits evaluation = DataSplits.of(brown, 42, 1000, 0, 300);
+        List<TextSample> calibration = DataSplits.outsideTest(brown, 42, 1000, 300, 2000);
+        assertEquals(2000, calibration.size());
+        assertEquals(evaluation.calibration(), calibration.subList(0, 1000), "the train split first");
+        Set<TextSample> test = Collections.newSetFromMap(new IdentityHashMap<>());
+        test.addAll(evaluation.test());
+        assertTrue(calibration.stream().noneMatch(test::contains), "no test sample is calibrated on");
+        assertEquals(DataSplits.of(brown, 42, 500, 0, 0).calibration(),
+                DataSplits.outsideTest(brown, 42, 1000, 300, 500), "up to the train size, the calibration split as before");
+
+        List<TextSample> small = brown.subList(0, 50);
+        assertEquals(40, DataSplits.outsideTest(small, 7, 20, 10, 2000).size(), "all but the test samples");
+        assertThrows(IllegalArgumentException.class, () -> DataSplits.outsideTest(small, 7, 40, 20, 10));
     }
 
     @Test

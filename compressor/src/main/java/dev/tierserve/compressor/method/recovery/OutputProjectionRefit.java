@@ -22,7 +22,6 @@ import org.ejml.dense.row.factory.LinearSolverFactory_DDRM;
 import org.ejml.interfaces.linsol.LinearSolverDense;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -53,7 +52,8 @@ public final class OutputProjectionRefit {
     public static final double DEFAULT_RIDGE = 1.0;
 
     private static final String TARGET = "refit.parent_sum";
-    private static final String GRAM = "refit.gram";
+    private static final String INPUT_GRAM = "refit.input_gram";
+    private static final String CROSS_GRAM = "refit.cross_gram";
 
     private final CalibrationRunner runner;
     private final double ridge;
@@ -74,16 +74,18 @@ public final class OutputProjectionRefit {
         if (blocks.isEmpty()) {
             return compressed;
         }
-        Map<String, OutputRecorder> parentSums = parentSums(parent, blocks, texts);
         ModelProto current = compressed;
-        // The stream entering each sub-block is kept per batch, so that each step runs one sub-block, not the
-        // model up to it.
+        // Both streams are kept per batch and advanced one step at a time, so that each step runs one sub-block,
+        // not the model up to it, and memory holds one step's streams whatever the number of texts.
         List<float[]> stream = record(current, blocks.get(0).residual(), texts);
+        List<float[]> parentSum = record(parent, blocks.get(0).parentSum(), texts);
         for (int k = 0; k < blocks.size(); k++) {
             SubBlock block = blocks.get(k);
-            current = refitOne(current, block, texts, stream, parentSums.get(block.parentSum()));
+            current = refitOne(current, block, texts, stream, parentSum);
             if (k + 1 < blocks.size()) {
-                stream = advance(current, block.residual(), blocks.get(k + 1).residual(), texts, stream);
+                SubBlock next = blocks.get(k + 1);
+                stream = advance(current, block.residual(), next.residual(), texts, stream);
+                parentSum = advance(parent, block.parentSum(), next.parentSum(), texts, parentSum);
             }
         }
         log.accept(String.format(Locale.ROOT, "refit: %d output projections on %d texts in %.1f s", blocks.size(),
@@ -181,20 +183,8 @@ public final class OutputProjectionRefit {
         return batches;
     }
 
-    /** The parent's residual sums after every sub-block, for every batch (one pass). */
-    private Map<String, OutputRecorder> parentSums(ModelProto parent, List<SubBlock> blocks,
-                                                   List<EncodedBatch> texts) {
-        Map<String, OutputRecorder> sums = new LinkedHashMap<>();
-        for (SubBlock block : blocks) {
-            sums.put(block.parentSum(), new OutputRecorder(block.parentSum()));
-        }
-        runner.run(MutableGraph.withOutputs(parent, List.copyOf(sums.keySet())), Map.of(), texts,
-                List.copyOf(sums.values()));
-        return sums;
-    }
-
     private ModelProto refitOne(ModelProto model, SubBlock block, List<EncodedBatch> texts, List<float[]> stream,
-                                OutputRecorder parentSum) {
+                                List<float[]> parentSum) {
         long begin = System.nanoTime();
         Projection projection = block.projection();
         int in = projection.inFeatures();
@@ -204,30 +194,30 @@ public final class OutputProjectionRefit {
             for (int b = 0; b < texts.size(); b++) {
                 EncodedBatch batch = texts.get(b);
                 TensorProto target = TensorData.floatTensor(TARGET,
-                        new long[] {batch.batch(), batch.sequence(), hidden}, parentSum.batch(b));
+                        new long[] {batch.batch(), batch.sequence(), hidden}, parentSum.get(b));
                 TensorProto entering = streamTensor(block.residual(), batch, stream.get(b));
                 session.run(Map.of(TARGET, target, block.residual(), entering), List.of(batch), List.of(gram));
             }
         }
-        // Z = [x' | 1 | t]: the unknowns are the rows of [W; b] (the ones column only when there is a bias).
+        // X = [x' | 1]: the unknowns are the rows of [W; b] (the ones column only when there is a bias).
         boolean bias = projection.hasBias();
         int unknowns = in + (bias ? 1 : 0);
-        int width = in + 1 + hidden;
+        int width = in + 1;
         DMatrixRMaj a = new DMatrixRMaj(unknowns, unknowns);
         DMatrixRMaj rhs = new DMatrixRMaj(unknowns, hidden);
         double diagonal = 0;
         for (int i = 0; i < in; i++) {
-            diagonal += gram.sum[i * width + i];
+            diagonal += gram.inputs[i * width + i];
         }
         double lambda = ridge * diagonal / in;
         DMatrixRMaj start = currentWeights(model, projection, bias);
         for (int i = 0; i < unknowns; i++) {
             for (int j = 0; j < unknowns; j++) {
-                a.set(i, j, gram.sum[i * width + j]);
+                a.set(i, j, gram.inputs[i * width + j]);
             }
             a.add(i, i, lambda);
             for (int c = 0; c < hidden; c++) {
-                rhs.set(i, c, gram.sum[i * width + in + 1 + c] + lambda * start.get(i, c));
+                rhs.set(i, c, gram.cross[i * hidden + c] + lambda * start.get(i, c));
             }
         }
         LinearSolverDense<DMatrixRMaj> solver = LinearSolverFactory_DDRM.chol(unknowns);
@@ -273,9 +263,10 @@ public final class OutputProjectionRefit {
     }
 
     /**
-     * The sub-block alone (its entering stream r' an input), with one output: Σ zzᵀ over the batch's unpadded
-     * tokens, where z = [x' | 1 | s_parent − r']. One batch's sum is formed in float by ONNX Runtime's fast
-     * kernels; batches (a few hundred tokens each) are summed in double.
+     * The sub-block alone (its entering stream r' an input), with two outputs over the batch's unpadded tokens:
+     * XᵀX and XᵀT, where X = [x' | 1] and T = s_parent − r' (TᵀT, which the solve does not need, is never formed).
+     * One batch's sums are formed in float by ONNX Runtime's fast kernels; batches (a few hundred tokens each) are
+     * summed in double.
      */
     private static ModelProto statisticsGraph(ModelProto model, SubBlock block, int hidden) {
         MutableGraph graph = cutAt(model, block.residual());
@@ -287,52 +278,64 @@ public final class OutputProjectionRefit {
         String maskColumn = graph.addNode("Reshape", "/refit/MaskColumn", List.of("attention_mask", columnShape));
         String ones = graph.addNode("Cast", "/refit/Ones", List.of(maskColumn),
                 castTo(TensorProto.DataType.FLOAT_VALUE));
-        String z = graph.addNode("Concat", "/refit/Z", List.of(block.projection().input(), ones, wanted),
+        String x = graph.addNode("Concat", "/refit/X", List.of(block.projection().input(), ones),
                 AttributeProto.newBuilder().setName("axis").setType(AttributeProto.AttributeType.INT).setI(-1).build());
-        int width = block.projection().inFeatures() + 1 + hidden;
-        String rowsShape = graph.addInitializer("/refit/rows_shape",
-                TensorData.longTensor("", new long[] {2}, new long[] {-1, width}));
-        String rows = graph.addNode("Reshape", "/refit/Rows", List.of(z, rowsShape));
         String flat = graph.addInitializer("/refit/flat", TensorData.longTensor("", new long[] {1}, new long[] {-1}));
         String flatMask = graph.addNode("Reshape", "/refit/FlatMask", List.of("attention_mask", flat));
         String tokenMask = graph.addNode("Cast", "/refit/TokenMask", List.of(flatMask),
                 castTo(TensorProto.DataType.BOOL_VALUE));
-        String real = graph.addNode("Compress", "/refit/Unpadded", List.of(rows, tokenMask),
-                AttributeProto.newBuilder().setName("axis").setType(AttributeProto.AttributeType.INT).setI(0).build());
-        String transposed = graph.addNode("Transpose", "/refit/Transpose", List.of(real),
+        String xRows = unpaddedRows(graph, "X", x, block.projection().inFeatures() + 1, tokenMask);
+        String tRows = unpaddedRows(graph, "T", wanted, hidden, tokenMask);
+        String xTransposed = graph.addNode("Transpose", "/refit/XTransposed", List.of(xRows),
                 AttributeProto.newBuilder().setName("perm").setType(AttributeProto.AttributeType.INTS)
                         .addInts(1).addInts(0).build());
-        graph.addNode(NodeProto.newBuilder().setOpType("MatMul").setName(graph.uniqueName("/refit/Gram"))
-                .addInput(transposed).addInput(real).addOutput(GRAM).build());
-        graph.addOutput(MutableGraph.untypedShapeOutput(GRAM, TensorProto.DataType.FLOAT_VALUE));
+        graph.addNode(NodeProto.newBuilder().setOpType("MatMul").setName(graph.uniqueName("/refit/InputGram"))
+                .addInput(xTransposed).addInput(xRows).addOutput(INPUT_GRAM).build());
+        graph.addNode(NodeProto.newBuilder().setOpType("MatMul").setName(graph.uniqueName("/refit/CrossGram"))
+                .addInput(xTransposed).addInput(tRows).addOutput(CROSS_GRAM).build());
+        graph.addOutput(MutableGraph.untypedShapeOutput(INPUT_GRAM, TensorProto.DataType.FLOAT_VALUE));
+        graph.addOutput(MutableGraph.untypedShapeOutput(CROSS_GRAM, TensorProto.DataType.FLOAT_VALUE));
         graph.removeDeadNodes();
         return graph.toModel();
+    }
+
+    /** {@code tensor} (batch, sequence, width) as rows of its unpadded tokens. */
+    private static String unpaddedRows(MutableGraph graph, String name, String tensor, int width, String tokenMask) {
+        String shape = graph.addInitializer("/refit/" + name + "_rows_shape",
+                TensorData.longTensor("", new long[] {2}, new long[] {-1, width}));
+        String rows = graph.addNode("Reshape", "/refit/" + name + "Rows", List.of(tensor, shape));
+        return graph.addNode("Compress", "/refit/" + name + "Unpadded", List.of(rows, tokenMask),
+                AttributeProto.newBuilder().setName("axis").setType(AttributeProto.AttributeType.INT).setI(0).build());
     }
 
     private static AttributeProto castTo(int type) {
         return AttributeProto.newBuilder().setName("to").setType(AttributeProto.AttributeType.INT).setI(type).build();
     }
 
-    /** Sums the statistics graph's Gram output over batches. */
+    /** Sums the statistics graph's two outputs over batches. */
     private static final class GramSum implements ActivationCollector {
-        private double[] sum;
+        private double[] inputs;
+        private double[] cross;
         private long tokens;
 
         @Override
         public Set<String> outputs() {
-            return Set.of(GRAM);
+            return Set.of(INPUT_GRAM, CROSS_GRAM);
         }
 
         @Override
         public void accept(Map<String, Activation> outputs, EncodedBatch batch) {
-            float[] values = outputs.get(GRAM).values();
-            if (sum == null) {
-                sum = new double[values.length];
-            }
-            for (int i = 0; i < values.length; i++) {
-                sum[i] += values[i];
-            }
+            inputs = add(inputs, outputs.get(INPUT_GRAM).values());
+            cross = add(cross, outputs.get(CROSS_GRAM).values());
             tokens += batch.realTokens();
+        }
+
+        private static double[] add(double[] sum, float[] values) {
+            double[] result = sum == null ? new double[values.length] : sum;
+            for (int i = 0; i < values.length; i++) {
+                result[i] += values[i];
+            }
+            return result;
         }
     }
 }

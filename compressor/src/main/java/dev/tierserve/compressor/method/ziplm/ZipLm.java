@@ -42,7 +42,7 @@ import java.util.stream.IntStream;
  * ZipLM (Kurtic, Frantar, Alistarh 2023) on the serving runtime:
  * <ol>
  *   <li>Hessians H = 2/N Σ x xᵀ of every output projection's input (attention context, MLP activation) from
- *       calibration text, in double;</li>
+ *       the first calibration texts, in double;</li>
  *   <li>greedy structured OBS per block, with a weight snapshot and a relative error at every level (heads or
  *       KV groups 0..H; MLP widths at densities 1, 0.9, 0.81, … and 0);</li>
  *   <li>the component latency table measured on the runtime gives each level's time; for speedup S the
@@ -54,15 +54,19 @@ import java.util.stream.IntStream;
  *       (tightened when short, loosened when more than 4% over), then bisected between budgets that reached and
  *       missed S;</li>
  *   <li>the reaching plan with the lowest calibration loss has its variant's projections refitted in stream order
- *       on its own inputs towards the parent's ({@link OutputProjectionRefit}): OBS sees each block on the parent's
- *       inputs, the refit corrects the drift of the blocks before it. The refitted variant is timed again; a
- *       variant below its target is never returned: the target is {@link Unreached} instead.</li>
+ *       on its own inputs towards the parent's, on all the calibration texts ({@link OutputProjectionRefit}): OBS
+ *       sees each block on the parent's inputs, the refit corrects the drift of the blocks before it. The refitted
+ *       variant is timed again; a variant below its target is never returned: the target is {@link Unreached}
+ *       instead.</li>
  * </ol>
  * Tiers are built gradually, from the lowest speedup up: each later tier repeats these steps on the last reached
  * tier's refitted variant (its Hessians from that variant's own activations), as the paper prunes each model of a
  * family from the one before. Speedups, the table and the calibration loss stay the parent's.
  */
 public final class ZipLm {
+
+    /** Texts per batch once the calibration texts are regrouped by length. */
+    private static final int PACKED_BATCH = 16;
 
     private final RuntimeSettings settings;
     private final ZipLmOptions options;
@@ -75,7 +79,8 @@ public final class ZipLm {
     }
 
     /**
-     * @param calibration tokenised calibration texts (the first {@code scoringTexts} also score candidates)
+     * @param calibration tokenised calibration texts (the first {@code hessianTexts} build the Hessians, the first
+     *                    {@code scoringTexts} score candidates, all of them fit the refit)
      * @param timing      a batch of the settings' shape for latency measurements
      * @param table       the parent's component latency table on the same settings
      */
@@ -92,7 +97,13 @@ public final class ZipLm {
      */
     public ZipLmRun compress(ModelProto start, ModelProto parent, List<Double> targets,
                              List<EncodedBatch> calibration, EncodedBatch timing, ComponentLatencyTable table) {
-        List<EncodedBatch> scoring = Batches.firstTexts(calibration, options.scoringTexts());
+        // Every statistic counts unpadded tokens only, so the texts are regrouped by length: the same figures for
+        // less than half the positions computed.
+        List<EncodedBatch> scoring = Batches.packedByLength(Batches.firstTexts(calibration, options.scoringTexts()),
+                PACKED_BATCH);
+        List<EncodedBatch> hessianTexts = Batches.packedByLength(Batches.firstTexts(calibration,
+                options.hessianTexts()), PACKED_BATCH);
+        List<EncodedBatch> refitTexts = Batches.packedByLength(calibration, PACKED_BATCH);
         String output = start.getGraph().getOutput(0).getName();
         CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.calibrationThreads());
         OutputProjectionRefit refit = new OutputProjectionRefit(runner, options.refitRidge(), log);
@@ -112,7 +123,7 @@ public final class ZipLm {
         for (double target : targets.stream().sorted().toList()) {
             long begin = System.nanoTime();
             StructureMap map = StructureDetector.detect(current);
-            List<PrunableBlock> blocks = trajectories(current, map, calibration, table);
+            List<PrunableBlock> blocks = trajectories(current, map, hessianTexts, table);
             log.accept(String.format(Locale.ROOT, "ZipLM %.2fx: %d blocks of the %s calibrated and pruned by OBS "
                     + "in %.1f s", target, blocks.size(), results.isEmpty() ? "start model"
                     : String.format(Locale.ROOT, "%.2fx variant", results.get(results.size() - 1).targetSpeedup()),
@@ -123,7 +134,7 @@ public final class ZipLm {
             CalibrationLoss loss = new CalibrationLoss(scoring, output, reference);
             try (CalibrationRunner.Session scorer = runner.open(search.model())) {
                 ZipLmResult result = compressTo(current, parent, map.layerCount(), target, blocks, search, scorer,
-                        loss, budgetScale, refit, calibration, timing, table, unreached, begin);
+                        loss, budgetScale, refit, refitTexts, timing, table, unreached, begin);
                 if (result != null) {
                     results.add(result);
                     current = result.model();
@@ -140,7 +151,7 @@ public final class ZipLm {
     private ZipLmResult compressTo(ModelProto start, ModelProto parent, int layers, double target,
                                    List<PrunableBlock> blocks, SearchGraph search,
                                    CalibrationRunner.Session scorer, CalibrationLoss loss, double[] budgetScale,
-                                   OutputProjectionRefit refit, List<EncodedBatch> calibration, EncodedBatch timing,
+                                   OutputProjectionRefit refit, List<EncodedBatch> refitTexts, EncodedBatch timing,
                                    ComponentLatencyTable table, List<Unreached> unreached, long begin) {
         double bestMeasured = 0;
         List<List<Level>> levels = levelTable(blocks, table);
@@ -172,7 +183,7 @@ public final class ZipLm {
             budgets.measured(measured);
             if (measured >= target && measured <= target * 1.04) {
                 ZipLmResult result = settleLowestLoss(reached, budgets, tableBudget, budgetScale, start, parent,
-                        layers, target, refit, calibration, timing, begin);
+                        layers, target, refit, refitTexts, timing, begin);
                 if (result != null) {
                     return result;
                 }
@@ -181,7 +192,7 @@ public final class ZipLm {
         // Out of attempts: the other reaching plans, lowest loss first.
         while (!reached.isEmpty()) {
             ZipLmResult result = settleLowestLoss(reached, budgets, tableBudget, budgetScale, start, parent, layers,
-                    target, refit, calibration, timing, begin);
+                    target, refit, refitTexts, timing, begin);
             if (result != null) {
                 return result;
             }
@@ -202,10 +213,10 @@ public final class ZipLm {
      */
     private ZipLmResult settleLowestLoss(List<Reached> reached, BudgetSearch budgets, double tableBudget,
                                          double[] budgetScale, ModelProto start, ModelProto parent, int layers,
-                                         double target, OutputProjectionRefit refit, List<EncodedBatch> calibration,
+                                         double target, OutputProjectionRefit refit, List<EncodedBatch> refitTexts,
                                          EncodedBatch timing, long begin) {
         Reached choice = reached.stream().min(Comparator.comparingDouble(Reached::loss)).orElseThrow();
-        ModelProto variant = options.refitRidge() > 0 ? refit.refit(choice.obsOnly(), parent, calibration)
+        ModelProto variant = options.refitRidge() > 0 ? refit.refit(choice.obsOnly(), parent, refitTexts)
                 : choice.obsOnly();
         LatencyReport report = time(parent, variant, timing);
         double measured = report.entry("variant").speedup();
@@ -229,7 +240,7 @@ public final class ZipLm {
 
     // ---- calibration and OBS ----
 
-    private List<PrunableBlock> trajectories(ModelProto model, StructureMap map, List<EncodedBatch> calibration,
+    private List<PrunableBlock> trajectories(ModelProto model, StructureMap map, List<EncodedBatch> texts,
                                              ComponentLatencyTable table) {
         SearchGraph probes = SearchGraphBuilder.of(model, map)
                 .gram(Probe.Kind.ATTENTION_CONTEXT, Probe.Kind.MLP_ACTIVATION).build();
@@ -280,7 +291,7 @@ public final class ZipLm {
         }
         long start = System.nanoTime();
         new CalibrationRunner(settings.provider(), settings.calibrationThreads()).run(probes.model(), probes.defaults(),
-                calibration, grams);
+                texts, grams);
         long tokens = grams.get(0).tokens();
         log.accept(String.format(Locale.ROOT, "ZipLM: Hessians from %d calibration tokens in %.1f s; OBS on %d blocks",
                 tokens, (System.nanoTime() - start) / 1e9, jobs.size()));

@@ -22,6 +22,7 @@ public record ZipLmResult(double targetSpeedup, ModelProto model, ModelProto obs
     public CompressedVariant variant(ZipLmOptions options) {
         Map<String, Object> parameters = new LinkedHashMap<>();
         parameters.put("calibrationTexts", options.calibrationTexts());
+        parameters.put("hessianTexts", options.hessianTexts());
         parameters.put("calibrationSequence", options.calibrationSequence());
         parameters.put("dampening", options.dampening());
         parameters.put("generations", options.generations());
