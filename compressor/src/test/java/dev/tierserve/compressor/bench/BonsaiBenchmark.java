@@ -57,7 +57,8 @@ class BonsaiBenchmark {
         BonsaiOptions options = BonsaiOptions.defaults();
         long start = System.nanoTime();
         BonsaiResult bonsai = new Bonsai(settings, options, System.out::println).compress(parent, targets,
-                calibration(tokenizer, brown, Math.max(options.scoringTexts(), options.priorTexts()), options.sequence()),
+                BenchmarkTexts.encoded(tokenizer, brown,
+                        Math.max(options.scoringTexts(), options.priorTexts()), options.sequence()),
                 timing);
         double bonsaiSeconds = (System.nanoTime() - start) / 1e9;
 
@@ -76,7 +77,8 @@ class BonsaiBenchmark {
                     MagnitudePruning.prune(parent, heads, channels)));
         }
         new ZipLm(settings, zipOptions, System.out::println).compress(parent, targets,
-                        calibration(tokenizer, brown, zipOptions.calibrationTexts(), zipOptions.calibrationSequence()),
+                        BenchmarkTexts.encoded(tokenizer, brown,
+                                zipOptions.calibrationTexts(), zipOptions.calibrationSequence()),
                         timing, table).results()
                 .forEach(r -> models.add(new Evaluation.Model("ZipLM " + r.targetSpeedup() + "x", r.model())));
         double zipSeconds = (System.nanoTime() - start) / 1e9;
@@ -92,11 +94,5 @@ class BonsaiBenchmark {
         Path out = Files.createDirectories(Path.of("target/benchmarks"));
         new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(out.resolve("bonsai-bge.json").toFile(), report);
         QualitySpeedupChart.write(report, out.resolve("bonsai-bge.png"));
-    }
-
-    private static List<EncodedBatch> calibration(Path tokenizer, List<TextSample> samples, int texts, int sequence) {
-        try (BatchTokenizer encoder = new BatchTokenizer(tokenizer, sequence)) {
-            return encoder.encodeAll(DataSplits.outsideTest(samples, 42, 1000, 300, texts), 16);
-        }
     }
 }

@@ -76,7 +76,8 @@ class DepthMethodsBenchmark {
         List<Evaluation.Model> variants = new ArrayList<>();
         for (Group group : groups) {
             TrimLlmResult result = new TrimLlm(settings, options, System.out::println).compress(parent, List.of(1.5),
-                    calibration(tokenizer, group.samples(), options.calibrationTexts(), options.calibrationSequence()), timing);
+                    BenchmarkTexts.encoded(tokenizer, group.samples(),
+                            options.calibrationTexts(), options.calibrationSequence()), timing);
             CompressedVariant variant = result.variants().get(0);
             System.out.printf(Locale.ROOT, "TrimLLM 1.5x calibrated on %s: %s%n", group.name(), variant.structure());
             variants.add(new Evaluation.Model("TrimLLM 1.5x, " + group.name() + " calibration", variant.model()));
@@ -112,7 +113,8 @@ class DepthMethodsBenchmark {
         ComponentLatencyTable table = new ComponentLatencyMeter(single, 5, 20).measure(parent, timing);
         List<Evaluation.Model> reference = new ArrayList<>();
         new ZipLm(single, zipOptions, System.out::println).compress(parent, TARGETS,
-                        calibration(tokenizer, brown, zipOptions.calibrationTexts(), zipOptions.calibrationSequence()),
+                        BenchmarkTexts.encoded(tokenizer, brown,
+                                zipOptions.calibrationTexts(), zipOptions.calibrationSequence()),
                         timing, table).results()
                 .forEach(r -> reference.add(new Evaluation.Model("ZipLM " + r.targetSpeedup() + "x (built t1)",
                         r.model())));
@@ -133,7 +135,8 @@ class DepthMethodsBenchmark {
 
             long trimStart = System.nanoTime();
             TrimLlmResult trim = new TrimLlm(settings, trimOptions, System.out::println).compress(parent, TARGETS,
-                    calibration(tokenizer, brown, trimOptions.calibrationTexts(), trimOptions.calibrationSequence()),
+                    BenchmarkTexts.encoded(tokenizer, brown,
+                            trimOptions.calibrationTexts(), trimOptions.calibrationSequence()),
                     timing);
             double trimSeconds = (System.nanoTime() - trimStart) / 1e9;
             trim.variants().forEach(v -> models.add(new Evaluation.Model(v.method() + " " + v.targetSpeedup() + "x",
@@ -142,7 +145,7 @@ class DepthMethodsBenchmark {
 
             long parallelStart = System.nanoTime();
             ParallelResult parallel = new LayerParallelSearch(settings, parallelOptions, System.out::println)
-                    .compress(parent, TARGETS, calibration(tokenizer, brown, parallelOptions.scoringTexts(),
+                    .compress(parent, TARGETS, BenchmarkTexts.encoded(tokenizer, brown, parallelOptions.scoringTexts(),
                             parallelOptions.sequence()), timing);
             double parallelSeconds = (System.nanoTime() - parallelStart) / 1e9;
             parallel.variants().forEach(v -> models.add(new Evaluation.Model(v.method() + " " + v.targetSpeedup() + "x",
@@ -174,12 +177,6 @@ class DepthMethodsBenchmark {
     private static EncodedBatch timing(Path tokenizer, List<TextSample> samples) {
         try (BatchTokenizer encoder = new BatchTokenizer(tokenizer, 128)) {
             return encoder.encode(List.of(DataSplits.of(samples, 42, 1, 0, 0).calibration().get(0).text()));
-        }
-    }
-
-    private static List<EncodedBatch> calibration(Path tokenizer, List<TextSample> samples, int texts, int sequence) {
-        try (BatchTokenizer encoder = new BatchTokenizer(tokenizer, sequence)) {
-            return encoder.encodeAll(DataSplits.outsideTest(samples, 42, 1000, 300, texts), 16);
         }
     }
 }

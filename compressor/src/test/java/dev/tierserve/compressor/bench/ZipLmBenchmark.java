@@ -6,7 +6,6 @@ import dev.tierserve.compressor.TestModels;
 import dev.tierserve.compressor.calib.Pooling;
 import dev.tierserve.compressor.data.BatchTokenizer;
 import dev.tierserve.compressor.data.BrownCorpus;
-import dev.tierserve.compressor.data.DataSplits;
 import dev.tierserve.compressor.data.EncodedBatch;
 import dev.tierserve.compressor.data.TextSample;
 import dev.tierserve.compressor.eval.Evaluation;
@@ -45,8 +44,7 @@ class ZipLmBenchmark {
         RuntimeSettings settings = RuntimeSettings.cpu(1, 1, 128);
         ZipLmOptions options = ZipLmOptions.defaults();
         List<TextSample> brown = BrownCorpus.bundled();
-        // None of the evaluation's 300 test texts (those after its 1000 classifier texts) is a calibration text.
-        List<TextSample> texts = DataSplits.outsideTest(brown, 42, 1000, 300, options.calibrationTexts());
+        List<TextSample> texts = BenchmarkTexts.calibration(brown, options.calibrationTexts());
         List<EncodedBatch> calibration;
         EncodedBatch timing;
         try (BatchTokenizer tokenizer = new BatchTokenizer(TestModels.file(TestModels.BGE_TOKENIZER),

@@ -1,0 +1,34 @@
+package dev.tierserve.compressor.bench;
+
+import dev.tierserve.compressor.data.BatchTokenizer;
+import dev.tierserve.compressor.data.DataSplits;
+import dev.tierserve.compressor.data.EncodedBatch;
+import dev.tierserve.compressor.data.TextSample;
+import dev.tierserve.compressor.eval.Evaluation;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * Calibration texts for the benchmarks (seed 42): none of them among the {@value #TEST_TEXTS} texts that follow the
+ * evaluation's {@link Evaluation#DEFAULT_TRAIN_TEXTS} classifier texts, the ones every benchmark tests on.
+ */
+final class BenchmarkTexts {
+
+    static final int TEST_TEXTS = 300;
+    private static final long SEED = 42;
+
+    private BenchmarkTexts() {
+    }
+
+    static List<TextSample> calibration(List<TextSample> samples, int texts) {
+        return DataSplits.outsideTest(samples, SEED, Evaluation.DEFAULT_TRAIN_TEXTS, TEST_TEXTS, texts);
+    }
+
+    /** {@link #calibration} tokenised to {@code sequence} tokens, in batches of 16. */
+    static List<EncodedBatch> encoded(Path tokenizer, List<TextSample> samples, int texts, int sequence) {
+        try (BatchTokenizer encoder = new BatchTokenizer(tokenizer, sequence)) {
+            return encoder.encodeAll(calibration(samples, texts), 16);
+        }
+    }
+}
