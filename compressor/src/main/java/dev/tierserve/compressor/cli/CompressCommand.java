@@ -37,7 +37,7 @@ final class CompressCommand implements Callable<Integer> {
     String calibration;
 
     @Option(names = "--calibration-texts", defaultValue = "0",
-            description = "default: the method's own (ziplm 2000, trimllm 128, parallel 64, bonsai 64)")
+            description = "default: the method's own (ziplm 1500, trimllm 128, parallel 64, bonsai 64)")
     int calibrationTexts;
 
     @Option(names = "--test-texts", defaultValue = "300", description = "held-out texts for the manifest's quality")

@@ -54,7 +54,7 @@ import java.util.stream.IntStream;
  *       weights the last budget's ended with;</li>
  *   <li>each plan's physically pruned variant is timed against the parent; the budget is scaled by the miss
  *       (tightened when short, loosened when more than 4% over), then bisected between budgets that reached and
- *       missed S;</li>
+ *       missed S; at least {@link #MIN_BUDGETS} budgets are searched per tier;</li>
  *   <li>the reaching plan with the lowest calibration loss has its variant's projections refitted in stream order
  *       on its own inputs towards the parent's, on all the calibration texts ({@link OutputProjectionRefit}): OBS
  *       sees each block on the parent's inputs, the refit corrects the drift of the blocks before it. The refitted
@@ -74,6 +74,14 @@ public final class ZipLm {
      * (held-out mean cosine before the refit 0.945 → 0.959).
      */
     private static final double SIGMA_DECAY = 0.9;
+
+    /**
+     * Budgets searched per tier even when the first one's plan reaches: the second search, from the first one's
+     * weights, is what found the low losses. On BGE-small the second 1.5x search lowered the calibration loss from
+     * 0.102 to 0.074 and from 0.103 to 0.081 (two runs), the second 2x search from 0.157 to 0.122; a run whose 1.5x
+     * plan reached at once settled at 0.096 and a held-out mean cosine of 0.970 instead of 0.973.
+     */
+    private static final int MIN_BUDGETS = 2;
 
     /** Texts per batch once the calibration texts are regrouped by length. */
     private static final int PACKED_BATCH = 16;
@@ -195,7 +203,7 @@ public final class ZipLm {
                 reached.add(new Reached(plan, obsOnly, budget, best.loss, attempt));
             }
             budgets.measured(measured);
-            if (measured >= target && measured <= target * 1.04) {
+            if (measured >= target && measured <= target * 1.04 && attempt >= MIN_BUDGETS) {
                 ZipLmResult result = settleLowestLoss(reached, budgets, tableBudget, budgetScale, start, parent,
                         layers, target, refit, refitTexts, timing, begin);
                 if (result != null) {
