@@ -49,10 +49,18 @@ class ZipLmEndToEndTest {
         }
         ComponentLatencyTable table = new ComponentLatencyMeter(settings, 3, 10).measure(parent, timing);
         ZipLmOptions options = ZipLmOptions.defaults().withCalibration(96, 48, 32).withSearch(2, 3);
-        List<ZipLmResult> results = new ZipLm(settings, options, System.out::println)
-                .compress(parent, List.of(1.5, 2.0), calibration, timing, table).results();
+        List<String> log = new ArrayList<>();
+        List<ZipLmResult> results = new ZipLm(settings, options, line -> {
+            System.out.println(line);
+            log.add(line);
+        }).compress(parent, List.of(1.5, 2.0), calibration, timing, table).results();
 
         assertEquals(2, results.size());
+        // Every tier searches at least two budgets, even when the first one's plan reaches.
+        for (String tier : List.of("1.50x", "2.00x")) {
+            assertTrue(log.stream().filter(l -> l.startsWith("ZipLM " + tier + " attempt ")).count() >= 2,
+                    tier + ": " + log);
+        }
         // Gradual: the 2x tier is pruned from the 1.5x tier's variant, so it keeps a subset of its heads and channels,
         // and the search graph built on that already pruned variant scored the same loss as the physical removal.
         ZipLmResult lower = results.get(0);
