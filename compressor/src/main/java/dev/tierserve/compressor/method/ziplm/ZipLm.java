@@ -377,11 +377,10 @@ public final class ZipLm {
         if (best == null) {
             return null;
         }
-        double[] bestWeights = weights;
         double sigma = 0.5;
         for (int generation = 0; generation < options.generations(); generation++) {
             for (int child = 0; child < options.offspring(); child++) {
-                double[] mutated = bestWeights.clone();
+                double[] mutated = best.weights.clone();
                 for (int b = 0; b < mutated.length; b++) {
                     if (random.nextDouble() < 0.3) {
                         mutated[b] *= Math.exp(sigma * random.nextGaussian());
@@ -390,7 +389,6 @@ public final class ZipLm {
                 Candidate candidate = score(blocks, levels, mutated, budget, search, scorer, loss);
                 if (candidate != null && candidate.loss < best.loss) {
                     best = candidate;
-                    bestWeights = mutated;
                 }
             }
             sigma *= SIGMA_DECAY;
