@@ -58,10 +58,26 @@ public final class CalibrationRunner {
         }
 
         /**
-         * @param floatInputs values for the model's extra float inputs (a search graph's masks, gates, weights)
+         * @param floatInputs values for the model's extra float inputs (a search graph's masks, gates, weights),
+         *                    made into tensors once for all batches
          */
         public void run(Map<String, TensorProto> floatInputs, List<EncodedBatch> batches,
                         List<? extends ActivationCollector> collectors) {
+            Map<String, OnnxTensor> tensors = new HashMap<>();
+            try {
+                floatInputs.forEach((name, value) -> tensors.put(name, Feeds.floatTensor(value)));
+                runOnTensors(tensors, batches, collectors);
+            } finally {
+                Feeds.close(tensors);
+            }
+        }
+
+        /**
+         * As {@link #run}, with the extra float inputs as tensors the caller owns (and closes): a caller that scores
+         * many combinations of the same masks and weights makes each tensor once.
+         */
+        public void runOnTensors(Map<String, OnnxTensor> floatInputs, List<EncodedBatch> batches,
+                                 List<? extends ActivationCollector> collectors) {
             Set<String> requested = new LinkedHashSet<>();
             collectors.forEach(c -> requested.addAll(c.outputs()));
             try {
@@ -70,8 +86,13 @@ public final class CalibrationRunner {
                     missing.removeAll(session.getOutputNames());
                     throw new IllegalArgumentException("the model has no outputs " + missing);
                 }
+                // Values for inputs the model does not declare are ignored.
+                Map<String, OnnxTensor> declared = new HashMap<>(floatInputs);
+                declared.keySet().retainAll(session.getInputNames());
                 for (EncodedBatch batch : batches) {
-                    Map<String, OnnxTensor> feeds = Feeds.forBatch(session, batch, floatInputs);
+                    Map<String, OnnxTensor> tokens = Feeds.forBatch(session, batch, declared.keySet());
+                    Map<String, OnnxTensor> feeds = new HashMap<>(declared);
+                    feeds.putAll(tokens);
                     try (OrtSession.Result result = session.run(feeds, requested)) {
                         Map<String, Activation> outputs = new HashMap<>();
                         for (Map.Entry<String, OnnxValue> entry : result) {
@@ -93,7 +114,7 @@ public final class CalibrationRunner {
                             collector.accept(outputs, batch);
                         }
                     } finally {
-                        Feeds.close(feeds);
+                        Feeds.close(tokens);
                     }
                 }
             } catch (OrtException e) {

@@ -12,6 +12,7 @@ import dev.tierserve.compressor.runtime.Sessions;
 import java.nio.FloatBuffer;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Quality of a variant decoder against its parent on held-out text: each model's perplexity of the next
@@ -76,8 +77,8 @@ public record DecoderQuality(double variantPerplexity, double parentPerplexity, 
     }
 
     private static float[] logits(OrtSession session, EncodedBatch batch) {
-        Map<String, OnnxTensor> feeds = Feeds.forBatch(session, batch, Map.of());
-        try (OrtSession.Result result = session.run(feeds, java.util.Set.of("logits"))) {
+        Map<String, OnnxTensor> feeds = Feeds.forBatch(session, batch, Set.of());
+        try (OrtSession.Result result = session.run(feeds, Set.of("logits"))) {
             FloatBuffer buffer = ((OnnxTensor) result.get(0)).getFloatBuffer();
             float[] values = new float[buffer.remaining()];
             buffer.get(values);

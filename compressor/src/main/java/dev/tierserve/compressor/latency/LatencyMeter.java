@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Measures a parent and its variants side by side in one process on the serving runtime: every session is
@@ -64,7 +65,7 @@ public final class LatencyMeter {
             for (Candidate candidate : candidates) {
                 OrtSession session = Sessions.open(candidate.model(), settings.provider(), settings.threads());
                 sessions.add(session);
-                inputs.add(Feeds.forBatch(session, batch, Map.of()));
+                inputs.add(Feeds.forBatch(session, batch, Set.of()));
             }
             for (int i = 0; i < sessions.size(); i++) {
                 for (int w = 0; w < warmupRuns; w++) {

@@ -13,30 +13,38 @@ import java.nio.FloatBuffer;
 import java.nio.LongBuffer;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Builds the input tensors a session declares from a tokenised batch: {@code input_ids},
- * {@code attention_mask}, {@code token_type_ids}, {@code position_ids} (0..sequence-1), an empty KV cache
- * for decoders ({@code past_key_values.*} with zero past positions), and the given float inputs (a search
- * graph's masks, gates and weights). The caller closes the tensors ({@link #close}).
+ * {@code attention_mask}, {@code token_type_ids}, {@code position_ids} (0..sequence-1) and an empty KV cache
+ * for decoders ({@code past_key_values.*} with zero past positions). A search graph's extra float inputs (masks,
+ * gates, weights) are the caller's: it names them and feeds its own tensors ({@link #floatTensor}), made once for
+ * all batches. The caller closes the tensors made here ({@link #close}).
  */
 public final class Feeds {
 
     private Feeds() {
     }
 
-    public static Map<String, OnnxTensor> forBatch(OrtSession session, EncodedBatch batch,
-                                                   Map<String, TensorProto> floatInputs) {
+    /**
+     * @param supplied inputs the caller feeds itself; any other input that is neither a token input nor a KV cache
+     *                 is an error
+     */
+    public static Map<String, OnnxTensor> forBatch(OrtSession session, EncodedBatch batch, Set<String> supplied) {
         Map<String, OnnxTensor> feeds = new HashMap<>();
         try {
             for (Map.Entry<String, NodeInfo> input : session.getInputInfo().entrySet()) {
                 String name = input.getKey();
+                if (supplied.contains(name)) {
+                    continue;
+                }
                 OnnxTensor tensor = switch (name) {
                     case "input_ids" -> longs(batch.inputIds(), batch.shape());
                     case "attention_mask" -> longs(batch.attentionMask(), batch.shape());
                     case "token_type_ids" -> longs(batch.tokenTypeIds(), batch.shape());
                     case "position_ids" -> longs(positions(batch), batch.shape());
-                    default -> otherInput(name, (TensorInfo) input.getValue().getInfo(), batch, floatInputs);
+                    default -> emptyCache(name, (TensorInfo) input.getValue().getInfo(), batch);
                 };
                 feeds.put(name, tensor);
             }
@@ -51,13 +59,17 @@ public final class Feeds {
         feeds.values().forEach(OnnxTensor::close);
     }
 
-    private static OnnxTensor otherInput(String name, TensorInfo info, EncodedBatch batch,
-                                         Map<String, TensorProto> floatInputs) throws OrtException {
-        TensorProto value = floatInputs.get(name);
-        if (value != null) {
+    /** A float initializer-style tensor as an ONNX Runtime tensor; the caller closes it. */
+    public static OnnxTensor floatTensor(TensorProto value) {
+        try {
             return OnnxTensor.createTensor(Sessions.environment(), FloatBuffer.wrap(TensorData.floats(value)),
                     TensorData.dims(value));
+        } catch (OrtException e) {
+            throw new IllegalStateException("cannot make a tensor of '" + value.getName() + "': " + e.getMessage(), e);
         }
+    }
+
+    private static OnnxTensor emptyCache(String name, TensorInfo info, EncodedBatch batch) throws OrtException {
         if (name.startsWith("past_key_values.")) {
             long[] shape = info.getShape().clone();
             shape[0] = batch.batch();

@@ -34,36 +34,41 @@ public record PruningPlan(List<PrunableBlock> blocks, int[] remainingGroups) {
     public Map<String, TensorProto> searchInputs(SearchGraph search) {
         Map<String, TensorProto> inputs = new HashMap<>(search.defaults());
         for (int b = 0; b < blocks.size(); b++) {
-            PrunableBlock block = blocks.get(b);
-            int remaining = remainingGroups[b];
-            if (remaining == 0) {
-                String gate = block.attention() ? search.attentionGates().get(block.layer())
-                        : search.mlpGates().get(block.layer());
-                inputs.put(gate, TensorData.floatTensor(gate, new long[] {1}, new float[] {0f}));
-                continue;
-            }
-            if (remaining == block.groups()) {
-                continue;
-            }
-            String maskName = block.attention() ? search.headMasks().get(block.layer())
-                    : search.channelMasks().get(block.layer());
-            int units = block.groups() * block.headsPerGroup();
-            float[] mask = new float[units];
-            for (int g : block.trajectory().keptGroups(block.groups(), remaining)) {
-                for (int u = g * block.headsPerGroup(); u < (g + 1) * block.headsPerGroup(); u++) {
-                    mask[u] = 1f;
-                }
-            }
-            inputs.put(maskName, TensorData.floatTensor(maskName, new long[] {units}, mask));
-            DMatrixRMaj weight = block.trajectory().snapshots().get(remaining);
-            float[] values = new float[weight.data.length];
-            for (int i = 0; i < values.length; i++) {
-                values[i] = (float) weight.data[i];
-            }
-            inputs.put(block.outputWeight(), TensorData.floatTensor(block.outputWeight(),
-                    new long[] {weight.numRows, weight.numCols}, values));
+            inputs.putAll(blockInputs(search, blocks.get(b), remainingGroups[b]));
         }
         return inputs;
+    }
+
+    /**
+     * The search graph's inputs that differ from its defaults when {@code block} keeps {@code remaining} groups: its
+     * gate at 0 when none, its mask and OBS-updated output weight when some, nothing when all.
+     */
+    public static Map<String, TensorProto> blockInputs(SearchGraph search, PrunableBlock block, int remaining) {
+        if (remaining == 0) {
+            String gate = block.attention() ? search.attentionGates().get(block.layer())
+                    : search.mlpGates().get(block.layer());
+            return Map.of(gate, TensorData.floatTensor(gate, new long[] {1}, new float[] {0f}));
+        }
+        if (remaining == block.groups()) {
+            return Map.of();
+        }
+        String maskName = block.attention() ? search.headMasks().get(block.layer())
+                : search.channelMasks().get(block.layer());
+        int units = block.groups() * block.headsPerGroup();
+        float[] mask = new float[units];
+        for (int g : block.trajectory().keptGroups(block.groups(), remaining)) {
+            for (int u = g * block.headsPerGroup(); u < (g + 1) * block.headsPerGroup(); u++) {
+                mask[u] = 1f;
+            }
+        }
+        DMatrixRMaj weight = block.trajectory().snapshots().get(remaining);
+        float[] values = new float[weight.data.length];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (float) weight.data[i];
+        }
+        return Map.of(maskName, TensorData.floatTensor(maskName, new long[] {units}, mask),
+                block.outputWeight(), TensorData.floatTensor(block.outputWeight(),
+                        new long[] {weight.numRows, weight.numCols}, values));
     }
 
     /** The physically pruned model. */

@@ -5,7 +5,6 @@ import ai.onnx.proto.OnnxMl.TensorProto;
 import dev.tierserve.compressor.calib.CalibrationRunner;
 import dev.tierserve.compressor.calib.GramCollector;
 import dev.tierserve.compressor.calib.OutputRecorder;
-import dev.tierserve.compressor.calib.RelativeError;
 import dev.tierserve.compressor.data.Batches;
 import dev.tierserve.compressor.data.EncodedBatch;
 import dev.tierserve.compressor.graph.TensorData;
@@ -27,9 +26,7 @@ import dev.tierserve.compressor.runtime.RuntimeSettings;
 import org.ejml.data.DMatrixRMaj;
 
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
@@ -149,10 +146,10 @@ public final class ZipLm {
             SearchGraph search = SearchGraphBuilder.of(current, map).headMasks().channelMasks().subBlockGates()
                     .overridableWeights(blocks.stream().map(PrunableBlock::outputWeight).toArray(String[]::new))
                     .build();
-            CalibrationLoss loss = new CalibrationLoss(scoring, output, reference);
-            try (CalibrationRunner.Session scorer = runner.open(search.model())) {
-                ZipLmResult result = compressTo(current, parent, map.layerCount(), target, blocks, search, scorer,
-                        loss, budgetScale, refit, refitTexts, timing, table, unreached, begin);
+            try (CalibrationRunner.Session scorer = runner.open(search.model());
+                 CalibrationLoss loss = new CalibrationLoss(scorer, search, blocks, scoring, output, reference)) {
+                ZipLmResult result = compressTo(current, parent, map.layerCount(), target, blocks, loss, budgetScale,
+                        refit, refitTexts, timing, table, unreached, begin);
                 if (result != null) {
                     results.add(result);
                     current = result.model();
@@ -167,8 +164,7 @@ public final class ZipLm {
     }
 
     private ZipLmResult compressTo(ModelProto start, ModelProto parent, int layers, double target,
-                                   List<PrunableBlock> blocks, SearchGraph search,
-                                   CalibrationRunner.Session scorer, CalibrationLoss loss, double[] budgetScale,
+                                   List<PrunableBlock> blocks, CalibrationLoss loss, double[] budgetScale,
                                    OutputProjectionRefit refit, List<EncodedBatch> refitTexts, EncodedBatch timing,
                                    ComponentLatencyTable table, List<Unreached> unreached, long begin) {
         double bestMeasured = 0;
@@ -181,7 +177,7 @@ public final class ZipLm {
         double[] weights = null;
         for (int attempt = 1; attempt <= options.maxAttempts(); attempt++) {
             double budget = budgets.budget();
-            Candidate best = evolve(blocks, levels, budget, search, scorer, loss, weights);
+            Candidate best = evolve(blocks, levels, budget, loss, weights);
             if (best == null) {
                 if (reached.isEmpty()) {
                     unreached.add(new Unreached("ziplm", target, bestMeasured, String.format(Locale.ROOT,
@@ -366,14 +362,14 @@ public final class ZipLm {
      * generation mutates the best weights so far, about a third of them by a log-normal factor whose spread decays
      * by {@link #SIGMA_DECAY}.
      */
-    private Candidate evolve(List<PrunableBlock> blocks, List<List<Level>> levels, double budget, SearchGraph search,
-                             CalibrationRunner.Session scorer, CalibrationLoss loss, double[] start) {
+    private Candidate evolve(List<PrunableBlock> blocks, List<List<Level>> levels, double budget,
+                             CalibrationLoss loss, double[] start) {
         long begin = System.nanoTime();
         int scoredBefore = loss.plansScored();
         Random random = new Random(options.seed());
         double[] weights = start != null ? start.clone() : DoubleStream.generate(() -> 1.0).limit(blocks.size())
                 .toArray();
-        Candidate best = score(blocks, levels, weights, budget, search, scorer, loss);
+        Candidate best = score(blocks, levels, weights, budget, loss);
         if (best == null) {
             return null;
         }
@@ -386,7 +382,7 @@ public final class ZipLm {
                         mutated[b] *= Math.exp(sigma * random.nextGaussian());
                     }
                 }
-                Candidate candidate = score(blocks, levels, mutated, budget, search, scorer, loss);
+                Candidate candidate = score(blocks, levels, mutated, budget, loss);
                 if (candidate != null && candidate.loss < best.loss) {
                     best = candidate;
                 }
@@ -399,7 +395,7 @@ public final class ZipLm {
     }
 
     private Candidate score(List<PrunableBlock> blocks, List<List<Level>> levels, double[] weights, double budget,
-                            SearchGraph search, CalibrationRunner.Session scorer, CalibrationLoss loss) {
+                            CalibrationLoss loss) {
         int[] picks = BudgetAllocator.allocate(levels, weights, budget, options.buckets());
         if (picks == null) {
             return null;
@@ -408,35 +404,6 @@ public final class ZipLm {
         for (int b = 0; b < remaining.length; b++) {
             remaining[b] = blocks.get(b).levels().get(picks[b]);
         }
-        return new Candidate(remaining, loss.of(scorer, new PruningPlan(blocks, remaining), search), weights);
-    }
-
-    /**
-     * What a candidate is scored by: the relative error of its output against the parent's on the scoring texts.
-     * Different error weights often give the same plan, within a tier and across tiers, so scores are remembered.
-     */
-    private static final class CalibrationLoss {
-        private final List<EncodedBatch> texts;
-        private final String output;
-        private final OutputRecorder reference;
-        private final Map<List<Integer>, Double> scored = new HashMap<>();
-
-        CalibrationLoss(List<EncodedBatch> texts, String output, OutputRecorder reference) {
-            this.texts = texts;
-            this.output = output;
-            this.reference = reference;
-        }
-
-        double of(CalibrationRunner.Session session, PruningPlan plan, SearchGraph search) {
-            return scored.computeIfAbsent(Arrays.stream(plan.remainingGroups()).boxed().toList(), key -> {
-                RelativeError error = new RelativeError(output, reference);
-                session.run(plan.searchInputs(search), texts, List.of(error));
-                return error.value();
-            });
-        }
-
-        int plansScored() {
-            return scored.size();
-        }
+        return new Candidate(remaining, loss.of(new PruningPlan(blocks, remaining)), weights);
     }
 }
