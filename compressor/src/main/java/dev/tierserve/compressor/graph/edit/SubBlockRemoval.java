@@ -5,6 +5,7 @@ import ai.onnx.proto.OnnxMl.NodeProto;
 import dev.tierserve.compressor.graph.MutableGraph;
 import dev.tierserve.compressor.graph.TensorData;
 import dev.tierserve.compressor.graph.structure.AttentionBlock;
+import dev.tierserve.compressor.graph.structure.LayerOrigins;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.graph.structure.TransformerLayer;
@@ -23,7 +24,8 @@ import java.util.stream.IntStream;
  * <p>
  * Every removal is one rewiring per {@link Span}: a maximal run of consecutive removed (or already absent)
  * sub-blocks, whose readers of the stream after the run read the stream before it instead, optionally through
- * a {@link ChannelAffine} correction that then produces the stream tensor after the run under its own name.
+ * a {@link ChannelAffine} correction that then produces the stream tensor after the run under its own name. The
+ * model records which original layers and sub-blocks remain ({@link LayerOrigins}).
  */
 public final class SubBlockRemoval {
 
@@ -104,7 +106,17 @@ public final class SubBlockRemoval {
             }
         }
         graph.removeDeadNodes();
-        return graph.toModel();
+        List<LayerOrigins.Entry> kept = new ArrayList<>();
+        for (TransformerLayer layer : map.layers()) {
+            boolean attention = layer.attention() != null && !blocks.contains(SubBlock.attention(layer.index()));
+            boolean mlp = layer.mlp() != null && !blocks.contains(SubBlock.mlp(layer.index()));
+            if (attention || mlp) {
+                kept.add(new LayerOrigins.Entry(layer.origin(), attention, mlp));
+            }
+        }
+        // Recorded so that a layer left without its MLP, followed by one left without its attention, is not read
+        // back as one layer.
+        return LayerOrigins.write(graph.toModel(), kept);
     }
 
     /**

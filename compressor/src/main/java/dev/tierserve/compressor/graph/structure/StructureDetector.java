@@ -38,11 +38,13 @@ public final class StructureDetector {
     }
 
     public static StructureMap detect(ModelProto model) {
-        return detect(new MutableGraph(model), isSynthetic(model));
+        return new StructureDetector(new MutableGraph(model)).detect(isSynthetic(model),
+                LayerOrigins.read(model).orElse(null));
     }
 
+    /** A graph without the model's record of {@link LayerOrigins}: every layer is its own origin. */
     public static StructureMap detect(MutableGraph graph, boolean synthetic) {
-        return new StructureDetector(graph).detect(synthetic);
+        return new StructureDetector(graph).detect(synthetic, null);
     }
 
     public static boolean isSynthetic(ModelProto model) {
@@ -50,7 +52,7 @@ public final class StructureDetector {
                 .anyMatch(p -> p.getKey().equals(SYNTHETIC_METADATA_KEY) && p.getValue().equals("true"));
     }
 
-    private StructureMap detect(boolean synthetic) {
+    private StructureMap detect(boolean synthetic, List<LayerOrigins.Entry> origins) {
         NodeProto first = graph.nodes().stream().filter(this::isWeightedMatMul).findFirst()
                 .orElseThrow(() -> new StructurePatternException("a MatMul with a 2-D weight initializer", "the graph",
                         "no projection found"));
@@ -69,6 +71,52 @@ public final class StructureDetector {
         String start = stream;
         int hidden = graph.initializer(first.getInput(1)).map(t -> (int) t.getDims(0)).orElseThrow();
 
+        Walk walk = walk(stream, layout, hidden, origins);
+        if (origins != null && !walk.matches(origins)) {
+            // A record that does not fit the graph (an edit that did not keep it) is ignored.
+            walk = walk(stream, layout, hidden, null);
+        }
+        List<TransformerLayer> layers = walk.layers();
+        if (layers.isEmpty()) {
+            throw new StructurePatternException("a residual Add joining a sub-block to the stream",
+                    "tensor " + start, "no transformer layer found");
+        }
+        stream = walk.end();
+        Norm finalNorm = null;
+        Projection lmHead = null;
+        if (layout == Layout.PRE_NORM) {
+            String last = stream;
+            finalNorm = NormMatcher.match(graph, stream).orElseThrow(() -> new StructurePatternException(
+                    "the final norm", "tensor " + last, "after the last layer"));
+            lmHead = weightedMatMulConsumers(finalNorm.output()).stream().findFirst().map(this::projectionFrom)
+                    .orElse(null);
+        }
+        return new StructureMap(layout, hidden, start, embeddings(), List.copyOf(layers), finalNorm, lmHead, synthetic);
+    }
+
+    /** The layers found along the stream, and the stream after the last of them. */
+    private record Walk(List<TransformerLayer> layers, String end) {
+
+        boolean matches(List<LayerOrigins.Entry> origins) {
+            if (layers.size() != origins.size()) {
+                return false;
+            }
+            for (int i = 0; i < layers.size(); i++) {
+                TransformerLayer layer = layers.get(i);
+                LayerOrigins.Entry entry = origins.get(i);
+                if ((layer.attention() != null) != entry.attention() || (layer.mlp() != null) != entry.mlp()) {
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
+    /**
+     * Sub-blocks in stream order, grouped into layers: an attention and the MLP after it form one layer unless
+     * {@code origins} (null when none) says that attention's layer has no MLP left.
+     */
+    private Walk walk(String stream, Layout layout, int hidden, List<LayerOrigins.Entry> origins) {
         List<TransformerLayer> layers = new ArrayList<>();
         Block pending = null;
         String layerInput = stream;
@@ -88,42 +136,38 @@ public final class StructureDetector {
             Block b = block.get();
             if (b.attention != null) {
                 if (pending != null) {
-                    layers.add(layer(layers.size(), layerInput, pending, null));
+                    layers.add(layer(layers.size(), layerInput, pending, null, origins));
                     layerInput = stream;
                 }
                 pending = b;
             } else {
-                layers.add(layer(layers.size(), layerInput, pending, b));
+                if (pending != null && origins != null && layers.size() < origins.size()
+                        && !origins.get(layers.size()).mlp()) {
+                    // The attention's layer lost its MLP: this MLP is the next layer's.
+                    layers.add(layer(layers.size(), layerInput, pending, null, origins));
+                    layerInput = stream;
+                    pending = null;
+                }
+                layers.add(layer(layers.size(), layerInput, pending, b, origins));
                 pending = null;
                 layerInput = b.output;
             }
             stream = b.output;
         }
         if (pending != null) {
-            layers.add(layer(layers.size(), layerInput, pending, null));
+            layers.add(layer(layers.size(), layerInput, pending, null, origins));
         }
-        if (layers.isEmpty()) {
-            throw new StructurePatternException("a residual Add joining a sub-block to the stream",
-                    "tensor " + start, "no transformer layer found");
-        }
-        Norm finalNorm = null;
-        Projection lmHead = null;
-        if (layout == Layout.PRE_NORM) {
-            String last = stream;
-            finalNorm = NormMatcher.match(graph, stream).orElseThrow(() -> new StructurePatternException(
-                    "the final norm", "tensor " + last, "after the last layer"));
-            lmHead = weightedMatMulConsumers(finalNorm.output()).stream().findFirst().map(this::projectionFrom)
-                    .orElse(null);
-        }
-        return new StructureMap(layout, hidden, start, embeddings(), List.copyOf(layers), finalNorm, lmHead, synthetic);
+        return new Walk(List.copyOf(layers), stream);
     }
 
-    private static TransformerLayer layer(int index, String input, Block attention, Block mlp) {
+    private static TransformerLayer layer(int index, String input, Block attention, Block mlp,
+                                          List<LayerOrigins.Entry> origins) {
+        int origin = origins != null && index < origins.size() ? origins.get(index).origin() : index;
         if (attention == null) {
-            return new TransformerLayer(index, input, null, null, input, mlp.norm, mlp.mlp, mlp.output);
+            return new TransformerLayer(index, origin, input, null, null, input, mlp.norm, mlp.mlp, mlp.output);
         }
         String afterAttention = attention.output;
-        return new TransformerLayer(index, input, attention.norm, attention.attention, afterAttention,
+        return new TransformerLayer(index, origin, input, attention.norm, attention.attention, afterAttention,
                 mlp == null ? null : mlp.norm, mlp == null ? null : mlp.mlp, mlp == null ? afterAttention : mlp.output);
     }
 

@@ -105,17 +105,20 @@ public final class OutputProjectionRefit {
         MutableGraph graph = new MutableGraph(model);
         List<SubBlock> blocks = new ArrayList<>();
         for (TransformerLayer layer : map.layers()) {
-            TransformerLayer parentLayer = parentMap.layer(layer.index());
+            // By origin, not position: a layer that lost both sub-blocks moves the ones after it up.
+            TransformerLayer parentLayer = parentMap.layers().stream().filter(p -> p.origin() == layer.origin())
+                    .findFirst().orElseThrow(() -> new IllegalArgumentException("layer " + layer.index()
+                            + " comes from layer " + layer.origin() + ", which the parent does not have"));
             if (layer.attention() != null) {
                 Projection output = layer.attention().output();
                 String add = layer.attention().residualAdd();
-                blocks.add(new SubBlock("L" + layer.index() + ".attention", output, residualOf(graph, add, output),
+                blocks.add(new SubBlock("L" + layer.origin() + ".attention", output, residualOf(graph, add, output),
                         parentLayer.attention().residualAdd()));
             }
             if (layer.mlp() != null) {
                 Projection down = layer.mlp().down();
                 String add = layer.mlp().residualAdd();
-                blocks.add(new SubBlock("L" + layer.index() + ".mlp", down, residualOf(graph, add, down),
+                blocks.add(new SubBlock("L" + layer.origin() + ".mlp", down, residualOf(graph, add, down),
                         parentLayer.mlp().residualAdd()));
             }
         }

@@ -27,13 +27,13 @@ import org.ejml.data.DMatrixRMaj;
 
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
 import java.util.function.Consumer;
-import java.util.stream.DoubleStream;
 import java.util.stream.IntStream;
 
 /**
@@ -51,7 +51,8 @@ import java.util.stream.IntStream;
  *       weights the last budget's ended with;</li>
  *   <li>each plan's physically pruned variant is timed against the parent; the budget is scaled by the miss
  *       (tightened when short, loosened when more than 4% over), then bisected between budgets that reached and
- *       missed S; at least {@link #MIN_BUDGETS} budgets are searched per tier;</li>
+ *       missed S; a tier settles only on a plan whose search started from an earlier search's weights (the
+ *       first tier's first search, from all ones, never settles it);</li>
  *   <li>the reaching plan with the lowest calibration loss has its variant's projections refitted in stream order
  *       on its own inputs towards the parent's, on all the calibration texts ({@link OutputProjectionRefit}): OBS
  *       sees each block on the parent's inputs, the refit corrects the drift of the blocks before it. The refitted
@@ -71,14 +72,6 @@ public final class ZipLm {
      * (held-out mean cosine before the refit 0.945 → 0.959).
      */
     private static final double SIGMA_DECAY = 0.9;
-
-    /**
-     * Budgets searched per tier even when the first one's plan reaches: the second search, from the first one's
-     * weights, is what found the low losses. On BGE-small the second 1.5x search lowered the calibration loss from
-     * 0.102 to 0.074 and from 0.103 to 0.081 (two runs), the second 2x search from 0.157 to 0.122; a run whose 1.5x
-     * plan reached at once settled at 0.096 and a held-out mean cosine of 0.970 instead of 0.973.
-     */
-    private static final int MIN_BUDGETS = 2;
 
     /** Texts per batch once the calibration texts are regrouped by length. */
     private static final int PACKED_BATCH = 16;
@@ -127,9 +120,7 @@ public final class ZipLm {
         runner.run(parent, Map.of(), scoring, List.of(reference));
         List<ZipLmResult> results = new ArrayList<>();
         List<Unreached> unreached = new ArrayList<>();
-        // How far the budget that reached the last tier was from the table's: the component table's error is
-        // much the same from tier to tier, so the next tier starts from the corrected budget.
-        double[] budgetScale = {1.0};
+        TierCarryOver carry = new TierCarryOver();
         // Gradual, as in the paper: each tier is pruned from the last tier's refitted variant, with Hessians and OBS
         // on that variant's own activations. One-shot from the parent, OBS sees the parent's activations for a model
         // that has drifted from them; on BGE-small the 2x tier's held-out mean cosine went from 0.911 and 0.915 to
@@ -148,7 +139,7 @@ public final class ZipLm {
                     .build();
             try (CalibrationRunner.Session scorer = runner.open(search.model());
                  CalibrationLoss loss = new CalibrationLoss(scorer, search, blocks, scoring, output, reference)) {
-                ZipLmResult result = compressTo(current, parent, map.layerCount(), target, blocks, loss, budgetScale,
+                ZipLmResult result = compressTo(current, parent, map.layerCount(), target, blocks, loss, carry,
                         refit, refitTexts, timing, table, unreached, begin);
                 if (result != null) {
                     results.add(result);
@@ -159,22 +150,43 @@ public final class ZipLm {
         return new ZipLmRun(results, unreached);
     }
 
+    /** What one tier's search hands the next. */
+    private static final class TierCarryOver {
+        /**
+         * How far the budget that reached the last tier was from the table's: the component table's error is much
+         * the same from tier to tier, so the next tier starts from the corrected budget.
+         */
+        double budgetScale = 1.0;
+        /** The last search's error weights by block label ("mlp 3"). */
+        final Map<String, Double> errorWeights = new HashMap<>();
+    }
+
     /** A plan whose physical variant reached the target before the refit, with the budget that produced it. */
     private record Reached(PruningPlan plan, ModelProto obsOnly, double budget, double loss, int attempt) {
     }
 
     private ZipLmResult compressTo(ModelProto start, ModelProto parent, int layers, double target,
-                                   List<PrunableBlock> blocks, CalibrationLoss loss, double[] budgetScale,
+                                   List<PrunableBlock> blocks, CalibrationLoss loss, TierCarryOver carry,
                                    OutputProjectionRefit refit, List<EncodedBatch> refitTexts, EncodedBatch timing,
                                    ComponentLatencyTable table, List<Unreached> unreached, long begin) {
         double bestMeasured = 0;
         List<List<Level>> levels = levelTable(blocks, table);
         double tableBudget = table.fullMs() / target - table.fixedMs();
-        BudgetSearch budgets = new BudgetSearch(target, tableBudget * budgetScale[0]);
+        BudgetSearch budgets = new BudgetSearch(target, tableBudget * carry.budgetScale);
         List<Reached> reached = new ArrayList<>();
-        // Each attempt's search starts from the error weights the one before ended with: a nearby budget wants
-        // much the same trade-offs between blocks.
-        double[] weights = null;
+        // Each search starts from the error weights the one before ended with, the first from the last tier's: a
+        // nearby budget, or the next tier, wants much the same trade-offs between blocks.
+        boolean warm = blocks.stream().allMatch(b -> carry.errorWeights.containsKey(b.label()));
+        double[] weights = blocks.stream().mapToDouble(b -> carry.errorWeights.getOrDefault(b.label(), 1.0)).toArray();
+        // A search from all ones ends far from where a second one, from its weights, gets: on BGE-small the second
+        // 1.5x search lowered the calibration loss from 0.102 to 0.074, 0.103 to 0.081 and 0.126 to 0.087 (three
+        // runs); a run that settled on its first search measured a held-out mean cosine of 0.970 instead of 0.973. So
+        // only a plan from a warm search settles a tier. Started from the 1.5x tier's weights, the 2x tier's first
+        // search reached 0.114 where a cold one had reached 0.152 to 0.208.
+        if (warm) {
+            log.accept(String.format(Locale.ROOT, "ZipLM %.2fx: the search starts from the last tier's error weights",
+                    target));
+        }
         for (int attempt = 1; attempt <= options.maxAttempts(); attempt++) {
             double budget = budgets.budget();
             Candidate best = evolve(blocks, levels, budget, loss, weights);
@@ -187,6 +199,9 @@ public final class ZipLm {
                 break;
             }
             weights = best.weights;
+            for (int b = 0; b < blocks.size(); b++) {
+                carry.errorWeights.put(blocks.get(b).label(), weights[b]);
+            }
             PruningPlan plan = new PruningPlan(blocks, best.remaining);
             ModelProto obsOnly = plan.apply(start);
             LatencyReport report = time(parent, obsOnly, timing);
@@ -199,17 +214,18 @@ public final class ZipLm {
                 reached.add(new Reached(plan, obsOnly, budget, best.loss, attempt));
             }
             budgets.measured(measured);
-            if (measured >= target && measured <= target * 1.04 && attempt >= MIN_BUDGETS) {
-                ZipLmResult result = settleLowestLoss(reached, budgets, tableBudget, budgetScale, start, parent,
+            if (measured >= target && measured <= target * 1.04 && warm) {
+                ZipLmResult result = settleLowestLoss(reached, budgets, tableBudget, carry, start, parent,
                         layers, target, refit, refitTexts, timing, begin);
                 if (result != null) {
                     return result;
                 }
             }
+            warm = true;
         }
         // Out of attempts: the other reaching plans, lowest loss first.
         while (!reached.isEmpty()) {
-            ZipLmResult result = settleLowestLoss(reached, budgets, tableBudget, budgetScale, start, parent, layers,
+            ZipLmResult result = settleLowestLoss(reached, budgets, tableBudget, carry, start, parent, layers,
                     target, refit, refitTexts, timing, begin);
             if (result != null) {
                 return result;
@@ -230,7 +246,7 @@ public final class ZipLm {
      * as a miss. When it reaches, the next tier starts from its budget's correction of the table's.
      */
     private ZipLmResult settleLowestLoss(List<Reached> reached, BudgetSearch budgets, double tableBudget,
-                                         double[] budgetScale, ModelProto start, ModelProto parent, int layers,
+                                         TierCarryOver carry, ModelProto start, ModelProto parent, int layers,
                                          double target, OutputProjectionRefit refit, List<EncodedBatch> refitTexts,
                                          EncodedBatch timing, long begin) {
         Reached choice = reached.stream().min(Comparator.comparingDouble(Reached::loss)).orElseThrow();
@@ -245,7 +261,7 @@ public final class ZipLm {
             budgets.retract(choice.budget());
             return null;
         }
-        budgetScale[0] = choice.budget() / tableBudget;
+        carry.budgetScale = choice.budget() / tableBudget;
         PruningPlan plan = choice.plan();
         return new ZipLmResult(target, variant, choice.obsOnly(), measured, report.entry("parent").medianMs(),
                 report.entry("variant").medianMs(), choice.loss(), plan.describe(), plan.heads(layers),
@@ -358,7 +374,7 @@ public final class ZipLm {
     }
 
     /**
-     * A (1+λ) evolution strategy over the per-block error weights, from {@code start} (all ones when null): each
+     * A (1+λ) evolution strategy over the per-block error weights, from {@code start}: each
      * generation mutates the best weights so far, about a third of them by a log-normal factor whose spread decays
      * by {@link #SIGMA_DECAY}.
      */
@@ -367,9 +383,7 @@ public final class ZipLm {
         long begin = System.nanoTime();
         int scoredBefore = loss.plansScored();
         Random random = new Random(options.seed());
-        double[] weights = start != null ? start.clone() : DoubleStream.generate(() -> 1.0).limit(blocks.size())
-                .toArray();
-        Candidate best = score(blocks, levels, weights, budget, loss);
+        Candidate best = score(blocks, levels, start.clone(), budget, loss);
         if (best == null) {
             return null;
         }

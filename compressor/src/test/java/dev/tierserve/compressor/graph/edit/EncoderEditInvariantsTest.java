@@ -11,6 +11,7 @@ import dev.tierserve.compressor.graph.search.SearchGraphBuilder;
 import dev.tierserve.compressor.graph.structure.Projection;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
+import dev.tierserve.compressor.graph.structure.TransformerLayer;
 import org.ejml.data.FMatrixRMaj;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
@@ -99,6 +101,35 @@ class EncoderEditInvariantsTest {
         assertEquals(11, StructureDetector.detect(noLayer).layerCount());
         Map<String, Object> gated = with(search.attentionGates().get(0), new float[] {0});
         gated.put(search.mlpGates().get(0), new FloatInput(new float[] {0}, new long[] {1}));
+        assertClose(OrtRunner.run(search, gated).get(OUTPUT), OrtRunner.run(noLayer, inputs).get(OUTPUT));
+    }
+
+    @Test
+    void aLayerWithoutItsMlpBeforeOneWithoutItsAttentionStaysTwoLayers() {
+        // On the stream, layer 4's attention is followed directly by layer 5's MLP, as in one whole layer.
+        ModelProto dropped = SubBlockRemoval.drop(model, map, Set.of(SubBlock.mlp(4), SubBlock.attention(5)));
+        StructureMap remapped = StructureDetector.detect(dropped);
+        assertEquals(12, remapped.layerCount());
+        assertNull(remapped.layer(4).mlp());
+        assertNull(remapped.layer(5).attention());
+        assertEquals(map.layer(5).mlp().down().weight(), remapped.layer(5).mlp().down().weight());
+        // Without the record the edit keeps, the graph reads as 11 layers.
+        assertEquals(11, StructureDetector.detect(dropped.toBuilder().clearMetadataProps().build()).layerCount());
+
+        // A whole layer gone moves the later ones up; each still knows its origin, through later edits too.
+        ModelProto noLayer = SubBlockRemoval.dropLayer(dropped, remapped, 1);
+        StructureMap shifted = StructureDetector.detect(HeadPruning.pruneHeads(noLayer, StructureDetector.detect(noLayer),
+                0, Set.of(3)));
+        assertEquals(11, shifted.layerCount());
+        assertEquals(List.of(0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11),
+                shifted.layers().stream().map(TransformerLayer::origin).toList());
+        assertNull(shifted.layer(3).mlp(), "origin 4");
+        assertNull(shifted.layer(4).attention(), "origin 5");
+        Map<String, Object> gated = new HashMap<>(inputs);
+        for (String gate : List.of(search.attentionGates().get(1), search.mlpGates().get(1), search.mlpGates().get(4),
+                search.attentionGates().get(5))) {
+            gated.put(gate, new FloatInput(new float[] {0}, new long[] {1}));
+        }
         assertClose(OrtRunner.run(search, gated).get(OUTPUT), OrtRunner.run(noLayer, inputs).get(OUTPUT));
     }
 

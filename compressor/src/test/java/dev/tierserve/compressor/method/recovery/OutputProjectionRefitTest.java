@@ -11,6 +11,8 @@ import dev.tierserve.compressor.data.DataSplits;
 import dev.tierserve.compressor.data.EncodedBatch;
 import dev.tierserve.compressor.graph.MutableGraph;
 import dev.tierserve.compressor.graph.TensorData;
+import dev.tierserve.compressor.graph.edit.SubBlock;
+import dev.tierserve.compressor.graph.edit.SubBlockRemoval;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.graph.structure.TransformerLayer;
@@ -18,8 +20,10 @@ import dev.tierserve.compressor.method.baseline.MagnitudePruning;
 import dev.tierserve.compressor.runtime.RuntimeSettings;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -79,6 +83,28 @@ class OutputProjectionRefitTest {
         double before = heldOutError(pruned);
         double after = heldOutError(refitted);
         System.out.printf("held-out relative error: pruned %.4f, refitted %.4f%n", before, after);
+        assertTrue(after < 0.8 * before, "refitted " + after + " vs pruned " + before);
+    }
+
+    @Test
+    void eachSubBlockIsFittedTowardsItsOwnLayerOfTheParent() {
+        // Layer 1 gone entirely (the later layers move up), and layer 3 without its MLP before layer 4 without its
+        // attention, which the graph alone would read as one layer.
+        ModelProto pruned = MagnitudePruning.prune(parent, new int[] {8, 12, 8, 6, 12, 8},
+                new int[] {1024, 1536, 768, 1536, 1024, 768});
+        pruned = SubBlockRemoval.drop(pruned, StructureDetector.detect(pruned), Set.of(SubBlock.attention(1),
+                SubBlock.mlp(1), SubBlock.mlp(3), SubBlock.attention(4)));
+        assertEquals(List.of(0, 2, 3, 4, 5), StructureDetector.detect(pruned).layers().stream()
+                .map(TransformerLayer::origin).toList());
+        List<String> fitted = new ArrayList<>();
+        ModelProto refitted = new OutputProjectionRefit(runner, OutputProjectionRefit.DEFAULT_RIDGE, fitted::add)
+                .refit(pruned, parent, calibration);
+        assertEquals(List.of("L0.attention", "L0.mlp", "L2.attention", "L2.mlp", "L3.attention", "L4.mlp",
+                "L5.attention", "L5.mlp"), fitted.stream().filter(l -> l.startsWith("refit L"))
+                .map(l -> l.substring("refit ".length(), l.indexOf(':'))).toList());
+        double before = heldOutError(pruned);
+        double after = heldOutError(refitted);
+        System.out.printf("held-out relative error with removed sub-blocks: %.4f, refitted %.4f%n", before, after);
         assertTrue(after < 0.8 * before, "refitted " + after + " vs pruned " + before);
     }
 

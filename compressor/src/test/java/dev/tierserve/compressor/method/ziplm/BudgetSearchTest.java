@@ -45,4 +45,19 @@ class BudgetSearchTest {
         budgets.retract(second);
         assertEquals((50.0 + second) / 2, budgets.budget(), 1e-12);
     }
+
+    @Test
+    void aBracketNarrowerThanTheTimerResolvesReturnsToTheReachingBudget() {
+        BudgetSearch budgets = new BudgetSearch(2.0, 31.95);
+        budgets.measured(2.07);
+        double loosened = 31.95 * 2.07 / 2.0 * 0.99;
+        assertEquals(loosened, budgets.budget(), 1e-12);
+        budgets.measured(1.97);
+        double middle = (31.95 + loosened) / 2;
+        assertEquals(middle, budgets.budget(), 1e-12, "2.5% apart: bisected");
+        budgets.measured(1.98);
+        assertEquals(31.95, budgets.budget(), 1e-12, "1.2% apart: the reaching budget again");
+        budgets.measured(2.03);
+        assertEquals(31.95, budgets.budget(), 1e-12, "still bracketed by the same two");
+    }
 }
