@@ -47,12 +47,12 @@ import java.util.stream.IntStream;
  *       prunable blocks get the budget T* = T_full/S − T_fixed;</li>
  *   <li>a dynamic program picks one level per block minimising the weighted error sum under T*, and an
  *       evolutionary search over the per-block error weights keeps the plan whose stitched model (scored
- *       through one search-graph session) has the lowest calibration loss; each budget's search starts from the
- *       weights the last budget's ended with;</li>
+ *       through one search-graph session) has the lowest calibration loss. The first search starts from each
+ *       block's sensitivity (the loss of pruning it alone over its OBS error), every later one, at the next budget or
+ *       the next tier, from the weights the last one ended with;</li>
  *   <li>each plan's physically pruned variant is timed against the parent; the budget is scaled by the miss
  *       (tightened when short, loosened when more than 4% over), then bisected between budgets that reached and
- *       missed S; a tier settles only on a plan whose search started from an earlier search's weights (the
- *       first tier's first search, from all ones, never settles it);</li>
+ *       missed S;</li>
  *   <li>the reaching plan with the lowest calibration loss has its variant's projections refitted in stream order
  *       on its own inputs towards the parent's, on all the calibration texts ({@link OutputProjectionRefit}): OBS
  *       sees each block on the parent's inputs, the refit corrects the drift of the blocks before it. The refitted
@@ -174,16 +174,15 @@ public final class ZipLm {
         double tableBudget = table.fullMs() / target - table.fixedMs();
         BudgetSearch budgets = new BudgetSearch(target, tableBudget * carry.budgetScale);
         List<Reached> reached = new ArrayList<>();
-        // Each search starts from the error weights the one before ended with, the first from the last tier's: a
-        // nearby budget, or the next tier, wants much the same trade-offs between blocks.
+        // Each search starts from the error weights the one before ended with, the first from the last tier's (a
+        // nearby budget, or the next tier, wants much the same trade-offs between blocks), the first tier's first
+        // from the blocks' sensitivities. On BGE-small, searches from all ones ended the 1.5x tier at calibration
+        // losses of 0.07 to 0.11 even with a second search from the first one's weights, and a cold 2x search at 0.15
+        // to 0.21; from the sensitivities the first 1.5x search reached 0.046 (a second one found nothing better),
+        // and the 2x tier's first search, from the 1.5x tier's weights, 0.088.
         boolean warm = blocks.stream().allMatch(b -> carry.errorWeights.containsKey(b.label()));
         double[] weights = warm ? blocks.stream().mapToDouble(b -> carry.errorWeights.get(b.label())).toArray()
                 : sensitivities(blocks, loss, target);
-        // A search from all ones ends far from where a second one, from its weights, gets: on BGE-small the second
-        // 1.5x search lowered the calibration loss from 0.102 to 0.074, 0.103 to 0.081 and 0.126 to 0.087 (three
-        // runs); a run that settled on its first search measured a held-out mean cosine of 0.970 instead of 0.973. So
-        // only a plan from a warm search settles a tier. Started from the 1.5x tier's weights, the 2x tier's first
-        // search reached 0.114 where a cold one had reached 0.152 to 0.208.
         if (warm) {
             log.accept(String.format(Locale.ROOT, "ZipLM %.2fx: the search starts from the last tier's error weights",
                     target));
@@ -215,14 +214,13 @@ public final class ZipLm {
                 reached.add(new Reached(plan, obsOnly, budget, best.loss, attempt));
             }
             budgets.measured(measured);
-            if (measured >= target && measured <= target * 1.04 && warm) {
+            if (measured >= target && measured <= target * 1.04) {
                 ZipLmResult result = settleLowestLoss(reached, budgets, tableBudget, carry, start, parent,
                         layers, target, refit, refitTexts, timing, begin);
                 if (result != null) {
                     return result;
                 }
             }
-            warm = true;
         }
         // Out of attempts: the other reaching plans, lowest loss first.
         while (!reached.isEmpty()) {
