@@ -133,12 +133,15 @@ public record PruningPlan(List<PrunableBlock> blocks, int[] remainingGroups) {
         return kept;
     }
 
-    /** Query heads kept per layer (0 = attention removed). */
+    /**
+     * Query heads kept per layer of the original model (0 = attention removed), indexed by origin: {@code layers} is
+     * the original model's layer count.
+     */
     public int[] heads(int layers) {
         return units(layers, true);
     }
 
-    /** MLP channels kept per layer (0 = MLP removed). */
+    /** MLP channels kept per layer of the original model (0 = MLP removed), as {@link #heads}. */
     public int[] channels(int layers) {
         return units(layers, false);
     }
@@ -147,7 +150,7 @@ public record PruningPlan(List<PrunableBlock> blocks, int[] remainingGroups) {
         int[] units = new int[layers];
         for (int b = 0; b < blocks.size(); b++) {
             if (blocks.get(b).attention() == attention) {
-                units[blocks.get(b).layer()] = blocks.get(b).units(remainingGroups[b]);
+                units[blocks.get(b).origin()] = blocks.get(b).units(remainingGroups[b]);
             }
         }
         return units;

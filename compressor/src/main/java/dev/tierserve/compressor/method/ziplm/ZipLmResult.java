@@ -11,8 +11,8 @@ import java.util.Map;
  * settings it was built for, and the plan that produced it.
  *
  * @param obsOnly  the same pruned model before the refit (OBS weights only): same shapes, for comparisons
- * @param heads    query heads kept per layer (0 = attention removed)
- * @param channels MLP channels kept per layer (0 = MLP removed)
+ * @param heads    query heads kept per layer of the parent (0 = attention removed, or the whole layer)
+ * @param channels MLP channels kept per layer of the parent (0 = MLP removed, or the whole layer)
  * @param attempts how many budgets were tried (more than one when a first solution measured below target)
  */
 public record ZipLmResult(double targetSpeedup, ModelProto model, ModelProto obsOnly, double measuredSpeedup,
