@@ -5,6 +5,7 @@ import dev.tierserve.compressor.data.BatchTokenizer;
 import dev.tierserve.compressor.data.DataSplits;
 import dev.tierserve.compressor.data.EncodedBatch;
 import dev.tierserve.compressor.data.TextSample;
+import dev.tierserve.compressor.eval.DecoderQuality;
 import dev.tierserve.compressor.eval.Evaluation;
 import dev.tierserve.compressor.latency.ComponentLatencyMeter;
 import dev.tierserve.compressor.latency.ComponentLatencyTable;
@@ -32,6 +33,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.function.Consumer;
 
 /** Runs one compression method for a plan: its calibration data, its options, its timing batch. */
@@ -50,16 +52,19 @@ final class MethodRunner {
     private final List<TextSample> samples;
     private final Path tokenizer;
     private final Path latencyTables;
+    /** A decoder's vocabulary, into which token ids are folded (a synthetic one's is smaller than the tokenizer's). */
+    private final OptionalInt decoderVocabulary;
     private final Consumer<String> progress;
     /** TrimLLM variants by target, kept from this plan's TrimLLM runs for the combination. */
     private final Map<Double, CompressedVariant> depthSteps = new HashMap<>();
 
     MethodRunner(PlanRequest request, List<TextSample> samples, Path tokenizer, Path latencyTables,
-                 Consumer<String> progress) {
+                 OptionalInt decoderVocabulary, Consumer<String> progress) {
         this.request = request;
         this.samples = samples;
         this.tokenizer = tokenizer;
         this.latencyTables = latencyTables;
+        this.decoderVocabulary = decoderVocabulary;
         this.progress = progress;
     }
 
@@ -196,14 +201,19 @@ final class MethodRunner {
         List<TextSample> calibration = DataSplits.outsideTest(samples, request.seed(), Evaluation.DEFAULT_TRAIN_TEXTS,
                 request.testTexts(), texts);
         try (BatchTokenizer encoder = new BatchTokenizer(tokenizer, length)) {
-            return encoder.encodeAll(calibration, 16);
+            return encoder.encodeAll(calibration, 16).stream().map(this::forModel).toList();
         }
     }
 
     private EncodedBatch timingBatch() {
         DataSplits splits = DataSplits.of(samples, request.seed(), request.runtime().batch(), 0, 0);
         try (BatchTokenizer encoder = new BatchTokenizer(tokenizer, request.runtime().sequence())) {
-            return encoder.encode(splits.calibration().stream().map(TextSample::text).toList());
+            return forModel(encoder.encode(splits.calibration().stream().map(TextSample::text).toList()));
         }
+    }
+
+    private EncodedBatch forModel(EncodedBatch batch) {
+        return decoderVocabulary.isPresent() ? DecoderQuality.foldIntoVocabulary(batch, decoderVocabulary.getAsInt())
+                : batch;
     }
 }

@@ -9,6 +9,7 @@ import dev.tierserve.compressor.eval.Evaluation;
 import dev.tierserve.compressor.eval.EvaluationReport;
 import dev.tierserve.compressor.eval.VariantResult;
 import dev.tierserve.compressor.graph.OnnxModelReader;
+import dev.tierserve.compressor.graph.structure.Projection;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.method.CompressedVariant;
 import dev.tierserve.compressor.method.Unreached;
@@ -26,6 +27,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.function.Consumer;
 
 /**
@@ -51,8 +53,9 @@ public final class TierPlanner {
         Path tokenizer = request.parentFile().toAbsolutePath().resolveSibling("tokenizer.json");
         List<TextSample> samples = request.calibration().equals("brown") ? BrownCorpus.bundled()
                 : TextFiles.read(Path.of(request.calibration()));
+        Projection lmHead = StructureDetector.detect(parent).lmHead();
         MethodRunner runner = new MethodRunner(request, samples, tokenizer, store.root().resolve(".latency-tables"),
-                progress);
+                lmHead == null ? OptionalInt.empty() : OptionalInt.of(lmHead.outFeatures()), progress);
 
         List<CompressedVariant> variants = new ArrayList<>();
         List<String> skipped = new ArrayList<>();

@@ -4,8 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tierserve.compressor.TestModels;
 import dev.tierserve.compressor.graph.OnnxModelReader;
+import dev.tierserve.compressor.graph.OnnxModelWriter;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
+import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.store.VariantPublisher;
+import dev.tierserve.compressor.synthetic.DecoderBuilder;
+import dev.tierserve.compressor.synthetic.DecoderConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -18,7 +22,10 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** {@code compress --method trimllm|parallel} on all-MiniLM-L6: what lands in the variant store. */
+/**
+ * {@code compress --method trimllm|parallel} on all-MiniLM-L6 and {@code --method ziplm} on a synthetic Llama-style
+ * decoder: what lands in the variant store.
+ */
 class CompressCommandTest {
 
     @TempDir
@@ -52,6 +59,35 @@ class CompressCommandTest {
         int blocks = StructureDetector.detect(OnnxModelReader.read(variants.get(0).resolve("model.onnx"))).layers()
                 .stream().mapToInt(l -> (l.attention() == null ? 0 : 1) + (l.mlp() == null ? 0 : 1)).sum();
         assertTrue(blocks < 12, "sub-blocks were physically removed: " + blocks);
+    }
+
+    @Test
+    void ziplmPublishesAPrunedSyntheticDecoder() throws Exception {
+        // The decoder's vocabulary (1000) is smaller than the tokenizer's: token ids are folded into it.
+        Path parent = Files.createDirectories(dir.resolve("llama")).resolve("model.onnx");
+        DecoderConfig config = DecoderConfig.llama().withWidth(256, 8, 4, 688);
+        OnnxModelWriter.write(DecoderBuilder.build(config), parent);
+        Files.copy(TestModels.file(TestModels.MINILM_TOKENIZER), parent.resolveSibling("tokenizer.json"));
+        Path store = dir.resolve("store");
+        int exit = new CommandLine(new CompressorCommand()).execute("compress", "--method", "ziplm",
+                "--model", parent.toString(), "--targets", "1.5", "--calibration-texts", "32", "--seq", "128",
+                "--test-texts", "20", "--out", store.toString());
+        assertEquals(0, exit);
+
+        List<Path> variants;
+        try (Stream<Path> listing = Files.list(store.resolve("llama"))) {
+            variants = listing.filter(p -> p.getFileName().toString().startsWith("ziplm")).toList();
+        }
+        assertEquals(1, variants.size(), "one variant for one target: " + variants);
+        JsonNode manifest = new ObjectMapper().readTree(variants.get(0).resolve("variant.json").toFile());
+        assertTrue(manifest.get("measuredSpeedup").asDouble() >= 1.5);
+        assertTrue(manifest.get("synthetic").asBoolean());
+        assertTrue(manifest.get("quality").get("decoder").get("meanKl").asDouble() > 0);
+        StructureMap map = StructureDetector.detect(OnnxModelReader.read(variants.get(0).resolve("model.onnx")));
+        int heads = map.layers().stream().mapToInt(l -> l.attention() == null ? 0 : l.attention().heads()).sum();
+        int channels = map.layers().stream().mapToInt(l -> l.mlp() == null ? 0 : l.mlp().intermediateSize()).sum();
+        assertTrue(heads + channels < config.layers() * (config.heads() + config.ffn()),
+                "pruned: " + heads + " heads, " + channels + " channels");
     }
 
     @Test

@@ -1,0 +1,82 @@
+package dev.tierserve.compressor.method.ziplm;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.tierserve.compressor.data.Batches;
+import dev.tierserve.compressor.data.EncodedBatch;
+import dev.tierserve.compressor.eval.DecoderQuality;
+import dev.tierserve.compressor.graph.structure.AttentionBlock;
+import dev.tierserve.compressor.graph.structure.StructureDetector;
+import dev.tierserve.compressor.graph.structure.StructureMap;
+import dev.tierserve.compressor.graph.structure.TransformerLayer;
+import dev.tierserve.compressor.latency.ComponentLatencyMeter;
+import dev.tierserve.compressor.latency.ComponentLatencyTable;
+import dev.tierserve.compressor.method.DepthFixtures;
+import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.compressor.synthetic.DecoderBuilder;
+import dev.tierserve.compressor.synthetic.DecoderConfig;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * ZipLM on the synthetic pre-norm decoders (random weights: this tests the machinery, not quality): the variant
+ * reaches its speedup, the Llama-style decoder loses whole KV groups (its query heads stay a multiple of its KV
+ * heads), the pruned graph runs with its KV cache, the loss the search scored through masks is the physical
+ * variant's, and the output-projection refit lowers it.
+ */
+class ZipLmDecoderTest {
+
+    @ParameterizedTest
+    @EnumSource(DecoderConfig.Family.class)
+    void prunesADecoderToItsTarget(DecoderConfig.Family family) {
+        // Twice the default width, so that a forward pass takes milliseconds and timing noise does not decide.
+        DecoderConfig config = family == DecoderConfig.Family.GPT2 ? DecoderConfig.gpt2().withWidth(256, 8, 8, 1024)
+                : DecoderConfig.llama().withWidth(256, 8, 4, 688);
+        ModelProto parent = DecoderBuilder.build(config);
+        StructureMap parentMap = StructureDetector.detect(parent);
+        int vocabulary = parentMap.lmHead().outFeatures();
+        RuntimeSettings settings = RuntimeSettings.cpu(1, 1, 128);
+        EncodedBatch timing = DecoderQuality.foldIntoVocabulary(DepthFixtures.miniLmTiming(128), vocabulary);
+        List<EncodedBatch> calibration = DepthFixtures.miniLmCalibration(64, 48).stream()
+                .map(b -> DecoderQuality.foldIntoVocabulary(b, vocabulary)).toList();
+        ComponentLatencyTable table = new ComponentLatencyMeter(settings, 3, 10).measure(parent, timing);
+        ZipLmOptions options = ZipLmOptions.defaults().withCalibration(64, 48, 32).withSearch(2, 3);
+
+        ZipLmRun run = new ZipLm(settings, options, System.out::println)
+                .compress(parent, List.of(1.5), calibration, timing, table);
+
+        assertEquals(List.of(), run.unreached());
+        ZipLmResult result = run.results().get(0);
+        assertTrue(result.measuredSpeedup() >= 1.5, "measured " + result.measuredSpeedup());
+        StructureMap map = StructureDetector.detect(result.model());
+        long width = 0;
+        for (TransformerLayer layer : map.layers()) {
+            AttentionBlock attention = layer.attention();
+            if (attention != null) {
+                assertEquals(config.heads() / config.kvHeads(), attention.groupSize(),
+                        "layer " + layer.origin() + ": query heads per KV head");
+                assertEquals(attention.heads(), attention.kvHeads() * attention.groupSize());
+                assertEquals(attention.heads(), result.heads()[layer.origin()]);
+                assertTrue(attention.hasCache(), "layer " + layer.origin() + " keeps its KV cache");
+                width += attention.heads();
+            }
+            width += layer.mlp() == null ? 0 : layer.mlp().intermediateSize();
+        }
+        assertTrue(width < (long) config.layers() * (config.heads() + config.ffn()), "pruned: " + width);
+
+        LossAgainstParent loss = new LossAgainstParent(parent,
+                Batches.firstTexts(calibration, options.scoringTexts()), settings);
+        double physical = loss.of(result.obsOnly());
+        assertEquals(result.calibrationLoss(), physical, 1e-4 * Math.max(1, physical),
+                "loss scored through the search graph vs the physical variant's");
+        assertTrue(physical > 0);
+        // The refit, fitted on these texts among others, must lower it (pre-norm: each sub-block's output is added
+        // to the stream with no norm after it).
+        double refitted = loss.of(result.model());
+        assertTrue(refitted < physical, "refitted " + refitted + " vs " + physical);
+    }
+}
