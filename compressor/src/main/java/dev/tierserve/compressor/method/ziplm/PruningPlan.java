@@ -30,15 +30,6 @@ import java.util.stream.IntStream;
  */
 public record PruningPlan(List<PrunableBlock> blocks, int[] remainingGroups) {
 
-    /** The search graph's inputs that make it compute this plan. */
-    public Map<String, TensorProto> searchInputs(SearchGraph search) {
-        Map<String, TensorProto> inputs = new HashMap<>(search.defaults());
-        for (int b = 0; b < blocks.size(); b++) {
-            inputs.putAll(blockInputs(search, blocks.get(b), remainingGroups[b]));
-        }
-        return inputs;
-    }
-
     /**
      * The search graph's inputs that differ from its defaults when {@code block} keeps {@code remaining} groups: its
      * gate at 0 when none, its mask and OBS-updated output weight when some, nothing when all.
