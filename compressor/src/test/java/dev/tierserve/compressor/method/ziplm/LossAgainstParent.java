@@ -10,6 +10,9 @@ import dev.tierserve.compressor.runtime.RuntimeSettings;
 import java.util.List;
 import java.util.Map;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 /** A physical model's relative output error against the parent's on some texts: what ZipLM's search scores. */
 final class LossAgainstParent {
 
@@ -30,5 +33,18 @@ final class LossAgainstParent {
         RelativeError error = new RelativeError(output, reference);
         runner.run(model, Map.of(), texts, List.of(error));
         return error.value();
+    }
+
+    /**
+     * The loss the search scored through masks and OBS weights must be the physical variant's (before its refit),
+     * and the refit, fitted on these texts among others, must lower it.
+     */
+    void assertSearchLossIsPhysicalAndRefitLowersIt(ZipLmResult result) {
+        double physical = of(result.obsOnly());
+        assertEquals(result.calibrationLoss(), physical, 1e-4 * Math.max(1, physical),
+                "loss scored through the search graph vs the physical variant's");
+        assertTrue(physical > 0);
+        double refitted = of(result.model());
+        assertTrue(refitted < physical, "refitted " + refitted + " vs " + physical);
     }
 }

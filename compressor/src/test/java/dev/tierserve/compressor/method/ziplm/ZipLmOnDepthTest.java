@@ -83,15 +83,7 @@ class ZipLmOnDepthTest {
         }
         assertTrue(width < parentWidth, "ZipLM pruned the start further: " + width + " of " + parentWidth);
 
-        // The search scored masks and OBS weights on the start; the physical variant (before its refit) must give
-        // the same loss, and the refit, fitted on these texts among others, must lower it.
-        LossAgainstParent loss = new LossAgainstParent(parent,
-                Batches.firstTexts(calibration, options.scoringTexts()), settings);
-        double physical = loss.of(result.obsOnly());
-        assertEquals(result.calibrationLoss(), physical, 1e-4 * Math.max(1, physical),
-                "loss scored through the search graph vs the physical variant's");
-        assertTrue(physical > 0);
-        double refitted = loss.of(result.model());
-        assertTrue(refitted < physical, "refitted " + refitted + " vs " + physical);
+        new LossAgainstParent(parent, Batches.firstTexts(calibration, options.scoringTexts()), settings)
+                .assertSearchLossIsPhysicalAndRefitLowersIt(result);
     }
 }
