@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -43,20 +44,16 @@ class CompressCommandTest {
                 "--test-texts", "40", "--out", store.toString());
         assertEquals(0, exit);
 
-        List<Path> variants;
-        try (Stream<Path> listing = Files.list(store.resolve("minilm"))) {
-            variants = listing.filter(p -> p.getFileName().toString().startsWith("trimllm")).toList();
-        }
-        assertEquals(1, variants.size(), "one variant for one target: " + variants);
-        JsonNode manifest = new ObjectMapper().readTree(variants.get(0).resolve("variant.json").toFile());
+        Path variant = onlyVariant(store.resolve("minilm"), "trimllm");
+        JsonNode manifest = new ObjectMapper().readTree(variant.resolve("variant.json").toFile());
         assertTrue(List.of("trimllm", "trimllm+affine").contains(manifest.get("method").asText()));
         assertTrue(manifest.get("measuredSpeedup").asDouble() >= 1.2);
         assertEquals(1.2, manifest.get("targetSpeedup").asDouble());
         assertEquals(64, manifest.get("latency").get("runtime").get("sequence").asInt());
-        assertEquals(VariantPublisher.sha256(variants.get(0).resolve("model.onnx")), manifest.get("sha256").asText());
+        assertEquals(VariantPublisher.sha256(variant.resolve("model.onnx")), manifest.get("sha256").asText());
         double cosine = manifest.get("quality").get("encoder").get("meanCosine").asDouble();
         assertTrue(cosine > 0.3 && cosine < 1, "cosine " + cosine);
-        int blocks = StructureDetector.detect(OnnxModelReader.read(variants.get(0).resolve("model.onnx"))).layers()
+        int blocks = StructureDetector.detect(OnnxModelReader.read(variant.resolve("model.onnx"))).layers()
                 .stream().mapToInt(l -> (l.attention() == null ? 0 : 1) + (l.mlp() == null ? 0 : 1)).sum();
         assertTrue(blocks < 12, "sub-blocks were physically removed: " + blocks);
     }
@@ -74,16 +71,12 @@ class CompressCommandTest {
                 "--test-texts", "20", "--out", store.toString());
         assertEquals(0, exit);
 
-        List<Path> variants;
-        try (Stream<Path> listing = Files.list(store.resolve("llama"))) {
-            variants = listing.filter(p -> p.getFileName().toString().startsWith("ziplm")).toList();
-        }
-        assertEquals(1, variants.size(), "one variant for one target: " + variants);
-        JsonNode manifest = new ObjectMapper().readTree(variants.get(0).resolve("variant.json").toFile());
+        Path variant = onlyVariant(store.resolve("llama"), "ziplm");
+        JsonNode manifest = new ObjectMapper().readTree(variant.resolve("variant.json").toFile());
         assertTrue(manifest.get("measuredSpeedup").asDouble() >= 1.5);
         assertTrue(manifest.get("synthetic").asBoolean());
         assertTrue(manifest.get("quality").get("decoder").get("meanKl").asDouble() > 0);
-        StructureMap map = StructureDetector.detect(OnnxModelReader.read(variants.get(0).resolve("model.onnx")));
+        StructureMap map = StructureDetector.detect(OnnxModelReader.read(variant.resolve("model.onnx")));
         int heads = map.layers().stream().mapToInt(l -> l.attention() == null ? 0 : l.attention().heads()).sum();
         int channels = map.layers().stream().mapToInt(l -> l.mlp() == null ? 0 : l.mlp().intermediateSize()).sum();
         assertTrue(heads + channels < config.layers() * (config.heads() + config.ffn()),
@@ -107,5 +100,15 @@ class CompressCommandTest {
             assertEquals(List.of("unreached"), listing.map(p -> p.getFileName().toString()).toList(),
                     "no variant published");
         }
+    }
+
+    /** The one variant directory whose name starts with {@code prefix}: one target, one variant. */
+    private static Path onlyVariant(Path modelStore, String prefix) throws IOException {
+        List<Path> variants;
+        try (Stream<Path> listing = Files.list(modelStore)) {
+            variants = listing.filter(p -> p.getFileName().toString().startsWith(prefix)).toList();
+        }
+        assertEquals(1, variants.size(), "one variant for one target: " + variants);
+        return variants.get(0);
     }
 }
