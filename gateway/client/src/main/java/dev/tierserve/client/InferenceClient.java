@@ -28,13 +28,19 @@ import picocli.CommandLine.Option;
         description = "Talks to a tierserve gateway (or any KServe v2 gRPC server).")
 public final class InferenceClient {
 
-    @Option(names = "--target", defaultValue = "localhost:8001", description = "host:port (default ${DEFAULT-VALUE})")
+    @Option(names = "--target", defaultValue = "${env:TIERSERVE_TARGET:-localhost:8001}",
+            description = "host:port (default: $TIERSERVE_TARGET, else localhost:8001; now ${DEFAULT-VALUE})")
     String target;
 
     public static void main(String[] args) {
         System.exit(new CommandLine(new InferenceClient()).setExecutionExceptionHandler((error, line, parsed) -> {
+            // The server's answer or the user's mistake: one line, no stack trace.
             if (error instanceof StatusRuntimeException status) {
                 System.err.println("error: " + status.getStatus().getCode() + ": " + status.getStatus().getDescription());
+                return 2;
+            }
+            if (error instanceof IllegalArgumentException mistake) {
+                System.err.println("error: " + mistake.getMessage());
                 return 2;
             }
             throw error;

@@ -22,11 +22,9 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import org.jboss.logging.Logger;
 
 /**
@@ -40,9 +38,6 @@ public class TierJobs {
 
     private static final Logger LOG = Logger.getLogger(TierJobs.class);
     private static final Duration RESUBMIT_AFTER_UNREACHABLE = Duration.ofSeconds(5);
-
-    /** How long a strict request waits for the id of a job that is being submitted for its tier. */
-    private static final Duration SUBMISSION_WAIT = Duration.ofSeconds(2);
 
     /**
      * What is known about one model's tier being built. Immutable; replaced on every change.
@@ -90,30 +85,29 @@ public class TierJobs {
             }
             if (!missing.isEmpty()) {
                 LOG.infof("pre-computing %s %s", model.name(), missing);
-                ensureAll(model.name(), missing);
+                ensureAll(model, missing);
             }
         }
     }
 
     /**
-     * Makes sure a job is building {@code tier} of {@code model} (starting one only if none is, and not again
-     * within the retry delay after one ended without a variant); returns what a client should be told.
+     * Makes sure a job is building {@code tier} of {@code model}'s parent (starting one only if none is, and not
+     * again within the retry delay after one ended without a variant). Never waits: the returned future completes
+     * with what a client should be told once a submission in flight has its answer.
      */
-    public String ensure(String model, String tier) {
+    public CompletableFuture<String> ensure(ModelEntry model, String tier) {
         ensureAll(model, List.of(tier));
-        Tracked now = tracked.get(key(model, tier));
-        if (now != null && now.submitted() != null) {
-            try {
-                now.submitted().get(SUBMISSION_WAIT.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (TimeoutException | ExecutionException e) {
-                // Still being submitted, or failed: report what is known now.
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            now = tracked.get(key(model, tier));
-        }
-        return now == null ? "the tier's variant was just published"
-                : now.jobId() == null ? now.status() : "job " + now.jobId() + ": " + now.status();
+        String key = key(model.sessionKey(), tier);
+        Tracked now = tracked.get(key);
+        CompletableFuture<Void> submitted = now == null || now.submitted() == null
+                ? CompletableFuture.completedFuture(null) : now.submitted();
+        return submitted.thenApply(ignored -> clientMessage(tracked.get(key)));
+    }
+
+    /** What a client is told about a tier's job. */
+    private static String clientMessage(Tracked tracked) {
+        return tracked == null ? "the tier's variant was just published"
+                : tracked.jobId() == null ? tracked.status() : "job " + tracked.jobId() + ": " + tracked.status();
     }
 
     /** Whether a job for this tier of the model has been asked for since the gateway started. */
@@ -121,12 +115,16 @@ public class TierJobs {
         return tracked.containsKey(key(model, tier));
     }
 
-    /** Like {@link #ensure} for several tiers, starting one job for all of those not already being built. */
-    public void ensureAll(String model, List<String> tiers) {
+    /**
+     * Like {@link #ensure} for several tiers, starting one job for all of those not already being built. The job
+     * measures quality on the embedding the model is served with (see {@link ServedEmbedding}).
+     */
+    public void ensureAll(ModelEntry model, List<String> tiers) {
+        String parent = model.sessionKey();
         List<String> starting = new ArrayList<>();
         CompletableFuture<Void> submitted = new CompletableFuture<>();
         for (String tier : tiers) {
-            tracked.compute(key(model, tier), (k, old) -> {
+            tracked.compute(key(parent, tier), (k, old) -> {
                 if (old != null && (!old.ended() || System.nanoTime() < old.retryAtNanos())) {
                     return old;
                 }
@@ -135,7 +133,8 @@ public class TierJobs {
             });
         }
         if (!starting.isEmpty()) {
-            submit(model, starting, submitted); // outside compute: its callback may update the map at once
+            // outside compute: its callback may update the map at once
+            submit(parent, ServedEmbedding.of(model, repository), starting, submitted);
         }
     }
 
@@ -143,12 +142,13 @@ public class TierJobs {
         return model + "|" + tier;
     }
 
-    private void submit(String model, List<String> tiers, CompletableFuture<Void> submitted) {
+    private void submit(String model, ServedEmbedding embedding, List<String> tiers, CompletableFuture<Void> submitted) {
         GatewayConfig.Compressor settings = config.compressor();
         SubmitJobRequest.Builder request = SubmitJobRequest.newBuilder().setModel(model).addAllTiers(tiers)
                 .setCalibrationTexts(settings.calibrationTexts()).setTestTexts(settings.testTexts())
                 .setMinQuality(settings.minQuality())
-                .setRuntime(RuntimeWire.toWire(CompressorClients.servingRuntime(config, runtime)));
+                .setRuntime(RuntimeWire.toWire(CompressorClients.servingRuntime(config, runtime)))
+                .setPooling(embedding.pooling()).setNormalize(embedding.normalize());
         settings.methods().ifPresent(request::addAllMethods);
         compressor.submit(request.build()).whenComplete((job, error) -> {
             for (String tier : tiers) {

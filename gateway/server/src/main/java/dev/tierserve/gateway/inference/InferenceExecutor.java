@@ -61,30 +61,23 @@ public class InferenceExecutor {
     }
 
     /**
-     * Runs {@code work} on a worker before {@code deadline} (null: none). The returned future completes with the
-     * work's result or a {@link StatusRuntimeException}: DEADLINE_EXCEEDED, CANCELLED (see {@link Submission#stop}),
-     * RESOURCE_EXHAUSTED when the queue is full, or whatever status the work threw.
+     * Runs {@code work} on a worker before {@code deadline} (null: none), once {@code ready} has completed (the
+     * session it needs, loaded in the background: a cold load holds no worker and the deadline bounds the wait for
+     * it). The returned future completes with the work's result or a {@link StatusRuntimeException}:
+     * DEADLINE_EXCEEDED, CANCELLED (see {@link Submission#stop}), RESOURCE_EXHAUSTED when the queue is full, the
+     * failure of {@code ready}, or whatever status the work threw.
      */
-    public <T> Submission<T> submit(Deadline deadline, Work<T> work) {
+    public <T> Submission<T> submit(Deadline deadline, CompletableFuture<?> ready, Work<T> work) {
         CompletableFuture<T> result = new CompletableFuture<>();
         RunControl control;
         try {
             control = new RunControl();
         } catch (OrtException e) {
             result.completeExceptionally(Status.INTERNAL.withDescription(e.getMessage()).asRuntimeException());
-            return new Submission<>(result, null, null);
+            return new Submission<>(result, null, null, ready);
         }
         Runnable task = () -> runOnWorker(control, work, result);
-        Submission<T> submission = new Submission<>(result, control, task);
-        try {
-            workers.execute(task);
-        } catch (RejectedExecutionException e) {
-            control.close();
-            result.completeExceptionally(Status.RESOURCE_EXHAUSTED
-                    .withDescription("inference queue is full (" + workers.getQueue().size() + " requests waiting)")
-                    .asRuntimeException());
-            return submission;
-        }
+        Submission<T> submission = new Submission<>(result, control, task, ready);
         if (deadline != null) {
             long delayNanos = Math.max(0, deadline.timeRemaining(TimeUnit.NANOSECONDS));
             ScheduledFuture<?> timer = timers.schedule(
@@ -92,7 +85,28 @@ public class InferenceExecutor {
                     delayNanos, TimeUnit.NANOSECONDS);
             result.whenComplete((value, error) -> timer.cancel(false));
         }
+        ready.whenComplete((value, error) -> {
+            if (error != null) {
+                control.close();
+                result.completeExceptionally(error);
+            } else if (result.isDone()) {
+                control.close(); // stopped while its session loaded
+            } else {
+                enqueue(task, control, result);
+            }
+        });
         return submission;
+    }
+
+    private <T> void enqueue(Runnable task, RunControl control, CompletableFuture<T> result) {
+        try {
+            workers.execute(task);
+        } catch (RejectedExecutionException e) {
+            control.close();
+            result.completeExceptionally(Status.RESOURCE_EXHAUSTED
+                    .withDescription("inference queue is full (" + workers.getQueue().size() + " requests waiting)")
+                    .asRuntimeException());
+        }
     }
 
     private <T> void runOnWorker(RunControl control, Work<T> work, CompletableFuture<T> result) {
@@ -130,11 +144,13 @@ public class InferenceExecutor {
         private final CompletableFuture<T> result;
         private final RunControl control;
         private final Runnable task;
+        private final CompletableFuture<?> ready;
 
-        Submission(CompletableFuture<T> result, RunControl control, Runnable task) {
+        Submission(CompletableFuture<T> result, RunControl control, Runnable task, CompletableFuture<?> ready) {
             this.result = result;
             this.control = control;
             this.task = task;
+            this.ready = ready;
         }
 
         public CompletableFuture<T> result() {
@@ -152,7 +168,8 @@ public class InferenceExecutor {
             if (reason.getCode() == Status.Code.DEADLINE_EXCEEDED) {
                 expiredInQueue.increment(); // counted before the answer goes out
             }
-            result.completeExceptionally(reason.augmentDescription("while waiting for a worker").asRuntimeException());
+            result.completeExceptionally(reason.augmentDescription(ready.isDone() ? "while waiting for a worker"
+                    : "while its model was loading").asRuntimeException());
             if (workers.remove(task)) {
                 control.close(); // no worker will ever see it
             }

@@ -12,6 +12,8 @@ import dev.tierserve.gateway.runtime.SessionCache;
 import dev.tierserve.gateway.stats.ModelStatisticsRecorder;
 import dev.tierserve.gateway.stats.ModelStatisticsRegistry;
 import dev.tierserve.gateway.tier.Tier;
+import dev.tierserve.gateway.compression.TierJobs;
+import dev.tierserve.gateway.tier.TierNotReadyException;
 import dev.tierserve.gateway.tier.TierRoute;
 import dev.tierserve.gateway.tier.TierRouter;
 import dev.tierserve.proto.inference.GRPCInferenceServiceGrpc;
@@ -68,6 +70,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     private final SessionCache sessions;
     private final InferenceExecutor executor;
     private final TierRouter router;
+    private final TierJobs jobs;
     private final ModelDescriber describer;
     private final ModelStatisticsRegistry statistics;
     private final Readiness readiness;
@@ -77,7 +80,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     private final String version;
 
     InferenceGrpcService(ModelRepository repository, SessionCache sessions, InferenceExecutor executor,
-                         TierRouter router, ModelDescriber describer, ModelStatisticsRegistry statistics,
+                         TierRouter router, TierJobs jobs, ModelDescriber describer, ModelStatisticsRegistry statistics,
                          Readiness readiness, OnnxModelRunner onnxRunner, TextModelRunner textRunner,
                          OnnxRuntimeFactory runtime,
                          @ConfigProperty(name = "quarkus.application.version", defaultValue = "dev") String version) {
@@ -85,6 +88,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         this.sessions = sessions;
         this.executor = executor;
         this.router = router;
+        this.jobs = jobs;
         this.describer = describer;
         this.statistics = statistics;
         this.readiness = readiness;
@@ -205,8 +209,16 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         Deadline deadline;
         try {
             model = repository.require(request.getModelName());
-            route = router.route(model, requestedTier(request), request.getModelVersion(), strictTier(request));
             deadline = deadline(request);
+        } catch (StatusRuntimeException e) {
+            response.onError(e);
+            return;
+        }
+        try {
+            route = router.route(model, requestedTier(request), request.getModelVersion(), strictTier(request));
+        } catch (TierNotReadyException notReady) {
+            refuseStrict(model, notReady, deadline, response);
+            return;
         } catch (StatusRuntimeException e) {
             response.onError(e);
             return;
@@ -215,20 +227,24 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         ModelRunner runner = model.kind() == ModelKind.TEXT_EMBEDDING ? textRunner : onnxRunner;
         PhaseClock phases = new PhaseClock(received);
 
-        InferenceExecutor.Submission<ModelInferResponse> submission = executor.submit(deadline, (runOptions, queued) -> {
-            phases.started(queued);
-            ModelInferResponse.Builder built = runner.infer(model, route, request, runOptions, phases);
-            built.setModelName(model.name())
-                    .setModelVersion(route.served().name())
-                    .setId(request.getId())
-                    .putParameters("tier", string(route.served().name()))
-                    .putParameters("variant", string(route.variantId()))
-                    .putParameters("canary", InferParameter.newBuilder().setBoolParam(false).build());
-            if (route.degradedFrom() != null) {
-                built.putParameters("degraded_from", string(route.degradedFrom()));
-            }
-            return built.build();
-        });
+        // The session loads in the background (at most once however many requests wait for it); the request takes a
+        // worker only once it is there, and its deadline bounds the wait.
+        CompletableFuture<LoadedSession> session = sessions.load(route.sessionKey());
+        InferenceExecutor.Submission<ModelInferResponse> submission = executor.submit(deadline, session,
+                (runOptions, queued) -> {
+                    phases.started(queued);
+                    ModelInferResponse.Builder built = runner.infer(model, route, request, runOptions, phases);
+                    built.setModelName(model.name())
+                            .setModelVersion(route.served().name())
+                            .setId(request.getId())
+                            .putParameters("tier", string(route.served().name()))
+                            .putParameters("variant", string(route.variantId()))
+                            .putParameters("canary", InferParameter.newBuilder().setBoolParam(false).build());
+                    if (route.degradedFrom() != null) {
+                        built.putParameters("degraded_from", string(route.degradedFrom()));
+                    }
+                    return built.build();
+                });
 
         Context context = Context.current();
         Context.CancellationListener onCancel = cancelled -> submission.stop(
@@ -240,8 +256,9 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         submission.result().whenComplete((result, error) -> {
             context.removeListener(onCancel);
             StatusRuntimeException failure = error == null ? null : toStatus(error);
-            if (failure == null || failure.getStatus().getCode() != Status.Code.INVALID_ARGUMENT) {
-                router.buildMissingTier(model, route);
+            if (route.degradedFrom() != null
+                    && (failure == null || failure.getStatus().getCode() != Status.Code.INVALID_ARGUMENT)) {
+                jobs.ensureAll(model, List.of(route.degradedFrom()));
             }
             if (failure == null) {
                 recorder.recordSuccess(phases.timings());
@@ -251,6 +268,22 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
                 response.onError(failure);
             }
         });
+    }
+
+    /**
+     * A strict request for a tier that is not ready: starts the tier's job (once) and answers UNAVAILABLE naming it,
+     * as soon as the job has an id or the request's deadline comes, whichever is first.
+     */
+    private void refuseStrict(ModelEntry model, TierNotReadyException notReady, Deadline deadline,
+                              StreamObserver<ModelInferResponse> response) {
+        CompletableFuture<String> job = jobs.ensure(model, notReady.tier().name());
+        if (deadline != null) {
+            job = job.completeOnTimeout("a compression job is being submitted",
+                    Math.max(0, deadline.timeRemaining(TimeUnit.NANOSECONDS)), TimeUnit.NANOSECONDS);
+        }
+        job.whenComplete((told, error) -> response.onError(Status.UNAVAILABLE.withDescription(notReady.getMessage()
+                + " (" + (error == null ? told : "no job could be started: " + error.getMessage())
+                + "); retry later, or leave out strict_tier to be served by a slower tier").asRuntimeException()));
     }
 
     private static Tier requestedTier(ModelInferRequest request) {

@@ -52,6 +52,12 @@ public class Readiness {
         return ready;
     }
 
+    /** Not ready from now on (the gateway is stopping). */
+    void stopServing() {
+        ready = false;
+        setHealth(ServingStatus.NOT_SERVING);
+    }
+
     void onStart(@Observes StartupEvent event) {
         setHealth(ServingStatus.NOT_SERVING);
         Thread warmup = new Thread(this::warmUp, "warm-up");

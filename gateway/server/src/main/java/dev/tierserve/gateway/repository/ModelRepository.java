@@ -4,6 +4,7 @@ import com.google.protobuf.TextFormat;
 import dev.tierserve.gateway.config.GatewayConfig;
 import dev.tierserve.proto.inference.ModelConfig;
 import io.grpc.Status;
+import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -12,6 +13,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collection;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
@@ -19,8 +21,10 @@ import org.jboss.logging.Logger;
 
 /**
  * A Triton-like model repository: a directory with one folder per model, each holding its ONNX file and a
- * {@code config.pbtxt} (Triton's ModelConfig in protobuf text format). Indexed once at start-up.
+ * {@code config.pbtxt} (Triton's ModelConfig in protobuf text format). Indexed once at start-up (installing the
+ * embedded default reads and writes files: never on a gRPC thread).
  */
+@Startup
 @ApplicationScoped
 public class ModelRepository {
 
@@ -53,6 +57,12 @@ public class ModelRepository {
                     .asRuntimeException();
         }
         return entry;
+    }
+
+    /** The text model served over the ONNX model {@code base}, if the repository has one (the first by name). */
+    public Optional<ModelEntry> textModelOver(String base) {
+        return models.values().stream()
+                .filter(m -> m.kind() == ModelKind.TEXT_EMBEDDING && m.sessionKey().equals(base)).findFirst();
     }
 
     /** The ONNX file behind a session key (a model name). */

@@ -147,7 +147,7 @@ public class TextEmbedder {
         return Pooling.valueOf(model.parameter("pooling", "cls").toUpperCase(Locale.ROOT));
     }
 
-    private static boolean normalize(ModelEntry model) {
+    public static boolean normalize(ModelEntry model) {
         return Boolean.parseBoolean(model.parameter("normalize", "true"));
     }
 

@@ -1,7 +1,6 @@
 package dev.tierserve.gateway.tier;
 
 import dev.tierserve.compressor.store.StoredVariant;
-import dev.tierserve.gateway.compression.TierJobs;
 import dev.tierserve.gateway.repository.ModelEntry;
 import io.grpc.Status;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -12,10 +11,10 @@ import java.util.Optional;
 /**
  * Chooses which variant of a model answers a request. {@code exact} (and {@code auto}, for now) is the parent
  * model; a speedup tier is the variant the store assigns to it. A tier with no variant yet is answered now by the
- * fastest ready tier that is not faster than asked, or {@code exact}, marked {@code degraded_from}, and
- * {@link #buildMissingTier} starts its compression job (once) after the request proved valid; with
- * {@code strict_tier} the job starts at once and the request fails UNAVAILABLE naming it. {@code model_version}
- * pins a tier or a variant id.
+ * fastest ready tier that is not faster than asked, or {@code exact}, marked {@code degraded_from} (the caller
+ * starts its compression job once the request proved valid); with {@code strict_tier} the route is a
+ * {@link TierNotReadyException}. {@code model_version} pins a tier or a variant
+ * id. Routing reads the catalog's last snapshot only: no I/O, no waiting, no side effects.
  */
 @ApplicationScoped
 public class TierRouter {
@@ -24,11 +23,9 @@ public class TierRouter {
     public static final String PARENT_VARIANT = "parent";
 
     private final VariantCatalog catalog;
-    private final TierJobs jobs;
 
-    TierRouter(VariantCatalog catalog, TierJobs jobs) {
+    TierRouter(VariantCatalog catalog) {
         this.catalog = catalog;
-        this.jobs = jobs;
     }
 
     /** The tiers with something to serve, {@code exact} first, then slowest to fastest. */
@@ -67,10 +64,7 @@ public class TierRouter {
             return to(variant.get(), tier, null);
         }
         if (strict) {
-            String job = jobs.ensure(model.sessionKey(), tier.name());
-            throw Status.UNAVAILABLE.withDescription("tier " + tier + " of model '" + model.name()
-                    + "' is not ready (" + job + "); retry later, or leave out strict_tier to be served by a slower "
-                    + "tier").asRuntimeException();
+            throw new TierNotReadyException(model.name(), tier);
         }
         // The fastest ready tier that is not faster than asked.
         String fallback = null;
@@ -83,16 +77,6 @@ public class TierRouter {
             return exact(model, tier.name());
         }
         return to(variants.forTier(fallback).orElseThrow(), Tier.parse(fallback), tier.name());
-    }
-
-    /**
-     * Starts (once) the compression job for the tier a degraded route stood in for. Called once the request's inputs
-     * were accepted, so that a malformed request never starts an hour of compression.
-     */
-    public void buildMissingTier(ModelEntry model, TierRoute route) {
-        if (route.degradedFrom() != null) {
-            jobs.ensureAll(model.sessionKey(), List.of(route.degradedFrom()));
-        }
     }
 
     private TierRoute pinned(ModelEntry model, VariantCatalog.Snapshot variants, String version) {

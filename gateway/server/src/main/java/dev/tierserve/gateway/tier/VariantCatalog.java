@@ -4,6 +4,10 @@ import dev.tierserve.compressor.store.StoredVariant;
 import dev.tierserve.compressor.store.TierTable;
 import dev.tierserve.compressor.store.VariantStore;
 import dev.tierserve.gateway.config.GatewayConfig;
+import dev.tierserve.gateway.repository.ModelEntry;
+import dev.tierserve.gateway.repository.ModelKind;
+import dev.tierserve.gateway.repository.ModelRepository;
+import io.quarkus.runtime.Startup;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.nio.file.Path;
@@ -18,10 +22,12 @@ import java.util.concurrent.TimeUnit;
 import org.jboss.logging.Logger;
 
 /**
- * The gateway's view of the variant store: per model, the published variants and the tier table, re-read every
- * watch interval on a background thread so that a variant published by any process is served without a restart.
- * Requests read the last snapshot; only the first request for a model reads the store itself.
+ * The gateway's view of the variant store: per model of the repository, the published variants and the tier table,
+ * read at start-up and re-read every watch interval on a background thread, so that a variant published by any
+ * process is served without a restart. Requests only read the last snapshot: the store's files are never touched on
+ * a gRPC thread.
  */
+@Startup
 @ApplicationScoped
 public class VariantCatalog {
 
@@ -64,8 +70,13 @@ public class VariantCatalog {
         return thread;
     });
 
-    public VariantCatalog(GatewayConfig config) {
+    public VariantCatalog(GatewayConfig config, ModelRepository repository) {
         this.store = new VariantStore(config.variants().store());
+        for (ModelEntry model : repository.models()) {
+            if (model.kind() == ModelKind.ONNX) {
+                snapshots.put(model.name(), readOrEmpty(model.name()));
+            }
+        }
         long every = Math.max(50, config.variants().watchInterval().toMillis());
         watcher.scheduleWithFixedDelay(this::refreshAll, every, every, TimeUnit.MILLISECONDS);
     }
@@ -74,11 +85,15 @@ public class VariantCatalog {
         return store;
     }
 
+    /** The last snapshot read of {@code model}'s variants; empty for a model outside the repository. */
     public Snapshot of(String model) {
-        return snapshots.computeIfAbsent(model, this::read);
+        return snapshots.getOrDefault(model, Snapshot.EMPTY);
     }
 
-    /** Re-reads one model now (after a job ends, so that the next request sees its variant). */
+    /**
+     * Re-reads one model now (after a job ends, so that the next request sees its variant). Reads the store: never on
+     * a gRPC thread.
+     */
     public Snapshot refresh(String model) {
         Snapshot fresh = read(model);
         Snapshot old = snapshots.put(model, fresh);
@@ -93,7 +108,7 @@ public class VariantCatalog {
         return fresh;
     }
 
-    /** The model file of a variant, its checksum verified (a corrupt variant never loads). */
+    /** The model file of a variant, its checksum verified (a corrupt variant never loads). Reads the store. */
     public Path verifiedModelFile(VariantKey key) {
         StoredVariant variant = of(key.model()).byId(key.variantId()).or(() -> refresh(key.model()).byId(key.variantId()))
                 .orElseThrow(() -> new IllegalStateException("variant " + key.sessionKey() + " is not in the store"));
@@ -107,6 +122,15 @@ public class VariantCatalog {
             } catch (RuntimeException e) {
                 LOG.warnf("cannot read variants of %s: %s", model, e.getMessage());
             }
+        }
+    }
+
+    private Snapshot readOrEmpty(String model) {
+        try {
+            return read(model);
+        } catch (RuntimeException e) {
+            LOG.warnf("cannot read variants of %s: %s", model, e.getMessage());
+            return Snapshot.EMPTY;
         }
     }
 

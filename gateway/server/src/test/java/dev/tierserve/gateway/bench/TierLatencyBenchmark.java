@@ -9,6 +9,7 @@ import dev.tierserve.gateway.GatewayTestClient;
 import dev.tierserve.gateway.TestModels;
 import dev.tierserve.gateway.compression.TierJobs;
 import dev.tierserve.gateway.inference.InferenceExecutor;
+import dev.tierserve.gateway.repository.ModelRepository;
 import dev.tierserve.gateway.runtime.OnnxRuntimeFactory;
 import dev.tierserve.gateway.tier.VariantCatalog;
 import dev.tierserve.proto.inference.ModelInferRequest;
@@ -66,6 +67,9 @@ class TierLatencyBenchmark {
 
     @Inject
     VariantCatalog catalog;
+
+    @Inject
+    ModelRepository repository;
 
     @Inject
     OnnxRuntimeFactory runtime;
@@ -152,7 +156,7 @@ class TierLatencyBenchmark {
 
     /** Starts one job for the missing tiers (the product's on-the-fly path) and waits until they are served. */
     private Map<String, StoredVariant> awaitVariants() throws InterruptedException {
-        jobs.ensureAll(BGE, TIERS);
+        jobs.ensureAll(repository.require(BGE), TIERS);
         long started = System.nanoTime();
         Map<String, StoredVariant> found = new LinkedHashMap<>();
         while (found.size() < TIERS.size()) {
@@ -162,7 +166,8 @@ class TierLatencyBenchmark {
             if (found.size() < TIERS.size()) {
                 Thread.sleep(5000);
                 if (System.nanoTime() - started > 60L * 60 * 1_000_000_000L) {
-                    throw new IllegalStateException("variants not built within an hour: " + jobs.ensure(BGE, TIERS.get(0)));
+                    throw new IllegalStateException("variants not built within an hour: "
+                            + jobs.ensure(repository.require(BGE), TIERS.get(0)).join());
                 }
             }
         }
