@@ -23,8 +23,11 @@ final class CompressCommand implements Callable<Integer> {
             description = "one or more of ziplm, trimllm, trimllm+ziplm, bonsai, parallel (comma-separated)")
     List<String> methods;
 
-    @Option(names = "--model", required = true, description = "the parent model.onnx (tokenizer.json beside it)")
+    @Option(names = "--model", required = true, description = "the parent model.onnx")
     Path model;
+
+    @Option(names = "--tokenizer", description = "the parent's tokenizer.json (default: beside the model)")
+    Path tokenizer;
 
     @Option(names = "--name", description = "the model's name in the store (default: its directory's name)")
     String name;
@@ -68,7 +71,7 @@ final class CompressCommand implements Callable<Integer> {
         try {
             request = PlanRequest.builder(name != null ? name : model.toAbsolutePath().getParent().getFileName().toString(),
                             model)
-                    .tiers(targets).methods(methods).calibration(calibration).calibrationTexts(calibrationTexts)
+                    .tokenizer(tokenizer).tiers(targets).methods(methods).calibration(calibration).calibrationTexts(calibrationTexts)
                     .testTexts(testTexts).runtime(runtime.settings()).minQuality(minQuality).seed(seed)
                     .pooling(pooling).recovery(!noRecovery).build();
         } catch (IllegalArgumentException e) {

@@ -10,12 +10,13 @@ import java.util.Objects;
  * What the tier planner is asked to do: which model, which tiers, with which methods, data and runtime. Built with
  * {@link #builder(String, Path)}; everything but the model has a default.
  *
- * @param parentFile       the parent's {@code model.onnx}, with its {@code tokenizer.json} beside it
+ * @param parentFile       the parent's {@code model.onnx}
+ * @param tokenizer        the parent's {@code tokenizer.json} (default: beside the parent file)
  * @param calibrationTexts 0: each method's own default
  * @param minQuality       below this mean cosine to the parent (held-out texts) a tier publishes nothing; 0: none
  * @param jobId            the job this plan runs for, recorded in every manifest it publishes (null: none)
  */
-public record PlanRequest(String model, Path parentFile, List<Double> tiers, List<String> methods, String calibration,
+public record PlanRequest(String model, Path parentFile, Path tokenizer, List<Double> tiers, List<String> methods, String calibration,
                           int calibrationTexts, int testTexts, RuntimeSettings runtime, double minQuality, long seed,
                           String pooling, boolean recovery, String jobId) {
 
@@ -29,6 +30,7 @@ public record PlanRequest(String model, Path parentFile, List<Double> tiers, Lis
     public PlanRequest {
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(parentFile, "parentFile");
+        Objects.requireNonNull(tokenizer, "tokenizer");
         tiers = tiers.stream().distinct().sorted().toList();
         methods = List.copyOf(methods);
         for (String method : methods) {
@@ -46,13 +48,14 @@ public record PlanRequest(String model, Path parentFile, List<Double> tiers, Lis
     }
 
     public PlanRequest withTiers(List<Double> remaining) {
-        return new PlanRequest(model, parentFile, remaining, methods, calibration, calibrationTexts, testTexts, runtime,
-                minQuality, seed, pooling, recovery, jobId);
+        return new PlanRequest(model, parentFile, tokenizer, remaining, methods, calibration, calibrationTexts,
+                testTexts, runtime, minQuality, seed, pooling, recovery, jobId);
     }
 
     public static final class Builder {
         private final String model;
         private final Path parentFile;
+        private Path tokenizer;
         private List<Double> tiers = List.of(1.5, 2.0);
         private List<String> methods = METHODS;
         private String calibration = "brown";
@@ -68,6 +71,12 @@ public record PlanRequest(String model, Path parentFile, List<Double> tiers, Lis
         private Builder(String model, Path parentFile) {
             this.model = model;
             this.parentFile = parentFile;
+        }
+
+        /** The parent's {@code tokenizer.json}; by default the one beside the parent file. */
+        public Builder tokenizer(Path value) {
+            this.tokenizer = value;
+            return this;
         }
 
         public Builder tiers(List<Double> value) {
@@ -129,8 +138,10 @@ public record PlanRequest(String model, Path parentFile, List<Double> tiers, Lis
         }
 
         public PlanRequest build() {
-            return new PlanRequest(model, parentFile, tiers, methods, calibration, calibrationTexts, testTexts, runtime,
-                    minQuality, seed, pooling, recovery, jobId);
+            Path tokenizerJson = tokenizer != null ? tokenizer
+                    : parentFile.toAbsolutePath().resolveSibling("tokenizer.json");
+            return new PlanRequest(model, parentFile, tokenizerJson, tiers, methods, calibration, calibrationTexts,
+                    testTexts, runtime, minQuality, seed, pooling, recovery, jobId);
         }
     }
 }

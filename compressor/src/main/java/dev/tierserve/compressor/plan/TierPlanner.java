@@ -50,7 +50,7 @@ public final class TierPlanner {
         long start = System.nanoTime();
         ModelProto parent = OnnxModelReader.read(request.parentFile());
         String parentSha = VariantPublisher.sha256(parent);
-        Path tokenizer = request.parentFile().toAbsolutePath().resolveSibling("tokenizer.json");
+        Path tokenizer = request.tokenizer();
         List<TextSample> samples = request.calibration().equals("brown") ? BrownCorpus.bundled()
                 : TextFiles.read(Path.of(request.calibration()));
         Projection lmHead = StructureDetector.detect(parent).lmHead();
