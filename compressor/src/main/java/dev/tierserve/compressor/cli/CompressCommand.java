@@ -1,5 +1,6 @@
 package dev.tierserve.compressor.cli;
 
+import dev.tierserve.compressor.calib.Pooling;
 import dev.tierserve.compressor.plan.Candidate;
 import dev.tierserve.compressor.plan.PlanRequest;
 import dev.tierserve.compressor.plan.TierDecision;
@@ -55,8 +56,13 @@ final class CompressCommand implements Callable<Integer> {
     @Option(names = "--no-recovery", description = "trimllm: skip the affine recovery")
     boolean noRecovery;
 
-    @Option(names = "--pooling", defaultValue = "mean", description = "cls or mean, for the encoder quality metrics")
-    String pooling;
+    @Option(names = "--pooling", defaultValue = "mean", description = "cls or mean: how the served model pools "
+            + "token states into the embedding the encoder quality metrics compare")
+    Pooling pooling;
+
+    @Option(names = "--normalize", description = "the served embeddings are L2-normalised: so are the ones the "
+            + "quality metrics (the genre classifier) see")
+    boolean normalize;
 
     @Option(names = "--seed", defaultValue = "42")
     long seed;
@@ -73,7 +79,7 @@ final class CompressCommand implements Callable<Integer> {
                             model)
                     .tokenizer(tokenizer).tiers(targets).methods(methods).calibration(calibration).calibrationTexts(calibrationTexts)
                     .testTexts(testTexts).runtime(runtime.settings()).minQuality(minQuality).seed(seed)
-                    .pooling(pooling).recovery(!noRecovery).build();
+                    .pooling(pooling).normalize(normalize).recovery(!noRecovery).build();
         } catch (IllegalArgumentException e) {
             System.err.println(e.getMessage());
             return 2;

@@ -11,6 +11,11 @@ import picocli.CommandLine.Command;
 public final class CompressorCommand {
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new CompressorCommand()).execute(args));
+        System.exit(commandLine().execute(args));
+    }
+
+    /** The command line as {@link #main} runs it: enum values ({@code --pooling cls}) in any case. */
+    static CommandLine commandLine() {
+        return new CommandLine(new CompressorCommand()).setCaseInsensitiveEnumValuesAllowed(true);
     }
 }

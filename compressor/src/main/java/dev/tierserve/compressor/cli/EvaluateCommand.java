@@ -52,7 +52,11 @@ final class EvaluateCommand implements Callable<Integer> {
     int rounds;
 
     @Option(names = "--pooling", defaultValue = "mean", description = "cls or mean (encoders)")
-    String pooling;
+    Pooling pooling;
+
+    @Option(names = "--normalize", description = "L2-normalise the pooled embeddings (encoders), as the served "
+            + "model does, before the genre classifier sees them")
+    boolean normalize;
 
     @Option(names = "--seed", defaultValue = "42")
     long seed;
@@ -68,7 +72,7 @@ final class EvaluateCommand implements Callable<Integer> {
         List<TextSample> samples = data.equals("brown") ? BrownCorpus.bundled() : TextFiles.read(Path.of(data));
         RuntimeSettings settings = runtime.settings();
         Evaluation evaluation = Evaluation.builder(settings).rounds(rounds).evaluationSequence(evaluationSequence)
-                .trainTexts(train).testTexts(test).seed(seed).pooling(Pooling.valueOf(pooling.toUpperCase())).build();
+                .trainTexts(train).testTexts(test).seed(seed).pooling(pooling).normalize(normalize).build();
         List<Evaluation.Model> models = new ArrayList<>();
         for (Path variant : variants) {
             models.add(new Evaluation.Model(variant.toString(), OnnxModelReader.read(variant)));

@@ -1,5 +1,6 @@
 package dev.tierserve.compressor.plan;
 
+import dev.tierserve.compressor.calib.Pooling;
 import dev.tierserve.compressor.runtime.RuntimeSettings;
 
 import java.nio.file.Path;
@@ -14,11 +15,13 @@ import java.util.Objects;
  * @param tokenizer        the parent's {@code tokenizer.json} (default: beside the parent file)
  * @param calibrationTexts 0: each method's own default
  * @param minQuality       below this mean cosine to the parent (held-out texts) a tier publishes nothing; 0: none
+ * @param pooling          how the encoder quality metrics pool token states into sentence embeddings
+ * @param normalize        whether those embeddings are L2-normalised before use, as the served model's are
  * @param jobId            the job this plan runs for, recorded in every manifest it publishes (null: none)
  */
 public record PlanRequest(String model, Path parentFile, Path tokenizer, List<Double> tiers, List<String> methods, String calibration,
                           int calibrationTexts, int testTexts, RuntimeSettings runtime, double minQuality, long seed,
-                          String pooling, boolean recovery, String jobId) {
+                          Pooling pooling, boolean normalize, boolean recovery, String jobId) {
 
     /**
      * The methods the planner knows, in the order it runs them by default: {@code trimllm+ziplm} is ZipLM width
@@ -31,6 +34,7 @@ public record PlanRequest(String model, Path parentFile, Path tokenizer, List<Do
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(parentFile, "parentFile");
         Objects.requireNonNull(tokenizer, "tokenizer");
+        Objects.requireNonNull(pooling, "pooling");
         tiers = tiers.stream().distinct().sorted().toList();
         methods = List.copyOf(methods);
         for (String method : methods) {
@@ -49,7 +53,7 @@ public record PlanRequest(String model, Path parentFile, Path tokenizer, List<Do
 
     public PlanRequest withTiers(List<Double> remaining) {
         return new PlanRequest(model, parentFile, tokenizer, remaining, methods, calibration, calibrationTexts,
-                testTexts, runtime, minQuality, seed, pooling, recovery, jobId);
+                testTexts, runtime, minQuality, seed, pooling, normalize, recovery, jobId);
     }
 
     public static final class Builder {
@@ -64,7 +68,8 @@ public record PlanRequest(String model, Path parentFile, Path tokenizer, List<Do
         private RuntimeSettings runtime = RuntimeSettings.cpu(1, 1, 128);
         private double minQuality;
         private long seed = 42;
-        private String pooling = "mean";
+        private Pooling pooling = Pooling.MEAN;
+        private boolean normalize;
         private boolean recovery = true;
         private String jobId;
 
@@ -120,9 +125,15 @@ public record PlanRequest(String model, Path parentFile, Path tokenizer, List<Do
             return this;
         }
 
-        /** cls or mean: how the quality metrics pool token states into sentence embeddings. */
-        public Builder pooling(String value) {
+        /** How the quality metrics pool token states into sentence embeddings (default: mean). */
+        public Builder pooling(Pooling value) {
             this.pooling = value;
+            return this;
+        }
+
+        /** Whether the quality metrics L2-normalise the pooled embeddings, as the served model does (default: no). */
+        public Builder normalize(boolean value) {
+            this.normalize = value;
             return this;
         }
 
@@ -141,7 +152,7 @@ public record PlanRequest(String model, Path parentFile, Path tokenizer, List<Do
             Path tokenizerJson = tokenizer != null ? tokenizer
                     : parentFile.toAbsolutePath().resolveSibling("tokenizer.json");
             return new PlanRequest(model, parentFile, tokenizerJson, tiers, methods, calibration, calibrationTexts,
-                    testTexts, runtime, minQuality, seed, pooling, recovery, jobId);
+                    testTexts, runtime, minQuality, seed, pooling, normalize, recovery, jobId);
         }
     }
 }
