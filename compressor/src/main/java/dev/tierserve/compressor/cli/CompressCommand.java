@@ -9,7 +9,10 @@ import dev.tierserve.compressor.store.TierNames;
 import dev.tierserve.compressor.store.VariantStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -19,6 +22,9 @@ import java.util.concurrent.Callable;
 @Command(name = "compress", description = "Compress a model to speedup tiers and publish, per tier, the most accurate "
         + "measured variant into the variant store.")
 final class CompressCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
 
     @Option(names = "--method", split = ",", defaultValue = "ziplm",
             description = "one or more of ziplm, trimllm, trimllm+ziplm, bonsai, parallel (comma-separated)")
@@ -73,16 +79,19 @@ final class CompressCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         long start = System.nanoTime();
+        InputFiles.file(spec, "--model", model);
+        Path tokenizerJson = InputFiles.tokenizer(spec, tokenizer, model);
+        InputFiles.data(spec, "--calibration", calibration);
         PlanRequest request;
         try {
             request = PlanRequest.builder(name != null ? name : model.toAbsolutePath().getParent().getFileName().toString(),
                             model)
-                    .tokenizer(tokenizer).tiers(targets).methods(methods).calibration(calibration).calibrationTexts(calibrationTexts)
-                    .testTexts(testTexts).runtime(runtime.settings()).minQuality(minQuality).seed(seed)
-                    .pooling(pooling).normalize(normalize).recovery(!noRecovery).build();
-        } catch (IllegalArgumentException e) {
-            System.err.println(e.getMessage());
-            return 2;
+                    .tokenizer(tokenizerJson).tiers(targets).methods(methods).calibration(calibration)
+                    .calibrationTexts(calibrationTexts).testTexts(testTexts).runtime(runtime.settings())
+                    .minQuality(minQuality).seed(seed).pooling(pooling).normalize(normalize).recovery(!noRecovery)
+                    .build();
+        } catch (IllegalArgumentException e) { // an unknown method, a target of 1 or less
+            throw new ParameterException(spec.commandLine(), e.getMessage(), e);
         }
         List<TierDecision> decisions = new TierPlanner(new VariantStore(out), System.out::println).plan(request);
         for (TierDecision decision : decisions) {

@@ -14,8 +14,13 @@ public final class CompressorCommand {
         System.exit(commandLine().execute(args));
     }
 
-    /** The command line as {@link #main} runs it: enum values ({@code --pooling cls}) in any case. */
+    /**
+     * The command line as {@link #main} runs it: enum values ({@code --pooling cls}) in any case, and a user's
+     * mistake answered with one line ({@link UserErrorHandler}).
+     */
     static CommandLine commandLine() {
-        return new CommandLine(new CompressorCommand()).setCaseInsensitiveEnumValuesAllowed(true);
+        UserErrorHandler errors = new UserErrorHandler();
+        return new CommandLine(new CompressorCommand()).setCaseInsensitiveEnumValuesAllowed(true)
+                .setParameterExceptionHandler(errors).setExecutionExceptionHandler(errors);
     }
 }
