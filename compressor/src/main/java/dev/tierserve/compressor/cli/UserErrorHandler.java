@@ -1,6 +1,6 @@
 package dev.tierserve.compressor.cli;
 
-import dev.tierserve.compressor.data.InputFileException;
+import dev.tierserve.compressor.data.InputDataException;
 import dev.tierserve.compressor.graph.OnnxFormatException;
 import dev.tierserve.compressor.graph.structure.StructurePatternException;
 import picocli.CommandLine;
@@ -12,7 +12,8 @@ import picocli.CommandLine.ParseResult;
  * 2, never a stack trace. Mistakes are picocli's own (an unknown option, a value of the wrong type), the commands'
  * up-front checks (a missing file, an unknown method, a target of 1 or less), and inputs found unusable while
  * running (a file that is not an ONNX model, a graph that is not a transformer this toolkit maps, unreadable or
- * malformed text data or tokenizer). Any other exception is a bug and keeps its stack trace.
+ * malformed text data or tokenizer, fewer texts than asked for). Any other exception is a bug and keeps its stack
+ * trace.
  */
 final class UserErrorHandler implements CommandLine.IParameterExceptionHandler,
         CommandLine.IExecutionExceptionHandler {
@@ -30,7 +31,7 @@ final class UserErrorHandler implements CommandLine.IParameterExceptionHandler,
     @Override
     public int handleExecutionException(Exception e, CommandLine command, ParseResult parseResult) throws Exception {
         if (!(e instanceof OnnxFormatException || e instanceof StructurePatternException
-                || e instanceof InputFileException)) {
+                || e instanceof InputDataException)) {
             throw e;
         }
         report(command, e.getMessage());

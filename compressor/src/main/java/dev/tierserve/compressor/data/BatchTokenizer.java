@@ -10,7 +10,7 @@ import java.util.List;
 
 /**
  * The model's own {@code tokenizer.json} (DJL), padding and truncating every text to a fixed length. A file that
- * cannot be loaded is an {@link InputFileException}.
+ * cannot be loaded is an {@link InputDataException}.
  */
 public final class BatchTokenizer implements AutoCloseable {
 
@@ -24,7 +24,7 @@ public final class BatchTokenizer implements AutoCloseable {
                     .optMaxLength(sequence).optTruncation(true).optPadToMaxLength().build();
         } catch (IOException | RuntimeException e) {
             // A missing file is an IOException; one the tokenizer library cannot parse, its native RuntimeException.
-            throw new InputFileException("cannot load tokenizer " + tokenizerJson + ": " + e.getMessage(), e);
+            throw new InputDataException("cannot load tokenizer " + tokenizerJson + ": " + e.getMessage(), e);
         }
     }
 

@@ -14,7 +14,7 @@ import java.util.List;
 /**
  * User-supplied text: a {@code .jsonl} file (one JSON object per line with a text field and an optional label
  * field) or any other file as plain text, one sample per non-empty line. Every failure is an
- * {@link InputFileException} naming the file.
+ * {@link InputDataException} naming the file.
  */
 public final class TextFiles {
 
@@ -32,11 +32,11 @@ public final class TextFiles {
         try {
             lines = Files.readAllLines(file);
         } catch (NoSuchFileException e) {
-            throw new InputFileException("cannot read " + file + ": no such file", e);
+            throw new InputDataException("cannot read " + file + ": no such file", e);
         } catch (CharacterCodingException e) {
-            throw new InputFileException(file + " is not UTF-8 text", e);
+            throw new InputDataException(file + " is not UTF-8 text", e);
         } catch (IOException e) {
-            throw new InputFileException("cannot read " + file + ": " + e.getMessage(), e);
+            throw new InputDataException("cannot read " + file + ": " + e.getMessage(), e);
         }
         boolean jsonl = file.getFileName().toString().endsWith(".jsonl");
         List<TextSample> samples = new ArrayList<>();
@@ -53,17 +53,17 @@ public final class TextFiles {
             try {
                 node = JSON.readTree(line);
             } catch (IOException e) {
-                throw new InputFileException(file + " line " + (i + 1) + " is not JSON: " + e.getMessage(), e);
+                throw new InputDataException(file + " line " + (i + 1) + " is not JSON: " + e.getMessage(), e);
             }
             JsonNode text = node.get(textField);
             if (text == null || !text.isTextual() || text.asText().isBlank()) {
-                throw new InputFileException(file + " line " + (i + 1) + " has no text field '" + textField + "'");
+                throw new InputDataException(file + " line " + (i + 1) + " has no text field '" + textField + "'");
             }
             JsonNode label = node.get(labelField);
             samples.add(new TextSample(text.asText(), label == null || label.isNull() ? null : label.asText()));
         }
         if (samples.isEmpty()) {
-            throw new InputFileException(file + " holds no text");
+            throw new InputDataException(file + " holds no text");
         }
         return samples;
     }

@@ -45,6 +45,7 @@ class CompressCommandIT {
     /** Random bytes named model.onnx, tokenizer beside it. */
     private static Path randomModel;
     private static Path brokenJsonl;
+    private static Path threeTexts;
 
     @BeforeAll
     static void files() throws IOException {
@@ -64,6 +65,8 @@ class CompressCommandIT {
 
         brokenJsonl = dir.resolve("broken.jsonl");
         Files.writeString(brokenJsonl, "{\"text\": \"a fine line\"}\n{\"body\": \"no text field\"}\n");
+        threeTexts = dir.resolve("three.txt");
+        Files.writeString(threeTexts, "the first text\nthe second text\nthe third text\n");
     }
 
     @Test
@@ -144,6 +147,10 @@ class CompressCommandIT {
                         minilm.resolveSibling("tokenizer.json").toString()),
                 arguments("evaluate: a missing --data file", List.of("evaluate", minilm.toString(), "--tokenizer",
                         tokenizer.toString(), "--data", absent + ".txt"), absent + ".txt"),
+                arguments("evaluate: fewer texts in --data than --train and --test", List.of("evaluate",
+                        minilm.toString(), "--tokenizer", tokenizer.toString(), "--data", threeTexts.toString(),
+                        "--train", "10", "--test", "5"), "asked for 15 texts (10 calibration or classifier training, "
+                        + "0 validation, 5 test) but the data has 3"),
                 arguments("inspect: a missing model file", List.of("inspect", absent + ".onnx"), absent + ".onnx"),
                 arguments("inspect: random bytes named model.onnx", List.of("inspect", randomModel.toString()),
                         randomModel + " is not an ONNX model"),
