@@ -8,18 +8,21 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Pools a [batch, sequence, width] model output into one L2-normalised embedding per text. Holds one vector
- * per evaluated text, which is the evaluation's result, not the calibration data.
+ * Pools a [batch, sequence, width] model output into one embedding per text, as the served model does: the first
+ * token's state or the mean over real tokens, then L2-normalised when asked. Holds one vector per evaluated text,
+ * which is the evaluation's result, not the calibration data.
  */
 public final class EmbeddingCollector implements ActivationCollector {
 
     private final String output;
     private final Pooling pooling;
+    private final boolean normalize;
     private final List<float[]> embeddings = new ArrayList<>();
 
-    public EmbeddingCollector(String output, Pooling pooling) {
+    public EmbeddingCollector(String output, Pooling pooling, boolean normalize) {
         this.output = output;
         this.pooling = pooling;
+        this.normalize = normalize;
     }
 
     @Override
@@ -46,14 +49,18 @@ public final class EmbeddingCollector implements ActivationCollector {
                 }
                 count++;
             }
-            double norm = 0;
-            for (double v : sum) {
-                norm += v * v;
+            // The mean's scale, or the L2 norm's; a text without real tokens pools to zeros.
+            double scale = count;
+            if (normalize) {
+                double norm = 0;
+                for (double v : sum) {
+                    norm += v * v;
+                }
+                scale = Math.sqrt(norm);
             }
-            norm = Math.sqrt(norm);
             float[] embedding = new float[width];
             for (int c = 0; c < width; c++) {
-                embedding[c] = (float) (count == 0 || norm == 0 ? 0 : sum[c] / norm);
+                embedding[c] = (float) (count == 0 || scale == 0 ? 0 : sum[c] / scale);
             }
             embeddings.add(embedding);
         }

@@ -1,5 +1,6 @@
 package dev.tierserve.compressor.cli;
 
+import dev.tierserve.compressor.calib.Pooling;
 import dev.tierserve.compressor.plan.Candidate;
 import dev.tierserve.compressor.plan.PlanRequest;
 import dev.tierserve.compressor.plan.TierDecision;
@@ -8,7 +9,10 @@ import dev.tierserve.compressor.store.TierNames;
 import dev.tierserve.compressor.store.VariantStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -19,12 +23,18 @@ import java.util.concurrent.Callable;
         + "measured variant into the variant store.")
 final class CompressCommand implements Callable<Integer> {
 
+    @Spec
+    CommandSpec spec;
+
     @Option(names = "--method", split = ",", defaultValue = "ziplm",
             description = "one or more of ziplm, trimllm, trimllm+ziplm, bonsai, parallel (comma-separated)")
     List<String> methods;
 
-    @Option(names = "--model", required = true, description = "the parent model.onnx (tokenizer.json beside it)")
+    @Option(names = "--model", required = true, description = "the parent model.onnx")
     Path model;
+
+    @Option(names = "--tokenizer", description = "the parent's tokenizer.json (default: beside the model)")
+    Path tokenizer;
 
     @Option(names = "--name", description = "the model's name in the store (default: its directory's name)")
     String name;
@@ -52,8 +62,13 @@ final class CompressCommand implements Callable<Integer> {
     @Option(names = "--no-recovery", description = "trimllm: skip the affine recovery")
     boolean noRecovery;
 
-    @Option(names = "--pooling", defaultValue = "mean", description = "cls or mean, for the encoder quality metrics")
-    String pooling;
+    @Option(names = "--pooling", defaultValue = "mean", description = "cls or mean: how the served model pools "
+            + "token states into the embedding the encoder quality metrics compare")
+    Pooling pooling;
+
+    @Option(names = "--normalize", description = "the served embeddings are L2-normalised: so are the ones the "
+            + "quality metrics (the genre classifier) see")
+    boolean normalize;
 
     @Option(names = "--seed", defaultValue = "42")
     long seed;
@@ -64,16 +79,19 @@ final class CompressCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         long start = System.nanoTime();
+        InputFiles.file(spec, "--model", model);
+        Path tokenizerJson = InputFiles.tokenizer(spec, tokenizer, model);
+        InputFiles.data(spec, "--calibration", calibration);
         PlanRequest request;
         try {
             request = PlanRequest.builder(name != null ? name : model.toAbsolutePath().getParent().getFileName().toString(),
                             model)
-                    .tiers(targets).methods(methods).calibration(calibration).calibrationTexts(calibrationTexts)
-                    .testTexts(testTexts).runtime(runtime.settings()).minQuality(minQuality).seed(seed)
-                    .pooling(pooling).recovery(!noRecovery).build();
-        } catch (IllegalArgumentException e) {
-            System.err.println(e.getMessage());
-            return 2;
+                    .tokenizer(tokenizerJson).tiers(targets).methods(methods).calibration(calibration)
+                    .calibrationTexts(calibrationTexts).testTexts(testTexts).runtime(runtime.settings())
+                    .minQuality(minQuality).seed(seed).pooling(pooling).normalize(normalize).recovery(!noRecovery)
+                    .build();
+        } catch (IllegalArgumentException e) { // an unknown method, a target of 1 or less
+            throw new ParameterException(spec.commandLine(), e.getMessage(), e);
         }
         List<TierDecision> decisions = new TierPlanner(new VariantStore(out), System.out::println).plan(request);
         for (TierDecision decision : decisions) {

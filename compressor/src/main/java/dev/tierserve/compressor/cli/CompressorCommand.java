@@ -11,6 +11,16 @@ import picocli.CommandLine.Command;
 public final class CompressorCommand {
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new CompressorCommand()).execute(args));
+        System.exit(commandLine().execute(args));
+    }
+
+    /**
+     * The command line as {@link #main} runs it: enum values ({@code --pooling cls}) in any case, and a user's
+     * mistake answered with one line ({@link UserErrorHandler}).
+     */
+    static CommandLine commandLine() {
+        UserErrorHandler errors = new UserErrorHandler();
+        return new CommandLine(new CompressorCommand()).setCaseInsensitiveEnumValuesAllowed(true)
+                .setParameterExceptionHandler(errors).setExecutionExceptionHandler(errors);
     }
 }

@@ -12,8 +12,10 @@ import dev.tierserve.compressor.report.QualitySpeedupChart;
 import dev.tierserve.compressor.runtime.RuntimeSettings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,6 +25,9 @@ import java.util.concurrent.Callable;
 @Command(name = "evaluate", description = "Measure variants against their parent: quality on held-out text and "
         + "speedup on the serving runtime, in one run.")
 final class EvaluateCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
 
     @Parameters(index = "0", description = "the parent model")
     Path parent;
@@ -52,7 +57,11 @@ final class EvaluateCommand implements Callable<Integer> {
     int rounds;
 
     @Option(names = "--pooling", defaultValue = "mean", description = "cls or mean (encoders)")
-    String pooling;
+    Pooling pooling;
+
+    @Option(names = "--normalize", description = "L2-normalise the pooled embeddings (encoders), as the served "
+            + "model does, before the genre classifier sees them")
+    boolean normalize;
 
     @Option(names = "--seed", defaultValue = "42")
     long seed;
@@ -65,15 +74,18 @@ final class EvaluateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        List<TextSample> samples = data.equals("brown") ? BrownCorpus.bundled() : TextFiles.read(Path.of(data));
+        InputFiles.file(spec, "parent model", parent);
+        variants.forEach(variant -> InputFiles.file(spec, "variant model", variant));
+        Path tokenizerJson = InputFiles.tokenizer(spec, tokenizer, parent);
+        InputFiles.data(spec, "--data", data);
         RuntimeSettings settings = runtime.settings();
+        List<TextSample> samples = data.equals("brown") ? BrownCorpus.bundled() : TextFiles.read(Path.of(data));
         Evaluation evaluation = Evaluation.builder(settings).rounds(rounds).evaluationSequence(evaluationSequence)
-                .trainTexts(train).testTexts(test).seed(seed).pooling(Pooling.valueOf(pooling.toUpperCase())).build();
+                .trainTexts(train).testTexts(test).seed(seed).pooling(pooling).normalize(normalize).build();
         List<Evaluation.Model> models = new ArrayList<>();
         for (Path variant : variants) {
             models.add(new Evaluation.Model(variant.toString(), OnnxModelReader.read(variant)));
         }
-        Path tokenizerJson = tokenizer != null ? tokenizer : parent.toAbsolutePath().resolveSibling("tokenizer.json");
         EvaluationReport report = evaluation.evaluate(new Evaluation.Model(parent.toString(),
                 OnnxModelReader.read(parent)), models, tokenizerJson, samples, data);
         System.out.print(report.render());

@@ -6,14 +6,19 @@ import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.graph.structure.StructureReport;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
 @Command(name = "inspect", description = "Print the transformer structure map of an ONNX model.")
 final class InspectCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
 
     @Parameters(index = "0", description = "the model file (external data is read from beside it)")
     Path model;
@@ -23,7 +28,7 @@ final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        ModelProto proto = OnnxModelReader.read(model);
+        ModelProto proto = OnnxModelReader.read(InputFiles.file(spec, "model", model));
         StructureMap map = StructureDetector.detect(proto);
         System.out.println(model);
         System.out.print(StructureReport.render(map, sequenceLength));

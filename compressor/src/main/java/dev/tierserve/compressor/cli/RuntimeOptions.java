@@ -1,15 +1,19 @@
 package dev.tierserve.compressor.cli;
 
 import dev.tierserve.compressor.runtime.RuntimeSettings;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
-
-import java.util.Locale;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
 
 /** The serving-runtime options every measuring command shares (a picocli mixin). */
 final class RuntimeOptions {
 
+    @Spec(Spec.Target.MIXEE)
+    CommandSpec spec;
+
     @Option(names = "--provider", defaultValue = "cpu", description = "cpu or cuda")
-    String provider;
+    RuntimeSettings.Provider provider;
 
     @Option(names = "--batch", defaultValue = "1", description = "batch size for latency")
     int batch;
@@ -21,7 +25,10 @@ final class RuntimeOptions {
     int threads;
 
     RuntimeSettings settings() {
-        return new RuntimeSettings(RuntimeSettings.Provider.valueOf(provider.toUpperCase(Locale.ROOT)), threads, batch,
-                sequence);
+        try {
+            return new RuntimeSettings(provider, threads, batch, sequence);
+        } catch (IllegalArgumentException e) { // a size below 1
+            throw new ParameterException(spec.commandLine(), "--threads, --batch and --seq must be positive");
+        }
     }
 }

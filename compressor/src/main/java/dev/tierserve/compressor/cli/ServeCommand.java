@@ -10,7 +10,9 @@ import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -18,6 +20,9 @@ import java.util.concurrent.Callable;
 @Command(name = "serve", description = "Run the compressor worker as its own gRPC service (tierserve.compressor.v1."
         + "CompressorService), taking over unfinished jobs in the store.")
 final class ServeCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
 
     @Option(names = "--port", defaultValue = "8091")
     int port;
@@ -33,6 +38,7 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        InputFiles.directory(spec, "--models", models);
         CompressionWorker worker = new CompressionWorker(new VariantStore(store), ModelLocator.directory(models),
                 WorkerDefaults.of(runtime.settings()), System.out::println);
         Server server = Grpc.newServerBuilderForPort(port, InsecureServerCredentials.create())

@@ -4,12 +4,14 @@ import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The model's own {@code tokenizer.json} (DJL), padding and truncating every text to a fixed length. */
+/**
+ * The model's own {@code tokenizer.json} (DJL), padding and truncating every text to a fixed length. A file that
+ * cannot be loaded is an {@link InputDataException}.
+ */
 public final class BatchTokenizer implements AutoCloseable {
 
     private final HuggingFaceTokenizer tokenizer;
@@ -20,8 +22,9 @@ public final class BatchTokenizer implements AutoCloseable {
         try {
             this.tokenizer = HuggingFaceTokenizer.builder().optTokenizerPath(tokenizerJson)
                     .optMaxLength(sequence).optTruncation(true).optPadToMaxLength().build();
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot load tokenizer " + tokenizerJson, e);
+        } catch (IOException | RuntimeException e) {
+            // A missing file is an IOException; one the tokenizer library cannot parse, its native RuntimeException.
+            throw new InputDataException("cannot load tokenizer " + tokenizerJson + ": " + e.getMessage(), e);
         }
     }
 

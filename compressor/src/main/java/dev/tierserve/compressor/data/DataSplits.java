@@ -15,7 +15,8 @@ public record DataSplits(List<TextSample> calibration, List<TextSample> validati
     public static DataSplits of(List<TextSample> samples, long seed, int calibration, int validation, int test) {
         int needed = calibration + validation + test;
         if (needed > samples.size()) {
-            throw new IllegalArgumentException("asked for " + needed + " samples but the data has " + samples.size());
+            throw new InputDataException("asked for " + needed + " texts (" + calibration + " calibration or classifier "
+                    + "training, " + validation + " validation, " + test + " test) but the data has " + samples.size());
         }
         List<Integer> order = shuffled(samples.size(), seed);
         return new DataSplits(pick(samples, order, 0, calibration),
@@ -30,8 +31,8 @@ public record DataSplits(List<TextSample> calibration, List<TextSample> validati
      */
     public static List<TextSample> outsideTest(List<TextSample> samples, long seed, int train, int test, int texts) {
         if (train + test > samples.size()) {
-            throw new IllegalArgumentException("asked for " + (train + test) + " samples but the data has "
-                    + samples.size());
+            throw new InputDataException("asked for " + (train + test) + " texts (" + train + " classifier training, "
+                    + test + " test) but the data has " + samples.size());
         }
         List<Integer> order = shuffled(samples.size(), seed);
         List<TextSample> picked = new ArrayList<>(pick(samples, order, 0, Math.min(texts, train)));

@@ -4,15 +4,17 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
+import java.nio.charset.CharacterCodingException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
  * User-supplied text: a {@code .jsonl} file (one JSON object per line with a text field and an optional label
- * field) or any other file as plain text, one sample per non-empty line.
+ * field) or any other file as plain text, one sample per non-empty line. Every failure is an
+ * {@link InputDataException} naming the file.
  */
 public final class TextFiles {
 
@@ -29,8 +31,12 @@ public final class TextFiles {
         List<String> lines;
         try {
             lines = Files.readAllLines(file);
+        } catch (NoSuchFileException e) {
+            throw new InputDataException("cannot read " + file + ": no such file", e);
+        } catch (CharacterCodingException e) {
+            throw new InputDataException(file + " is not UTF-8 text", e);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file, e);
+            throw new InputDataException("cannot read " + file + ": " + e.getMessage(), e);
         }
         boolean jsonl = file.getFileName().toString().endsWith(".jsonl");
         List<TextSample> samples = new ArrayList<>();
@@ -47,17 +53,17 @@ public final class TextFiles {
             try {
                 node = JSON.readTree(line);
             } catch (IOException e) {
-                throw new IllegalArgumentException(file + " line " + (i + 1) + " is not JSON: " + e.getMessage(), e);
+                throw new InputDataException(file + " line " + (i + 1) + " is not JSON: " + e.getMessage(), e);
             }
             JsonNode text = node.get(textField);
             if (text == null || !text.isTextual() || text.asText().isBlank()) {
-                throw new IllegalArgumentException(file + " line " + (i + 1) + " has no text field '" + textField + "'");
+                throw new InputDataException(file + " line " + (i + 1) + " has no text field '" + textField + "'");
             }
             JsonNode label = node.get(labelField);
             samples.add(new TextSample(text.asText(), label == null || label.isNull() ? null : label.asText()));
         }
         if (samples.isEmpty()) {
-            throw new IllegalArgumentException(file + " holds no text");
+            throw new InputDataException(file + " holds no text");
         }
         return samples;
     }

@@ -11,7 +11,7 @@ import java.util.stream.IntStream;
  *
  * @param meanCosine         mean cosine between the variant's and the parent's embedding of each text
  * @param p5Cosine           5th percentile of those cosines
- * @param retrievalAgreement mean overlap of each text's top-10 neighbours (among the other test texts)
+ * @param retrievalAgreement mean overlap of each text's top-10 neighbours by cosine (among the other test texts)
  *                           under the parent and under the variant
  * @param variantAccuracy    accuracy of a classifier trained on parent embeddings of the training texts,
  *                           fed the variant's test embeddings (null without labels)
@@ -22,7 +22,10 @@ public record EncoderQuality(double meanCosine, double p5Cosine, double retrieva
 
     public static final int NEIGHBOURS = 10;
 
-    /** Embeddings are L2-normalised, one row per test text, in the same order for parent and variant. */
+    /**
+     * Embeddings are one row per test text, in the same order for parent and variant. Every metric but the
+     * classifier's is scale-invariant; the classifier sees the embeddings as given (L2-normalised or not).
+     */
     public static EncoderQuality compare(float[][] parent, float[][] variant, RidgeClassifier classifier,
                                          List<String> testLabels) {
         if (parent.length != variant.length) {
@@ -57,7 +60,7 @@ public record EncoderQuality(double meanCosine, double p5Cosine, double retrieva
     private static Set<Integer> topNeighbours(float[][] embeddings, int query, int k) {
         double[] similarity = new double[embeddings.length];
         for (int j = 0; j < embeddings.length; j++) {
-            similarity[j] = j == query ? Double.NEGATIVE_INFINITY : dot(embeddings[query], embeddings[j]);
+            similarity[j] = j == query ? Double.NEGATIVE_INFINITY : cosine(embeddings[query], embeddings[j]);
         }
         // Ties broken by index, so identical embeddings give identical neighbour sets.
         return new HashSet<>(IntStream.range(0, embeddings.length).boxed()

@@ -17,6 +17,7 @@ import dev.tierserve.compressor.runtime.RuntimeSettings;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 
@@ -38,6 +39,7 @@ public final class Evaluation {
     private final int testTexts;
     private final long seed;
     private final Pooling pooling;
+    private final boolean normalize;
 
     private Evaluation(Builder builder) {
         this.latency = builder.latency;
@@ -49,6 +51,7 @@ public final class Evaluation {
         this.testTexts = builder.testTexts;
         this.seed = builder.seed;
         this.pooling = builder.pooling;
+        this.normalize = builder.normalize;
     }
 
     public static Builder builder(RuntimeSettings latency) {
@@ -117,11 +120,12 @@ public final class Evaluation {
         }
         return new EvaluationReport(parent.name(), map.synthetic(), latency, warmupRuns, rounds, dataName,
                 decoder ? 0 : train,
-                splits.test().size(), evaluationSequence, decoder ? null : pooling.name().toLowerCase(), results);
+                splits.test().size(), evaluationSequence, decoder ? null : pooling.name().toLowerCase(Locale.ROOT),
+                decoder ? null : normalize, results);
     }
 
     private float[][] embed(ModelProto model, String output, List<EncodedBatch> batches) {
-        EmbeddingCollector collector = new EmbeddingCollector(output, pooling);
+        EmbeddingCollector collector = new EmbeddingCollector(output, pooling, normalize);
         new CalibrationRunner(latency.provider(), latency.threads()).run(model, Map.of(), batches, List.of(collector));
         return collector.embeddings();
     }
@@ -142,6 +146,7 @@ public final class Evaluation {
         private int testTexts = 300;
         private long seed = 42;
         private Pooling pooling = Pooling.MEAN;
+        private boolean normalize;
 
         private Builder(RuntimeSettings latency) {
             this.latency = latency;
@@ -185,6 +190,16 @@ public final class Evaluation {
 
         public Builder pooling(Pooling value) {
             this.pooling = value;
+            return this;
+        }
+
+        /**
+         * L2-normalise the pooled embeddings, as a served model with {@code normalize} does, before the metrics that
+         * are not scale-invariant (the ridge classifier) see them. The cosines and the retrieval agreement (by
+         * cosine) are the same either way.
+         */
+        public Builder normalize(boolean value) {
+            this.normalize = value;
             return this;
         }
 

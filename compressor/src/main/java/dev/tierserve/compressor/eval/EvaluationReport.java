@@ -10,18 +10,21 @@ import java.util.Locale;
  *
  * @param synthetic true when the parent is one of the project's random-weight decoders: its figures test the
  *                  machinery, they say nothing about quality
+ * @param pooling   cls or mean (encoders; null for decoders)
+ * @param normalize whether the pooled embeddings were L2-normalised (encoders; null for decoders)
  */
 public record EvaluationReport(String parent, boolean synthetic, RuntimeSettings latencySettings, int warmupRuns,
                                int rounds, String data, int trainTexts, int testTexts, int evaluationSequence,
-                               String pooling, List<VariantResult> results) {
+                               String pooling, Boolean normalize, List<VariantResult> results) {
 
     public String render() {
         StringBuilder out = new StringBuilder();
         out.append(String.format(Locale.ROOT, "parent %s%s%n", parent,
                 synthetic ? "  [SYNTHETIC decoder: these figures test the machinery, not quality]" : ""));
+        String embeddings = pooling == null ? ""
+                : ", " + pooling + " pooling" + (Boolean.TRUE.equals(normalize) ? ", L2-normalised" : "");
         out.append(String.format(Locale.ROOT, "data %s: %d test texts%s, sequence %d%s%n", data, testTexts,
-                trainTexts > 0 ? ", " + trainTexts + " classifier training texts" : "", evaluationSequence,
-                pooling == null ? "" : ", " + pooling + " pooling"));
+                trainTexts > 0 ? ", " + trainTexts + " classifier training texts" : "", evaluationSequence, embeddings));
         out.append(String.format(Locale.ROOT, "latency: %s, %d intra-op thread(s), batch %d x sequence %d, %d warm-up "
                         + "runs, %d interleaved rounds, medians%n", latencySettings.provider(), latencySettings.threads(),
                 latencySettings.batch(), latencySettings.sequence(), warmupRuns, rounds));

@@ -13,6 +13,7 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
@@ -34,6 +35,8 @@ public final class OnnxModelReader {
             model = ModelProto.parseFrom(coded);
         } catch (InvalidProtocolBufferException e) {
             throw new OnnxFormatException(file + " is not an ONNX model: " + e.getMessage(), e);
+        } catch (NoSuchFileException e) {
+            throw new OnnxFormatException("cannot read " + file + ": no such file", e);
         } catch (IOException e) {
             throw new OnnxFormatException("cannot read " + file + ": " + e.getMessage(), e);
         }

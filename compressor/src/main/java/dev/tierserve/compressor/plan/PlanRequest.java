@@ -1,5 +1,6 @@
 package dev.tierserve.compressor.plan;
 
+import dev.tierserve.compressor.calib.Pooling;
 import dev.tierserve.compressor.runtime.RuntimeSettings;
 
 import java.nio.file.Path;
@@ -10,14 +11,17 @@ import java.util.Objects;
  * What the tier planner is asked to do: which model, which tiers, with which methods, data and runtime. Built with
  * {@link #builder(String, Path)}; everything but the model has a default.
  *
- * @param parentFile       the parent's {@code model.onnx}, with its {@code tokenizer.json} beside it
+ * @param parentFile       the parent's {@code model.onnx}
+ * @param tokenizer        the parent's {@code tokenizer.json} (default: beside the parent file)
  * @param calibrationTexts 0: each method's own default
  * @param minQuality       below this mean cosine to the parent (held-out texts) a tier publishes nothing; 0: none
+ * @param pooling          how the encoder quality metrics pool token states into sentence embeddings
+ * @param normalize        whether those embeddings are L2-normalised before use, as the served model's are
  * @param jobId            the job this plan runs for, recorded in every manifest it publishes (null: none)
  */
-public record PlanRequest(String model, Path parentFile, List<Double> tiers, List<String> methods, String calibration,
+public record PlanRequest(String model, Path parentFile, Path tokenizer, List<Double> tiers, List<String> methods, String calibration,
                           int calibrationTexts, int testTexts, RuntimeSettings runtime, double minQuality, long seed,
-                          String pooling, boolean recovery, String jobId) {
+                          Pooling pooling, boolean normalize, boolean recovery, String jobId) {
 
     /**
      * The methods the planner knows, in the order it runs them by default: {@code trimllm+ziplm} is ZipLM width
@@ -29,6 +33,8 @@ public record PlanRequest(String model, Path parentFile, List<Double> tiers, Lis
     public PlanRequest {
         Objects.requireNonNull(model, "model");
         Objects.requireNonNull(parentFile, "parentFile");
+        Objects.requireNonNull(tokenizer, "tokenizer");
+        Objects.requireNonNull(pooling, "pooling");
         tiers = tiers.stream().distinct().sorted().toList();
         methods = List.copyOf(methods);
         for (String method : methods) {
@@ -46,13 +52,14 @@ public record PlanRequest(String model, Path parentFile, List<Double> tiers, Lis
     }
 
     public PlanRequest withTiers(List<Double> remaining) {
-        return new PlanRequest(model, parentFile, remaining, methods, calibration, calibrationTexts, testTexts, runtime,
-                minQuality, seed, pooling, recovery, jobId);
+        return new PlanRequest(model, parentFile, tokenizer, remaining, methods, calibration, calibrationTexts,
+                testTexts, runtime, minQuality, seed, pooling, normalize, recovery, jobId);
     }
 
     public static final class Builder {
         private final String model;
         private final Path parentFile;
+        private Path tokenizer;
         private List<Double> tiers = List.of(1.5, 2.0);
         private List<String> methods = METHODS;
         private String calibration = "brown";
@@ -61,13 +68,20 @@ public record PlanRequest(String model, Path parentFile, List<Double> tiers, Lis
         private RuntimeSettings runtime = RuntimeSettings.cpu(1, 1, 128);
         private double minQuality;
         private long seed = 42;
-        private String pooling = "mean";
+        private Pooling pooling = Pooling.MEAN;
+        private boolean normalize;
         private boolean recovery = true;
         private String jobId;
 
         private Builder(String model, Path parentFile) {
             this.model = model;
             this.parentFile = parentFile;
+        }
+
+        /** The parent's {@code tokenizer.json}; by default the one beside the parent file. */
+        public Builder tokenizer(Path value) {
+            this.tokenizer = value;
+            return this;
         }
 
         public Builder tiers(List<Double> value) {
@@ -111,9 +125,15 @@ public record PlanRequest(String model, Path parentFile, List<Double> tiers, Lis
             return this;
         }
 
-        /** cls or mean: how the quality metrics pool token states into sentence embeddings. */
-        public Builder pooling(String value) {
+        /** How the quality metrics pool token states into sentence embeddings (default: mean). */
+        public Builder pooling(Pooling value) {
             this.pooling = value;
+            return this;
+        }
+
+        /** Whether the quality metrics L2-normalise the pooled embeddings, as the served model does (default: no). */
+        public Builder normalize(boolean value) {
+            this.normalize = value;
             return this;
         }
 
@@ -129,8 +149,10 @@ public record PlanRequest(String model, Path parentFile, List<Double> tiers, Lis
         }
 
         public PlanRequest build() {
-            return new PlanRequest(model, parentFile, tiers, methods, calibration, calibrationTexts, testTexts, runtime,
-                    minQuality, seed, pooling, recovery, jobId);
+            Path tokenizerJson = tokenizer != null ? tokenizer
+                    : parentFile.toAbsolutePath().resolveSibling("tokenizer.json");
+            return new PlanRequest(model, parentFile, tokenizerJson, tiers, methods, calibration, calibrationTexts,
+                    testTexts, runtime, minQuality, seed, pooling, normalize, recovery, jobId);
         }
     }
 }

@@ -1,7 +1,6 @@
 package dev.tierserve.compressor.plan;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import dev.tierserve.compressor.calib.Pooling;
 import dev.tierserve.compressor.data.BrownCorpus;
 import dev.tierserve.compressor.data.TextFiles;
 import dev.tierserve.compressor.data.TextSample;
@@ -50,7 +49,7 @@ public final class TierPlanner {
         long start = System.nanoTime();
         ModelProto parent = OnnxModelReader.read(request.parentFile());
         String parentSha = VariantPublisher.sha256(parent);
-        Path tokenizer = request.parentFile().toAbsolutePath().resolveSibling("tokenizer.json");
+        Path tokenizer = request.tokenizer();
         List<TextSample> samples = request.calibration().equals("brown") ? BrownCorpus.bundled()
                 : TextFiles.read(Path.of(request.calibration()));
         Projection lmHead = StructureDetector.detect(parent).lmHead();
@@ -146,6 +145,11 @@ public final class TierPlanner {
         parameters.put("calibrationData", request.calibration());
         parameters.put("calibrationLoss", variant.calibrationLoss());
         parameters.put("seconds", variant.seconds());
+        if (quality.encoder() != null) {
+            // The embedding the quality figures were measured on (decoders have none).
+            parameters.put("pooling", request.pooling().name().toLowerCase(Locale.ROOT));
+            parameters.put("normalize", request.normalize());
+        }
         if (request.jobId() != null) {
             parameters.put("jobId", request.jobId());
         }
@@ -174,7 +178,7 @@ public final class TierPlanner {
                 + " held-out texts");
         EvaluationReport report = Evaluation.builder(request.runtime())
                 .testTexts(request.testTexts())
-                .seed(request.seed()).pooling(Pooling.valueOf(request.pooling().toUpperCase(Locale.ROOT))).build()
+                .seed(request.seed()).pooling(request.pooling()).normalize(request.normalize()).build()
                 .evaluate(new Evaluation.Model(request.model(), parent), evaluated, tokenizer, samples,
                         request.calibration());
         progress.accept(report.render());

@@ -83,7 +83,7 @@ public final class CompressionWorker implements AutoCloseable {
     /**
      * Starts a job, or returns an unfinished one for the same model that covers every requested tier.
      *
-     * @throws IllegalArgumentException for an unknown model, a malformed tier or method
+     * @throws IllegalArgumentException for an unknown model, a malformed tier, method, runtime or pooling
      */
     public synchronized Job submit(SubmitJobRequest request) {
         if (models.parentFile(request.getModel()).isEmpty()) {
@@ -108,6 +108,7 @@ public final class CompressionWorker implements AutoCloseable {
         }
         SubmitJobRequest wanted = normalised.build();
         RuntimeWire.fromWire(wanted.getRuntime()); // rejects an unknown provider or non-positive sizes now, not mid-job
+        PoolingWire.fromWire(wanted.getPooling()); // and a pooling value from a newer contract
         for (Job existing : jobs.all()) {
             if (ACTIVE.contains(existing.getState()) && existing.getRequest().getModel().equals(wanted.getModel())
                     && existing.getRequest().getTiersList().containsAll(wanted.getTiersList())) {
@@ -291,7 +292,8 @@ public final class CompressionWorker implements AutoCloseable {
                 .calibration(request.getCalibration().isEmpty() ? "brown" : request.getCalibration())
                 .calibrationTexts(request.getCalibrationTexts())
                 .testTexts(request.getTestTexts() > 0 ? request.getTestTexts() : defaults.testTexts())
-                .runtime(RuntimeWire.fromWire(request.getRuntime())).minQuality(request.getMinQuality()).jobId(id).build();
+                .runtime(RuntimeWire.fromWire(request.getRuntime())).minQuality(request.getMinQuality())
+                .pooling(PoolingWire.fromWire(request.getPooling())).normalize(request.getNormalize()).jobId(id).build();
     }
 
     private void progress(String id, String text) {

@@ -84,7 +84,8 @@ class BonsaiBenchmark {
         double zipSeconds = (System.nanoTime() - start) / 1e9;
 
         EvaluationReport report = Evaluation.builder(settings).rounds(20).evaluationSequence(128).trainTexts(1000)
-                .testTexts(300).pooling(Pooling.CLS).build().evaluate(new Evaluation.Model("bge-small-en-v1.5", parent),
+                .testTexts(300).pooling(Pooling.CLS).normalize(true)
+                .build().evaluate(new Evaluation.Model("bge-small-en-v1.5", parent),
                         models, tokenizer, brown, "brown");
         System.out.printf(Locale.ROOT, "%nBonsai: both tiers in %.1f min (%d rounds); ZipLM both tiers in %.1f min%n",
                 bonsaiSeconds / 60, bonsai.rounds().size(), zipSeconds / 60);

@@ -85,7 +85,8 @@ class DepthMethodsBenchmark {
         Path out = Files.createDirectories(Path.of("target/benchmarks"));
         for (Group group : groups) {
             EvaluationReport report = Evaluation.builder(settings).rounds(20).evaluationSequence(128).trainTexts(1000)
-                    .testTexts(300).pooling(Pooling.CLS).build().evaluate(new Evaluation.Model("bge-small-en-v1.5",
+                    .testTexts(300).pooling(Pooling.CLS).normalize(true)
+                    .build().evaluate(new Evaluation.Model("bge-small-en-v1.5",
                             parent), variants, tokenizer, group.samples(), "brown " + group.name());
             System.out.printf(Locale.ROOT, "%nevaluated on %s:%n%s", group.name(), report.render());
             new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(
@@ -154,7 +155,8 @@ class DepthMethodsBenchmark {
             models.addAll(reference);
 
             EvaluationReport report = Evaluation.builder(settings).rounds(20).evaluationSequence(128).trainTexts(1000)
-                    .testTexts(300).pooling(pooling).build().evaluate(new Evaluation.Model(name, parent), models,
+                    .testTexts(300).pooling(pooling).normalize(true)
+                    .build().evaluate(new Evaluation.Model(name, parent), models,
                             tokenizer, brown, "brown");
             System.out.printf(Locale.ROOT, "%n%s, %d thread(s): TrimLLM %.1f s, layer-parallel search %.1f s%n", name,
                     threads, trimSeconds, parallelSeconds);

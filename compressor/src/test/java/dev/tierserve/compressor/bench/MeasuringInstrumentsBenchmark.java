@@ -52,7 +52,7 @@ class MeasuringInstrumentsBenchmark {
                     range(768, 1536));
         }
         EvaluationReport report = Evaluation.builder(settings).warmupRuns(5).rounds(20).evaluationSequence(128)
-                .evaluationBatch(16).trainTexts(1000).testTexts(300).pooling(Pooling.CLS).build()
+                .evaluationBatch(16).trainTexts(1000).testTexts(300).pooling(Pooling.CLS).normalize(true).build()
                 .evaluate(new Evaluation.Model("bge-small-en-v1.5", parent), List.of(
                         new Evaluation.Model("last 2 layers dropped", lastTwoDropped),
                         new Evaluation.Model("last 4 layers dropped", lastFourDropped),

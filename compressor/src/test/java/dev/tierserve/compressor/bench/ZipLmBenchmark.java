@@ -74,7 +74,8 @@ class ZipLmBenchmark {
             models.add(new Evaluation.Model("drop last " + drop + " layers", SubBlockRemoval.dropLastLayers(parent, drop)));
         }
         EvaluationReport report = Evaluation.builder(settings).rounds(20).evaluationSequence(128).trainTexts(1000)
-                .testTexts(300).pooling(Pooling.CLS).build().evaluate(new Evaluation.Model("bge-small-en-v1.5", parent),
+                .testTexts(300).pooling(Pooling.CLS).normalize(true)
+                .build().evaluate(new Evaluation.Model("bge-small-en-v1.5", parent),
                         models, TestModels.file(TestModels.BGE_TOKENIZER), brown, "brown");
         System.out.printf(Locale.ROOT, "%n%s", report.render());
         Path out = Path.of("target/benchmarks");

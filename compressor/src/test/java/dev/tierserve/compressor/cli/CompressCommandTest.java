@@ -12,7 +12,6 @@ import dev.tierserve.compressor.synthetic.DecoderBuilder;
 import dev.tierserve.compressor.synthetic.DecoderConfig;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -39,7 +38,7 @@ class CompressCommandTest {
     @Test
     void trimllmPublishesAMeasuredVariantWithItsManifest() throws Exception {
         Path store = dir.resolve("store");
-        int exit = new CommandLine(new CompressorCommand()).execute("compress", "--method", "trimllm",
+        int exit = CompressorCommand.commandLine().execute("compress", "--method", "trimllm",
                 "--model", parent().toString(), "--targets", "1.2", "--calibration-texts", "32", "--seq", "64",
                 "--test-texts", "40", "--out", store.toString());
         assertEquals(0, exit);
@@ -66,7 +65,7 @@ class CompressCommandTest {
         OnnxModelWriter.write(DecoderBuilder.build(config), parent);
         Files.copy(TestModels.file(TestModels.MINILM_TOKENIZER), parent.resolveSibling("tokenizer.json"));
         Path store = dir.resolve("store");
-        int exit = new CommandLine(new CompressorCommand()).execute("compress", "--method", "ziplm",
+        int exit = CompressorCommand.commandLine().execute("compress", "--method", "ziplm",
                 "--model", parent.toString(), "--targets", "1.5", "--calibration-texts", "32", "--seq", "128",
                 "--test-texts", "20", "--out", store.toString());
         assertEquals(0, exit);
@@ -86,7 +85,7 @@ class CompressCommandTest {
     @Test
     void aTargetParallelPairsCannotReachIsRecordedNotPublished() throws Exception {
         Path store = dir.resolve("store");
-        int exit = new CommandLine(new CompressorCommand()).execute("compress", "--method", "parallel",
+        int exit = CompressorCommand.commandLine().execute("compress", "--method", "parallel",
                 "--model", parent().toString(), "--targets", "3", "--calibration-texts", "16", "--seq", "64",
                 "--test-texts", "20", "--out", store.toString());
         assertEquals(0, exit);

@@ -9,7 +9,6 @@ import dev.tierserve.compressor.graph.edit.HeadPruning;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
@@ -40,7 +39,7 @@ class EvaluateCommandTest {
         Path json = dir.resolve("report.json");
         Path png = dir.resolve("chart.png");
 
-        int exit = new CommandLine(new CompressorCommand()).execute("evaluate", parentFile.toString(), variant.toString(),
+        int exit = CompressorCommand.commandLine().execute("evaluate", parentFile.toString(), variant.toString(),
                 "--train", "60", "--test", "30", "--eval-seq", "32", "--seq", "32", "--rounds", "3",
                 "--json", json.toString(), "--plot", png.toString());
         assertEquals(0, exit);

@@ -4,6 +4,7 @@ import dev.tierserve.compressor.runtime.RuntimeSettings;
 import dev.tierserve.compressor.store.StoredVariant;
 import dev.tierserve.compressor.store.VariantStore;
 import dev.tierserve.proto.compressor.Job;
+import dev.tierserve.proto.compressor.Pooling;
 import dev.tierserve.proto.compressor.SubmitJobRequest;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,12 +35,17 @@ class CompressionWorkerTest {
                 new WorkerDefaults(RuntimeSettings.cpu(1, 1, 64), List.of("trimllm"), 20), line -> { });
     }
 
+    /** The small job, asking for the quality of the CLS-pooled, L2-normalised embedding. */
+    private static SubmitJobRequest clsJob(String tier) {
+        return smallJob(tier).toBuilder().setPooling(Pooling.POOLING_CLS).setNormalize(true).build();
+    }
+
     @Test
     void aJobPublishesOneMeasuredVariantPerTierRecordsItsDecisionAndIsNotRunTwice() throws Exception {
         VariantStore store = new VariantStore(dir.resolve("store"));
         try (CompressionWorker worker = worker(store)) {
-            Job job = worker.submit(smallJob("1.2x"));
-            assertEquals(job.getId(), worker.submit(smallJob("1.20x")).getId(), "same model and tier: same job");
+            Job job = worker.submit(clsJob("1.2x"));
+            assertEquals(job.getId(), worker.submit(clsJob("1.20x")).getId(), "same model and tier: same job");
             List<Job> seen = new CopyOnWriteArrayList<>();
             worker.watch(job.getId(), seen::add);
 
@@ -55,6 +61,8 @@ class CompressionWorkerTest {
             StoredVariant variant = variants.get(0);
             assertEquals(variantId, variant.id());
             assertEquals(job.getId(), variant.manifest().parameters().get("jobId"));
+            assertEquals("cls", variant.manifest().parameters().get("pooling"), "the job's pooling, off the wire");
+            assertEquals(true, variant.manifest().parameters().get("normalize"));
             assertTrue(variant.manifest().measuredSpeedup() >= 1.2, "measured " + variant.manifest().measuredSpeedup());
             assertEquals(variantId, store.tiers(MODEL).get("1.2x").stable());
             assertTrue(seen.stream().anyMatch(j -> j.getState() == Job.State.RUNNING));
@@ -102,6 +110,7 @@ class CompressionWorkerTest {
                     .setRuntime(good.getRuntime().toBuilder().setProvider("tpu")).build()));
             assertThrows(IllegalArgumentException.class, () -> worker.submit(good.toBuilder()
                     .setRuntime(good.getRuntime().toBuilder().setThreads(0)).build()));
+            assertThrows(IllegalArgumentException.class, () -> worker.submit(good.toBuilder().setPoolingValue(7).build()));
             assertEquals(List.of(), worker.jobs(""));
             assertThrows(JobNotFoundException.class, () -> worker.cancel("job-missing"));
         }

@@ -1,0 +1,197 @@
+package dev.tierserve.compressor.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tierserve.compressor.TestModels;
+import dev.tierserve.compressor.store.VariantPublisher;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.params.provider.Arguments.arguments;
+
+/**
+ * The packaged command-line jar as a user runs it: {@code compress} on all-MiniLM-L6 publishes a measured variant
+ * and prints the planner's decision, and every user mistake is answered with one line on stderr and exit code 2,
+ * never a stack trace. An integration test (run by failsafe after packaging) because it runs the jar.
+ */
+class CompressCommandIT {
+
+    @TempDir
+    static Path dir;
+
+    /** all-MiniLM-L6's model.onnx alone in its directory; its tokenizer lives elsewhere. */
+    private static Path minilm;
+    private static Path tokenizer;
+    /** A text file named model.onnx, tokenizer beside it. */
+    private static Path textModel;
+    /** Random bytes named model.onnx, tokenizer beside it. */
+    private static Path randomModel;
+    private static Path brokenJsonl;
+    private static Path threeTexts;
+
+    @BeforeAll
+    static void files() throws IOException {
+        minilm = Files.createDirectories(dir.resolve("minilm")).resolve("model.onnx");
+        Files.copy(TestModels.file(TestModels.MINILM), minilm);
+        tokenizer = Files.createDirectories(dir.resolve("tokenizers")).resolve("all-minilm-l6-v2.json");
+        Files.copy(TestModels.file(TestModels.MINILM_TOKENIZER), tokenizer);
+
+        textModel = Files.createDirectories(dir.resolve("text")).resolve("model.onnx");
+        Files.writeString(textModel, "this is a text file, not an ONNX model\n");
+        Files.copy(tokenizer, textModel.resolveSibling("tokenizer.json"));
+        randomModel = Files.createDirectories(dir.resolve("random")).resolve("model.onnx");
+        byte[] noise = new byte[4096];
+        new Random(7).nextBytes(noise);
+        Files.write(randomModel, noise);
+        Files.copy(tokenizer, randomModel.resolveSibling("tokenizer.json"));
+
+        brokenJsonl = dir.resolve("broken.jsonl");
+        Files.writeString(brokenJsonl, "{\"text\": \"a fine line\"}\n{\"body\": \"no text field\"}\n");
+        threeTexts = dir.resolve("three.txt");
+        Files.writeString(threeTexts, "the first text\nthe second text\nthe third text\n");
+    }
+
+    @Test
+    void compressPublishesAMeasuredVariantOfTheRealModelWithItsTokenizerFromElsewhere() throws Exception {
+        Path store = dir.resolve("store");
+        Run run = run(900, "compress", "--model", minilm.toString(), "--tokenizer", tokenizer.toString(),
+                "--method", "trimllm", "--targets", "1.2", "--calibration-texts", "16", "--test-texts", "20",
+                "--seq", "64", "--pooling", "mean", "--normalize", "--out", store.toString());
+        assertEquals(0, run.exit(), run.toString());
+        assertFalse(run.stderr().contains("\tat "), run.stderr());
+
+        // The summary names the tier's variant, then its candidates.
+        Matcher decision = Pattern.compile("(?m)^1\\.2x: ((trimllm|trimllm-affine)-1\\.2x-[0-9a-f]{8}) \\(")
+                .matcher(run.stdout());
+        assertTrue(decision.find(), run.stdout());
+        String id = decision.group(1);
+        assertTrue(Pattern.compile("(?m)^ +trimllm\\S* +built for 1\\.2x +measured \\d+\\.\\d\\dx +cos 0\\.\\d{4} +chosen$")
+                .matcher(run.stdout()).find(), run.stdout());
+        assertTrue(run.stdout().contains("compression took "), run.stdout());
+
+        Path variant = store.resolve("minilm").resolve(id);
+        JsonNode manifest = new ObjectMapper().readTree(variant.resolve("variant.json").toFile());
+        assertEquals(id, manifest.get("id").asText());
+        assertEquals("minilm", manifest.get("parent").asText());
+        assertEquals(VariantPublisher.sha256(minilm), manifest.get("parentSha256").asText());
+        assertTrue(List.of("trimllm", "trimllm+affine").contains(manifest.get("method").asText()), id);
+        assertEquals(1.2, manifest.get("targetSpeedup").asDouble());
+        assertTrue(manifest.get("measuredSpeedup").asDouble() >= 1.2, "measured " + manifest.get("measuredSpeedup"));
+        assertEquals(64, manifest.get("latency").get("runtime").get("sequence").asInt());
+        JsonNode quality = manifest.get("quality");
+        assertEquals("brown", quality.get("data").asText());
+        assertEquals(20, quality.get("testTexts").asInt());
+        double cosine = quality.get("encoder").get("meanCosine").asDouble();
+        assertTrue(cosine > 0 && cosine < 1, "cosine " + cosine);
+        assertTrue(quality.get("encoder").get("p5Cosine").asDouble() <= cosine);
+        assertEquals("mean", manifest.get("parameters").get("pooling").asText());
+        assertTrue(manifest.get("parameters").get("normalize").asBoolean());
+        assertEquals(VariantPublisher.sha256(variant.resolve("model.onnx")), manifest.get("sha256").asText());
+    }
+
+    static Stream<Arguments> mistakes() {
+        String absent = dir.resolve("absent").toString();
+        return Stream.of(
+                arguments("compress: no tokenizer.json beside the model", List.of("compress", "--model",
+                        minilm.toString(), "--targets", "1.2"), minilm.resolveSibling("tokenizer.json").toString()),
+                arguments("compress: --tokenizer names a missing file", List.of("compress", "--model",
+                        minilm.toString(), "--tokenizer", absent + ".json", "--targets", "1.2"), absent + ".json"),
+                arguments("compress: a missing model file", List.of("compress", "--model", absent + "/model.onnx",
+                        "--tokenizer", tokenizer.toString(), "--targets", "1.2"), absent + "/model.onnx"),
+                arguments("compress: a text file named model.onnx", List.of("compress", "--model",
+                        textModel.toString(), "--targets", "1.2"), textModel + " is not an ONNX model"),
+                arguments("compress: random bytes named model.onnx", List.of("compress", "--model",
+                        randomModel.toString(), "--targets", "1.2"), randomModel + " is not an ONNX model"),
+                arguments("compress: a missing --calibration file", List.of("compress", "--model", minilm.toString(),
+                        "--tokenizer", tokenizer.toString(), "--targets", "1.2", "--calibration", absent + ".jsonl"),
+                        absent + ".jsonl"),
+                arguments("compress: a directory as --calibration", List.of("compress", "--model", minilm.toString(),
+                        "--tokenizer", tokenizer.toString(), "--targets", "1.2", "--calibration", dir.toString()),
+                        dir + " is a directory"),
+                arguments("compress: a JSONL line without text", List.of("compress", "--model", minilm.toString(),
+                        "--tokenizer", tokenizer.toString(), "--targets", "1.2", "--calibration",
+                        brokenJsonl.toString()), brokenJsonl + " line 2 has no text field 'text'"),
+                arguments("compress: an unknown method", List.of("compress", "--model", minilm.toString(),
+                        "--tokenizer", tokenizer.toString(), "--targets", "1.2", "--method", "trimllm,magic"),
+                        "unknown method 'magic'"),
+                arguments("compress: a target of 1", List.of("compress", "--model", minilm.toString(),
+                        "--tokenizer", tokenizer.toString(), "--targets", "1.5,1"), "speedups above 1"),
+                arguments("compress: an unknown pooling", List.of("compress", "--model", minilm.toString(),
+                        "--tokenizer", tokenizer.toString(), "--targets", "1.2", "--pooling", "max"), "'max'"),
+                arguments("compress: an unknown option", List.of("compress", "--model", minilm.toString(),
+                        "--targets", "1.2", "--tokeniser", tokenizer.toString()), "'--tokeniser'"),
+                arguments("evaluate: a missing parent", List.of("evaluate", absent + ".onnx"), absent + ".onnx"),
+                arguments("evaluate: a text file as the parent", List.of("evaluate", textModel.toString()),
+                        textModel + " is not an ONNX model"),
+                arguments("evaluate: a missing variant", List.of("evaluate", minilm.toString(), absent + ".onnx",
+                        "--tokenizer", tokenizer.toString()), absent + ".onnx"),
+                arguments("evaluate: no tokenizer.json beside the parent", List.of("evaluate", minilm.toString()),
+                        minilm.resolveSibling("tokenizer.json").toString()),
+                arguments("evaluate: a missing --data file", List.of("evaluate", minilm.toString(), "--tokenizer",
+                        tokenizer.toString(), "--data", absent + ".txt"), absent + ".txt"),
+                arguments("evaluate: fewer texts in --data than --train and --test", List.of("evaluate",
+                        minilm.toString(), "--tokenizer", tokenizer.toString(), "--data", threeTexts.toString(),
+                        "--train", "10", "--test", "5"), "asked for 15 texts (10 calibration or classifier training, "
+                        + "0 validation, 5 test) but the data has 3"),
+                arguments("inspect: a missing model file", List.of("inspect", absent + ".onnx"), absent + ".onnx"),
+                arguments("inspect: random bytes named model.onnx", List.of("inspect", randomModel.toString()),
+                        randomModel + " is not an ONNX model"),
+                arguments("serve: a missing model repository", List.of("serve", "--models", absent), absent));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("mistakes")
+    void aUserMistakeIsOneLineOnStderrAndExitCode2(String mistake, List<String> args, String named) throws Exception {
+        Run run = run(120, args.toArray(String[]::new));
+        List<String> lines = run.stderr().lines().toList();
+        assertEquals(1, lines.size(), "one line on stderr: " + run);
+        assertTrue(lines.get(0).startsWith("error: "), run.toString());
+        assertTrue(lines.get(0).contains(named), "names " + named + ": " + run);
+        assertFalse(run.stderr().contains("\tat ") || run.stderr().contains("Exception in thread"), run.toString());
+        assertEquals(2, run.exit(), run.toString());
+    }
+
+    private record Run(int exit, String stdout, String stderr) {
+        @Override
+        public String toString() {
+            return "exit " + exit + "\n---- stdout\n" + stdout + "---- stderr\n" + stderr;
+        }
+    }
+
+    /** Runs the packaged jar with {@code args} in {@link #dir}; fails if it has not ended after {@code limit} s. */
+    private static Run run(long limitSeconds, String... args) throws Exception {
+        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
+        String jar = Path.of(System.getProperty("compressor.jar", "target/tierserve-compressor.jar"))
+                .toAbsolutePath().toString();
+        List<String> command = new ArrayList<>(List.of(java.toString(), "-Xmx4g", "-jar", jar));
+        command.addAll(List.of(args));
+        Path out = Files.createTempFile(dir, "stdout-", ".txt");
+        Path err = Files.createTempFile(dir, "stderr-", ".txt");
+        Process process = new ProcessBuilder(command).directory(dir.toFile())
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        if (!process.waitFor(limitSeconds, TimeUnit.SECONDS)) {
+            process.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
+            throw new AssertionError("still running after " + limitSeconds + " s: " + command + "\n"
+                    + new Run(-1, Files.readString(out), Files.readString(err)));
+        }
+        return new Run(process.exitValue(), Files.readString(out), Files.readString(err));
+    }
+}
