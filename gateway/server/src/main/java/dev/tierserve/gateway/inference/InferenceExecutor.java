@@ -60,6 +60,11 @@ public class InferenceExecutor {
         return workers.getMaximumPoolSize();
     }
 
+    /** Requests waiting for a worker now. */
+    public int queued() {
+        return workers.getQueue().size();
+    }
+
     /**
      * Runs {@code work} on a worker before {@code deadline} (null: none), once {@code ready} has completed (the
      * session it needs, loaded in the background: a cold load holds no worker and the deadline bounds the wait for

@@ -9,6 +9,8 @@ import dev.tierserve.gateway.runtime.LoadedSession;
 import dev.tierserve.gateway.runtime.ModelLoadException;
 import dev.tierserve.gateway.runtime.OnnxRuntimeFactory;
 import dev.tierserve.gateway.runtime.SessionCache;
+import dev.tierserve.gateway.stats.InferenceTimings;
+import dev.tierserve.gateway.stats.LiveLatency;
 import dev.tierserve.gateway.stats.ModelStatisticsRecorder;
 import dev.tierserve.gateway.stats.ModelStatisticsRegistry;
 import dev.tierserve.gateway.tier.Tier;
@@ -71,6 +73,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     private final InferenceExecutor executor;
     private final TierRouter router;
     private final TierJobs jobs;
+    private final LiveLatency latency;
     private final ModelDescriber describer;
     private final ModelStatisticsRegistry statistics;
     private final Readiness readiness;
@@ -80,7 +83,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     private final String version;
 
     InferenceGrpcService(ModelRepository repository, SessionCache sessions, InferenceExecutor executor,
-                         TierRouter router, TierJobs jobs, ModelDescriber describer, ModelStatisticsRegistry statistics,
+                         TierRouter router, TierJobs jobs, LiveLatency latency, ModelDescriber describer, ModelStatisticsRegistry statistics,
                          Readiness readiness, OnnxModelRunner onnxRunner, TextModelRunner textRunner,
                          OnnxRuntimeFactory runtime,
                          @ConfigProperty(name = "quarkus.application.version", defaultValue = "dev") String version) {
@@ -89,6 +92,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         this.executor = executor;
         this.router = router;
         this.jobs = jobs;
+        this.latency = latency;
         this.describer = describer;
         this.statistics = statistics;
         this.readiness = readiness;
@@ -215,7 +219,11 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
             return;
         }
         try {
-            route = router.route(model, requestedTier(request), request.getModelVersion(), strictTier(request));
+            Tier tier = requestedTier(request);
+            route = Tier.AUTO.equals(tier) && request.getModelVersion().isEmpty()
+                    ? router.routeAuto(model, remainingNanos(model, deadline), batchOf(request),
+                            new CompletionEstimator(model.name(), latency, executor))
+                    : router.route(model, tier, request.getModelVersion(), strictTier(request));
         } catch (TierNotReadyException notReady) {
             refuseStrict(model, notReady, deadline, response);
             return;
@@ -243,6 +251,9 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
                     if (route.degradedFrom() != null) {
                         built.putParameters("degraded_from", string(route.degradedFrom()));
                     }
+                    if (route.slaMissPredicted()) {
+                        built.putParameters("sla_miss_predicted", InferParameter.newBuilder().setBoolParam(true).build());
+                    }
                     return built.build();
                 });
 
@@ -261,7 +272,10 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
                 jobs.ensureAll(model, List.of(route.degradedFrom()));
             }
             if (failure == null) {
-                recorder.recordSuccess(phases.timings());
+                InferenceTimings timings = phases.timings();
+                recorder.recordSuccess(timings);
+                latency.record(LiveLatency.series(model.name(), route.sessionKey()), timings.batch(), timings.queue(),
+                        timings.input() + timings.infer() + timings.output());
                 send(response, result);
             } else {
                 recorder.recordFailure(phases.sinceReceived());
@@ -284,6 +298,30 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         job.whenComplete((told, error) -> response.onError(Status.UNAVAILABLE.withDescription(notReady.getMessage()
                 + " (" + (error == null ? told : "no job could be started: " + error.getMessage())
                 + "); retry later, or leave out strict_tier to be served by a slower tier").asRuntimeException()));
+    }
+
+    /** Time left for {@code tier=auto}: the request's deadline, else the model's {@code default_sla_ms}; null: none. */
+    private static Long remainingNanos(ModelEntry model, Deadline deadline) {
+        if (deadline != null) {
+            return deadline.timeRemaining(TimeUnit.NANOSECONDS);
+        }
+        String sla = model.parameter("default_sla_ms", "");
+        if (sla.isEmpty()) {
+            return null;
+        }
+        try {
+            return TimeUnit.MILLISECONDS.toNanos(Long.parseLong(sla.strip()));
+        } catch (NumberFormatException e) {
+            throw Status.FAILED_PRECONDITION.withDescription("model '" + model.name()
+                    + "': config.pbtxt parameter default_sla_ms must be whole milliseconds, got '" + sla + "'")
+                    .asRuntimeException();
+        }
+    }
+
+    /** The request's batch size: its first input's first dimension (1 when it has none). */
+    private static long batchOf(ModelInferRequest request) {
+        return request.getInputsCount() == 0 || request.getInputs(0).getShapeCount() == 0 ? 1
+                : Math.max(1, request.getInputs(0).getShape(0));
     }
 
     private static Tier requestedTier(ModelInferRequest request) {

@@ -7,6 +7,17 @@ package dev.tierserve.gateway.tier;
  * @param variantId    the variant that answers, echoed to the client
  * @param sessionKey   the session cache key of that variant
  * @param degradedFrom the tier the client asked for when a slower one answers because it was not ready; else null
+ * @param slaMissPredicted {@code tier=auto} found no ready tier predicted to complete within the deadline and
+ *                     answers with the fastest
  */
-public record TierRoute(Tier served, String variantId, String sessionKey, String degradedFrom) {
+public record TierRoute(Tier served, String variantId, String sessionKey, String degradedFrom,
+                        boolean slaMissPredicted) {
+
+    TierRoute(Tier served, String variantId, String sessionKey, String degradedFrom) {
+        this(served, variantId, sessionKey, degradedFrom, false);
+    }
+
+    TierRoute missingSla() {
+        return new TierRoute(served, variantId, sessionKey, degradedFrom, true);
+    }
 }

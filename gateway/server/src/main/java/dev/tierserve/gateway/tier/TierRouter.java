@@ -5,12 +5,14 @@ import dev.tierserve.gateway.repository.ModelEntry;
 import io.grpc.Status;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 
 /**
- * Chooses which variant of a model answers a request. {@code exact} (and {@code auto}, for now) is the parent
- * model; a speedup tier is the variant the store assigns to it. A tier with no variant yet is answered now by the
+ * Chooses which variant of a model answers a request. {@code exact} is the parent model, {@code auto} the most
+ * accurate tier predicted to meet the request's deadline ({@link #routeAuto}); a speedup tier is the variant the store assigns to it. A tier with no variant yet is answered now by the
  * fastest ready tier that is not faster than asked, or {@code exact}, marked {@code degraded_from} (the caller
  * starts its compression job once the request proved valid); with {@code strict_tier} the route is a
  * {@link TierNotReadyException}. {@code model_version} pins a tier or a variant
@@ -55,7 +57,7 @@ public class TierRouter {
         if (!version.isEmpty()) {
             return pinned(model, variants, version);
         }
-        Tier tier = requested == null || requested.equals(Tier.AUTO) ? Tier.EXACT : requested;
+        Tier tier = requested == null || requested.equals(Tier.AUTO) ? Tier.EXACT : requested; // see routeAuto
         if (tier.equals(Tier.EXACT)) {
             return exact(model, null);
         }
@@ -77,6 +79,58 @@ public class TierRouter {
             return exact(model, tier.name());
         }
         return to(variants.forTier(fallback).orElseThrow(), Tier.parse(fallback), tier.name());
+    }
+
+    /**
+     * {@code tier=auto}: the most accurate ready tier (by the manifests' mean cosine; {@code exact} is the most
+     * accurate) whose predicted completion, queue wait plus compute at its 95th percentile, fits the time left; none
+     * fitting, the fastest ready tier, marked {@link TierRoute#slaMissPredicted}. A tier with no recent latency is
+     * predicted from {@code exact}'s over its measured speedup; with nothing recorded at all, {@code exact}.
+     * Never waits for a tier that is not built.
+     *
+     * @param remainingNanos the request's time left (its deadline, else the model's default SLA); null: none
+     * @param batch          the request's batch size
+     */
+    public TierRoute routeAuto(ModelEntry model, Long remainingNanos, long batch, CompletionPredictor predictor) {
+        TierRoute exact = exact(model, null);
+        if (remainingNanos == null) {
+            return exact;
+        }
+        VariantCatalog.Snapshot variants = catalog.of(model.sessionKey());
+        List<StoredVariant> byAccuracy = new ArrayList<>();
+        for (String tier : variants.readyTiers()) {
+            variants.forTier(tier).ifPresent(byAccuracy::add);
+        }
+        byAccuracy.sort(Comparator.comparingDouble((StoredVariant v) -> quality(v)).reversed());
+        OptionalLong exactCompute = predictor.computeNanos(exact.sessionKey(), batch);
+        if (exactCompute.isEmpty()) {
+            return exact; // nothing recorded yet: nothing to predict from
+        }
+        long queue = predictor.queueWaitNanos();
+        if (queue + exactCompute.getAsLong() <= remainingNanos) {
+            return exact;
+        }
+        TierRoute fastest = exact;
+        double fastestSpeedup = 1;
+        for (StoredVariant variant : byAccuracy) {
+            TierRoute route = to(variant, Tier.parse(variant.tier()), null);
+            double speedup = variant.manifest().measuredSpeedup();
+            OptionalLong compute = predictor.computeNanos(route.sessionKey(), batch);
+            long predicted = compute.isPresent() ? compute.getAsLong()
+                    : speedup > 0 ? (long) (exactCompute.getAsLong() / speedup) : Long.MAX_VALUE;
+            if (queue + predicted <= remainingNanos) {
+                return route;
+            }
+            if (speedup > fastestSpeedup) {
+                fastest = route;
+                fastestSpeedup = speedup;
+            }
+        }
+        return fastest.missingSla();
+    }
+
+    private static double quality(StoredVariant variant) {
+        return Double.isNaN(variant.meanCosine()) ? -1 : variant.meanCosine();
     }
 
     private TierRoute pinned(ModelEntry model, VariantCatalog.Snapshot variants, String version) {

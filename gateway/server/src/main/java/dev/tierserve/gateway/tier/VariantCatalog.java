@@ -10,6 +10,7 @@ import dev.tierserve.gateway.repository.ModelRepository;
 import io.quarkus.runtime.Startup;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.List;
@@ -70,14 +71,20 @@ public class VariantCatalog {
         return thread;
     });
 
+    @Inject
     public VariantCatalog(GatewayConfig config, ModelRepository repository) {
-        this.store = new VariantStore(config.variants().store());
-        for (ModelEntry model : repository.models()) {
-            if (model.kind() == ModelKind.ONNX) {
-                snapshots.put(model.name(), readOrEmpty(model.name()));
-            }
+        this(new VariantStore(config.variants().store()), repository.models().stream()
+                .filter(m -> m.kind() == ModelKind.ONNX).map(ModelEntry::name).toList(),
+                config.variants().watchInterval());
+    }
+
+    /** A catalog of {@code models} in {@code store}, re-read every {@code watchInterval}. */
+    VariantCatalog(VariantStore store, List<String> models, java.time.Duration watchInterval) {
+        this.store = store;
+        for (String model : models) {
+            snapshots.put(model, readOrEmpty(model));
         }
-        long every = Math.max(50, config.variants().watchInterval().toMillis());
+        long every = Math.max(50, watchInterval.toMillis());
         watcher.scheduleWithFixedDelay(this::refreshAll, every, every, TimeUnit.MILLISECONDS);
     }
 

@@ -1,0 +1,36 @@
+package dev.tierserve.gateway.inference;
+
+import dev.tierserve.gateway.stats.LiveLatency;
+import dev.tierserve.gateway.tier.CompletionPredictor;
+import java.util.OptionalLong;
+
+/**
+ * {@code tier=auto}'s predictions for requests to one model: a variant's compute time at its 95th percentile over
+ * the last minute, and the wait behind the requests queued now (each costing the recent mean compute time, shared
+ * among the workers).
+ */
+final class CompletionEstimator implements CompletionPredictor {
+
+    static final double PERCENTILE = 95;
+
+    private final String model;
+    private final LiveLatency latency;
+    private final InferenceExecutor executor;
+
+    CompletionEstimator(String model, LiveLatency latency, InferenceExecutor executor) {
+        this.model = model;
+        this.latency = latency;
+        this.executor = executor;
+    }
+
+    @Override
+    public OptionalLong computeNanos(String sessionKey, long batch) {
+        return latency.computeNanos(LiveLatency.series(model, sessionKey), batch, PERCENTILE);
+    }
+
+    @Override
+    public long queueWaitNanos() {
+        int queued = executor.queued();
+        return queued == 0 ? 0 : queued * latency.meanComputeNanos().orElse(0) / executor.workerCount();
+    }
+}
