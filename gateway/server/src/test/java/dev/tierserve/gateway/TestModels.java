@@ -18,6 +18,8 @@ public class TestModels implements QuarkusTestResourceLifecycleManager {
     public static final Path ROOT = Path.of("target/test-models");
     public static final String MINILM = "all-minilm-l6-v2";
     public static final String CORRUPT = "corrupt";
+    /** all-MiniLM-L6 again, with Triton's queue policy: two priority levels, at most 4 waiting per level. */
+    public static final String QUEUED = "minilm-queued";
 
     @Override
     public Map<String, String> start() {
@@ -27,6 +29,17 @@ public class TestModels implements QuarkusTestResourceLifecycleManager {
             copy("/all-minilm-l6-v2.onnx", minilm.resolve("model.onnx"));
             copy("/all-minilm-l6-v2-tokenizer.json", minilm.resolve("tokenizer.json"));
             Files.writeString(minilm.resolve("config.pbtxt"), "backend: \"onnxruntime\"\n");
+            Path queued = ROOT.resolve(QUEUED);
+            Files.createDirectories(queued);
+            copy("/all-minilm-l6-v2.onnx", queued.resolve("model.onnx"));
+            Files.writeString(queued.resolve("config.pbtxt"), """
+                    backend: "onnxruntime"
+                    dynamic_batching {
+                      priority_levels: 2
+                      default_priority_level: 2
+                      default_queue_policy { max_queue_size: 4 }
+                    }
+                    """);
             Path corrupt = ROOT.resolve(CORRUPT);
             Files.createDirectories(corrupt);
             Files.write(corrupt.resolve("model.onnx"), "this is not an ONNX protobuf".getBytes());

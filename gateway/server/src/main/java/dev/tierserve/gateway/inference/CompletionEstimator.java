@@ -25,7 +25,12 @@ final class CompletionEstimator implements CompletionPredictor {
 
     @Override
     public OptionalLong computeNanos(String sessionKey, long batch) {
-        return latency.computeNanos(LiveLatency.series(model, sessionKey), batch, PERCENTILE);
+        return computeNanos(sessionKey, batch, PERCENTILE);
+    }
+
+    /** A percentile (0..100) of a variant's recent compute time at this batch size. */
+    OptionalLong computeNanos(String sessionKey, long batch, double percentile) {
+        return latency.computeNanos(LiveLatency.series(model, sessionKey), batch, percentile);
     }
 
     @Override

@@ -41,10 +41,11 @@ class GracefulShutdown {
 
     /** Runs before the gRPC server and the beans stop. */
     void onStop(@Observes ShutdownEvent event) throws InterruptedException {
-        readiness.stopServing();
+        calls.stopAccepting();
+        readiness.stopServing(); // after: a client that sees not-ready knows new calls are refused
         int waiting = calls.count();
         LOG.infof("draining: %d call(s) in flight, waiting up to %d s", waiting, grace.toSeconds());
-        int left = calls.drain(grace.toMillis(), TimeUnit.MILLISECONDS);
+        int left = calls.awaitDrained(grace.toMillis(), TimeUnit.MILLISECONDS);
         if (left > 0) {
             LOG.warnf("%d call(s) still in flight after %d s; stopping anyway", left, grace.toSeconds());
         } else {

@@ -17,7 +17,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Counts the gRPC calls the gateway has accepted and not yet answered, and refuses new ones (UNAVAILABLE) once
- * {@link #drain} has begun, so that a shutdown can finish what it accepted. Liveness, readiness and the gRPC health
+ * {@link #stopAccepting}, so that a shutdown can finish what it accepted. Liveness, readiness and the gRPC health
  * service are always answered, so that probes see the gateway go not-ready instead of unreachable.
  */
 @GlobalInterceptor
@@ -88,15 +88,21 @@ public class InFlightCalls implements ServerInterceptor {
         }
     }
 
+    /** Refuses new calls from now on. */
+    public void stopAccepting() {
+        synchronized (lock) {
+            draining = true;
+        }
+    }
+
     /**
-     * Refuses new calls from now on and waits until the accepted ones are answered, at most {@code timeout}.
+     * Waits until the accepted calls are answered, at most {@code timeout}; call after {@link #stopAccepting()}.
      *
      * @return the calls still unanswered when it returned (0 when all finished)
      */
-    public int drain(long timeout, TimeUnit unit) throws InterruptedException {
+    public int awaitDrained(long timeout, TimeUnit unit) throws InterruptedException {
         long until = System.nanoTime() + unit.toNanos(timeout);
         synchronized (lock) {
-            draining = true;
             while (inFlight > 0) {
                 long left = until - System.nanoTime();
                 if (left <= 0) {

@@ -10,19 +10,25 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
-import java.util.concurrent.ArrayBlockingQueue;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
+import java.util.concurrent.PriorityBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * A bounded pool of inference workers: requests never run on the gRPC event loop, a full queue is refused at once
- * (RESOURCE_EXHAUSTED), and every request carries a deadline that ends it while it waits or while it runs.
+ * A bounded pool of inference workers: requests never run on the gRPC event loop, waiting requests are served by
+ * priority level (1 first) and then in arrival order, a full queue (the gateway's, or a model's
+ * {@code max_queue_size} for the request's level) is refused at once (RESOURCE_EXHAUSTED), and every request carries
+ * a deadline that ends it while it waits or while it runs.
  */
 @ApplicationScoped
 public class InferenceExecutor {
@@ -33,7 +39,23 @@ public class InferenceExecutor {
         T run(RunOptions runOptions, long queueNanos) throws Exception;
     }
 
+    /**
+     * Where a request waits: its model and priority level (1 first; 0, a model without levels, counts as 1) and the
+     * most requests of that model and level that may wait (0: no bound but the gateway's).
+     */
+    public record Admission(String model, int priority, int maxQueueSize) {
+
+        /** A request of a model without priorities or queue bounds. */
+        public static Admission of(String model) {
+            return new Admission(model, 0, 0);
+        }
+    }
+
     private final ThreadPoolExecutor workers;
+    private final int queueCapacity;
+    private final AtomicInteger waiting = new AtomicInteger();
+    private final Map<String, AtomicInteger> waitingPerLevel = new ConcurrentHashMap<>();
+    private final AtomicLong arrivals = new AtomicLong();
     private final ScheduledExecutorService timers;
     private final Counter terminated;
     private final Counter expiredInQueue;
@@ -42,7 +64,7 @@ public class InferenceExecutor {
         int threads = config.inference().workers().orElse(Runtime.getRuntime().availableProcessors());
         AtomicInteger ids = new AtomicInteger();
         this.workers = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.SECONDS,
-                new ArrayBlockingQueue<>(config.inference().queueCapacity()), runnable -> {
+                new PriorityBlockingQueue<>(), runnable -> {
                     Thread thread = new Thread(runnable, "inference-" + ids.incrementAndGet());
                     thread.setDaemon(true);
                     return thread;
@@ -52,6 +74,7 @@ public class InferenceExecutor {
             thread.setDaemon(true);
             return thread;
         });
+        this.queueCapacity = config.inference().queueCapacity();
         this.terminated = meters.counter("gateway.inference.terminated");
         this.expiredInQueue = meters.counter("gateway.inference.expired.queued");
     }
@@ -62,7 +85,7 @@ public class InferenceExecutor {
 
     /** Requests waiting for a worker now. */
     public int queued() {
-        return workers.getQueue().size();
+        return waiting.get();
     }
 
     /**
@@ -72,7 +95,7 @@ public class InferenceExecutor {
      * DEADLINE_EXCEEDED, CANCELLED (see {@link Submission#stop}), RESOURCE_EXHAUSTED when the queue is full, the
      * failure of {@code ready}, or whatever status the work threw.
      */
-    public <T> Submission<T> submit(Deadline deadline, CompletableFuture<?> ready, Work<T> work) {
+    public <T> Submission<T> submit(Deadline deadline, CompletableFuture<?> ready, Admission admission, Work<T> work) {
         CompletableFuture<T> result = new CompletableFuture<>();
         RunControl control;
         try {
@@ -81,7 +104,7 @@ public class InferenceExecutor {
             result.completeExceptionally(Status.INTERNAL.withDescription(e.getMessage()).asRuntimeException());
             return new Submission<>(result, null, null, ready);
         }
-        Runnable task = () -> runOnWorker(control, work, result);
+        Queued task = new Queued(admission, arrivals.incrementAndGet(), () -> runOnWorker(control, work, result));
         Submission<T> submission = new Submission<>(result, control, task, ready);
         if (deadline != null) {
             long delayNanos = Math.max(0, deadline.timeRemaining(TimeUnit.NANOSECONDS));
@@ -103,14 +126,75 @@ public class InferenceExecutor {
         return submission;
     }
 
-    private <T> void enqueue(Runnable task, RunControl control, CompletableFuture<T> result) {
-        try {
-            workers.execute(task);
-        } catch (RejectedExecutionException e) {
-            control.close();
-            result.completeExceptionally(Status.RESOURCE_EXHAUSTED
-                    .withDescription("inference queue is full (" + workers.getQueue().size() + " requests waiting)")
-                    .asRuntimeException());
+    private <T> void enqueue(Queued task, RunControl control, CompletableFuture<T> result) {
+        Status full = task.join();
+        if (full == null) {
+            try {
+                workers.execute(task);
+                return;
+            } catch (RejectedExecutionException e) {
+                task.leave();
+                full = Status.UNAVAILABLE.withDescription("the gateway is stopping");
+            }
+        }
+        control.close();
+        result.completeExceptionally(full.asRuntimeException());
+    }
+
+    /** A request waiting for a worker, ordered by priority level, then arrival. */
+    private final class Queued implements Runnable, Comparable<Queued> {
+        private final Admission admission;
+        private final long arrival;
+        private final Runnable run;
+        private final AtomicBoolean inQueue = new AtomicBoolean();
+
+        Queued(Admission admission, long arrival, Runnable run) {
+            this.admission = admission;
+            this.arrival = arrival;
+            this.run = run;
+        }
+
+        /** Takes a place in the queue; the reason it is refused, or null. */
+        Status join() {
+            AtomicInteger level = waitingPerLevel.computeIfAbsent(levelKey(), key -> new AtomicInteger());
+            if (level.incrementAndGet() > admission.maxQueueSize() && admission.maxQueueSize() > 0) {
+                level.decrementAndGet();
+                return Status.RESOURCE_EXHAUSTED.withDescription("the queue of model '" + admission.model()
+                        + "' is full (max_queue_size " + admission.maxQueueSize() + " at priority "
+                        + admission.priority() + ")");
+            }
+            if (waiting.incrementAndGet() > queueCapacity) {
+                waiting.decrementAndGet();
+                level.decrementAndGet();
+                return Status.RESOURCE_EXHAUSTED.withDescription("inference queue is full (" + queueCapacity
+                        + " requests waiting)");
+            }
+            inQueue.set(true);
+            return null;
+        }
+
+        private String levelKey() {
+            return admission.model() + "#" + admission.priority();
+        }
+
+        /** Leaves the queue (taken by a worker, or removed); once. */
+        void leave() {
+            if (inQueue.compareAndSet(true, false)) {
+                waiting.decrementAndGet();
+                waitingPerLevel.get(levelKey()).decrementAndGet();
+            }
+        }
+
+        @Override
+        public void run() {
+            leave();
+            run.run();
+        }
+
+        @Override
+        public int compareTo(Queued other) {
+            int byLevel = Integer.compare(Math.max(1, admission.priority()), Math.max(1, other.admission.priority()));
+            return byLevel != 0 ? byLevel : Long.compare(arrival, other.arrival);
         }
     }
 
@@ -148,10 +232,10 @@ public class InferenceExecutor {
     public final class Submission<T> {
         private final CompletableFuture<T> result;
         private final RunControl control;
-        private final Runnable task;
+        private final Queued task;
         private final CompletableFuture<?> ready;
 
-        Submission(CompletableFuture<T> result, RunControl control, Runnable task, CompletableFuture<?> ready) {
+        Submission(CompletableFuture<T> result, RunControl control, Queued task, CompletableFuture<?> ready) {
             this.result = result;
             this.control = control;
             this.task = task;
@@ -175,7 +259,8 @@ public class InferenceExecutor {
             }
             result.completeExceptionally(reason.augmentDescription(ready.isDone() ? "while waiting for a worker"
                     : "while its model was loading").asRuntimeException());
-            if (workers.remove(task)) {
+            if (task != null && workers.remove(task)) {
+                task.leave();
                 control.close(); // no worker will ever see it
             }
             return true;

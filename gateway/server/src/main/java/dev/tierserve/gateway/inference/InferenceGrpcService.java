@@ -46,8 +46,12 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.grpc.GrpcService;
 import java.util.List;
+import java.util.Locale;
+import java.util.OptionalLong;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
@@ -74,6 +78,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     private final TierRouter router;
     private final TierJobs jobs;
     private final LiveLatency latency;
+    private final Counter refusedHopeless;
     private final ModelDescriber describer;
     private final ModelStatisticsRegistry statistics;
     private final Readiness readiness;
@@ -85,7 +90,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     InferenceGrpcService(ModelRepository repository, SessionCache sessions, InferenceExecutor executor,
                          TierRouter router, TierJobs jobs, LiveLatency latency, ModelDescriber describer, ModelStatisticsRegistry statistics,
                          Readiness readiness, OnnxModelRunner onnxRunner, TextModelRunner textRunner,
-                         OnnxRuntimeFactory runtime,
+                         OnnxRuntimeFactory runtime, MeterRegistry meters,
                          @ConfigProperty(name = "quarkus.application.version", defaultValue = "dev") String version) {
         this.repository = repository;
         this.sessions = sessions;
@@ -93,6 +98,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         this.router = router;
         this.jobs = jobs;
         this.latency = latency;
+        this.refusedHopeless = meters.counter("gateway.inference.refused.deadline");
         this.describer = describer;
         this.statistics = statistics;
         this.readiness = readiness;
@@ -211,19 +217,24 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         ModelEntry model;
         TierRoute route;
         Deadline deadline;
+        InferenceExecutor.Admission admission;
         try {
             model = repository.require(request.getModelName());
-            deadline = deadline(request);
+            QueuePolicy policy = new QueuePolicy(model);
+            int priority = policy.priority(request);
+            admission = new InferenceExecutor.Admission(model.name(), priority, policy.maxQueueSize(priority));
+            deadline = deadline(request, policy, priority);
         } catch (StatusRuntimeException e) {
             response.onError(e);
             return;
         }
+        CompletionEstimator estimator = new CompletionEstimator(model.name(), latency, executor);
         try {
             Tier tier = requestedTier(request);
             route = Tier.AUTO.equals(tier) && request.getModelVersion().isEmpty()
-                    ? router.routeAuto(model, remainingNanos(model, deadline), batchOf(request),
-                            new CompletionEstimator(model.name(), latency, executor))
+                    ? router.routeAuto(model, remainingNanos(model, deadline), batchOf(request), estimator)
                     : router.route(model, tier, request.getModelVersion(), strictTier(request));
+            refuseHopeless(route, deadline, batchOf(request), estimator);
         } catch (TierNotReadyException notReady) {
             refuseStrict(model, notReady, deadline, response);
             return;
@@ -238,7 +249,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         // The session loads in the background (at most once however many requests wait for it); the request takes a
         // worker only once it is there, and its deadline bounds the wait.
         CompletableFuture<LoadedSession> session = sessions.load(route.sessionKey());
-        InferenceExecutor.Submission<ModelInferResponse> submission = executor.submit(deadline, session,
+        InferenceExecutor.Submission<ModelInferResponse> submission = executor.submit(deadline, session, admission,
                 (runOptions, queued) -> {
                     phases.started(queued);
                     ModelInferResponse.Builder built = runner.infer(model, route, request, runOptions, phases);
@@ -300,6 +311,29 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
                 + "); retry later, or leave out strict_tier to be served by a slower tier").asRuntimeException()));
     }
 
+    /**
+     * Refuses at once (DEADLINE_EXCEEDED) a request whose time left is shorter than even a typical run of the variant
+     * it was routed to takes after the requests queued now: the queue wait plus its median compute time. Queuing it
+     * would only spend a worker on an answer nobody waits for.
+     */
+    private void refuseHopeless(TierRoute route, Deadline deadline, long batch, CompletionEstimator estimator) {
+        if (deadline == null) {
+            return;
+        }
+        OptionalLong typical = estimator.computeNanos(route.sessionKey(), batch, 50);
+        if (typical.isEmpty()) {
+            return;
+        }
+        long predicted = estimator.queueWaitNanos() + typical.getAsLong();
+        long left = deadline.timeRemaining(TimeUnit.NANOSECONDS);
+        if (predicted > left) {
+            refusedHopeless.increment();
+            throw Status.DEADLINE_EXCEEDED.withDescription(String.format(Locale.ROOT,
+                    "refused before queueing: %.3f ms left, tier %s typically completes in %.3f ms now",
+                    left / 1e6, route.served(), predicted / 1e6)).asRuntimeException();
+        }
+    }
+
     /** Time left for {@code tier=auto}: the request's deadline, else the model's {@code default_sla_ms}; null: none. */
     private static Long remainingNanos(ModelEntry model, Deadline deadline) {
         if (deadline != null) {
@@ -348,22 +382,29 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         return strict.getBoolParam();
     }
 
-    /** The earlier of the gRPC deadline and the protocol's {@code timeout} parameter (microseconds). */
-    private static Deadline deadline(ModelInferRequest request) {
+    /**
+     * The earlier of the gRPC deadline and the request's timeout: the protocol's {@code timeout} parameter
+     * (microseconds) where the model's queue policy lets it override the policy's default timeout.
+     */
+    private static Deadline deadline(ModelInferRequest request, QueuePolicy policy, int priority) {
         Deadline deadline = Context.current().getDeadline();
         InferParameter timeout = request.getParametersMap().get("timeout");
+        long requested = 0;
         if (timeout != null) {
-            long micros = switch (timeout.getParameterChoiceCase()) {
+            requested = switch (timeout.getParameterChoiceCase()) {
                 case INT64_PARAM -> timeout.getInt64Param();
                 case UINT64_PARAM -> timeout.getUint64Param();
                 default -> throw Status.INVALID_ARGUMENT
                         .withDescription("parameter 'timeout' must be an integer number of microseconds")
                         .asRuntimeException();
             };
-            if (micros <= 0) {
-                throw Status.INVALID_ARGUMENT.withDescription("parameter 'timeout' must be positive, got " + micros)
+            if (requested <= 0) {
+                throw Status.INVALID_ARGUMENT.withDescription("parameter 'timeout' must be positive, got " + requested)
                         .asRuntimeException();
             }
+        }
+        long micros = policy.timeoutMicros(priority, requested);
+        if (micros > 0) {
             Deadline fromTimeout = Deadline.after(micros, TimeUnit.MICROSECONDS);
             deadline = deadline == null ? fromTimeout : deadline.minimum(fromTimeout);
         }
