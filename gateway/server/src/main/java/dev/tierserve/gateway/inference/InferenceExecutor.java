@@ -7,6 +7,7 @@ import io.grpc.Deadline;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -53,6 +54,7 @@ public class InferenceExecutor {
 
     private final ThreadPoolExecutor workers;
     private final int queueCapacity;
+    private final MeterRegistry meters;
     private final AtomicInteger waiting = new AtomicInteger();
     private final Map<String, AtomicInteger> waitingPerLevel = new ConcurrentHashMap<>();
     private final AtomicLong arrivals = new AtomicLong();
@@ -75,6 +77,7 @@ public class InferenceExecutor {
             return thread;
         });
         this.queueCapacity = config.inference().queueCapacity();
+        this.meters = meters;
         this.terminated = meters.counter("gateway.inference.terminated");
         this.expiredInQueue = meters.counter("gateway.inference.expired.queued");
     }
@@ -86,6 +89,23 @@ public class InferenceExecutor {
     /** Requests waiting for a worker now. */
     public int queued() {
         return waiting.get();
+    }
+
+    /** Requests of {@code model} waiting for a worker now. */
+    public int queued(String model) {
+        int sum = 0;
+        for (Map.Entry<String, AtomicInteger> level : waitingPerLevel.entrySet()) {
+            String key = level.getKey();
+            if (key.substring(0, key.lastIndexOf('#')).equals(model)) {
+                sum += level.getValue().get();
+            }
+        }
+        return sum;
+    }
+
+    /** Triton's pending-request gauge of a model: its requests waiting for a worker. */
+    private void pendingGauge(String model) {
+        Gauge.builder("nv_inference_pending_request_count", () -> queued(model)).tag("model", model).register(meters);
     }
 
     /**
@@ -156,7 +176,10 @@ public class InferenceExecutor {
 
         /** Takes a place in the queue; the reason it is refused, or null. */
         Status join() {
-            AtomicInteger level = waitingPerLevel.computeIfAbsent(levelKey(), key -> new AtomicInteger());
+            AtomicInteger level = waitingPerLevel.computeIfAbsent(levelKey(), key -> {
+                pendingGauge(admission.model());
+                return new AtomicInteger();
+            });
             if (level.incrementAndGet() > admission.maxQueueSize() && admission.maxQueueSize() > 0) {
                 level.decrementAndGet();
                 return Status.RESOURCE_EXHAUSTED.withDescription("the queue of model '" + admission.model()

@@ -13,6 +13,7 @@ import dev.tierserve.gateway.stats.InferenceTimings;
 import dev.tierserve.gateway.stats.LiveLatency;
 import dev.tierserve.gateway.stats.ModelStatisticsRecorder;
 import dev.tierserve.gateway.stats.ModelStatisticsRegistry;
+import dev.tierserve.gateway.stats.TritonMetrics;
 import dev.tierserve.gateway.tier.Tier;
 import dev.tierserve.gateway.compression.TierJobs;
 import dev.tierserve.gateway.tier.TierNotReadyException;
@@ -78,6 +79,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     private final TierRouter router;
     private final TierJobs jobs;
     private final LiveLatency latency;
+    private final TritonMetrics metrics;
     private final Counter refusedHopeless;
     private final ModelDescriber describer;
     private final ModelStatisticsRegistry statistics;
@@ -88,7 +90,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     private final String version;
 
     InferenceGrpcService(ModelRepository repository, SessionCache sessions, InferenceExecutor executor,
-                         TierRouter router, TierJobs jobs, LiveLatency latency, ModelDescriber describer, ModelStatisticsRegistry statistics,
+                         TierRouter router, TierJobs jobs, LiveLatency latency, TritonMetrics metrics, ModelDescriber describer, ModelStatisticsRegistry statistics,
                          Readiness readiness, OnnxModelRunner onnxRunner, TextModelRunner textRunner,
                          OnnxRuntimeFactory runtime, MeterRegistry meters,
                          @ConfigProperty(name = "quarkus.application.version", defaultValue = "dev") String version) {
@@ -98,6 +100,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         this.router = router;
         this.jobs = jobs;
         this.latency = latency;
+        this.metrics = metrics;
         this.refusedHopeless = meters.counter("gateway.inference.refused.deadline");
         this.describer = describer;
         this.statistics = statistics;
@@ -234,7 +237,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
             route = Tier.AUTO.equals(tier) && request.getModelVersion().isEmpty()
                     ? router.routeAuto(model, remainingNanos(model, deadline), batchOf(request), estimator)
                     : router.route(model, tier, request.getModelVersion(), strictTier(request));
-            refuseHopeless(route, deadline, batchOf(request), estimator);
+            refuseHopeless(model, route, deadline, batchOf(request), estimator);
         } catch (TierNotReadyException notReady) {
             refuseStrict(model, notReady, deadline, response);
             return;
@@ -282,14 +285,18 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
                     && (failure == null || failure.getStatus().getCode() != Status.Code.INVALID_ARGUMENT)) {
                 jobs.ensureAll(model, List.of(route.degradedFrom()));
             }
+            TritonMetrics.Served served = new TritonMetrics.Served(model.name(), route.served().name(),
+                    route.variantId(), false);
             if (failure == null) {
                 InferenceTimings timings = phases.timings();
                 recorder.recordSuccess(timings);
+                metrics.recordSuccess(served, timings);
                 latency.record(LiveLatency.series(model.name(), route.sessionKey()), timings.batch(), timings.queue(),
                         timings.input() + timings.infer() + timings.output());
                 send(response, result);
             } else {
                 recorder.recordFailure(phases.sinceReceived());
+                metrics.recordFailure(served, failure.getStatus());
                 response.onError(failure);
             }
         });
@@ -316,7 +323,8 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
      * it was routed to takes after the requests queued now: the queue wait plus its median compute time. Queuing it
      * would only spend a worker on an answer nobody waits for.
      */
-    private void refuseHopeless(TierRoute route, Deadline deadline, long batch, CompletionEstimator estimator) {
+    private void refuseHopeless(ModelEntry model, TierRoute route, Deadline deadline, long batch,
+                                CompletionEstimator estimator) {
         if (deadline == null) {
             return;
         }
@@ -328,6 +336,8 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         long left = deadline.timeRemaining(TimeUnit.NANOSECONDS);
         if (predicted > left) {
             refusedHopeless.increment();
+            metrics.recordFailure(new TritonMetrics.Served(model.name(), route.served().name(), route.variantId(),
+                    false), Status.DEADLINE_EXCEEDED);
             throw Status.DEADLINE_EXCEEDED.withDescription(String.format(Locale.ROOT,
                     "refused before queueing: %.3f ms left, tier %s typically completes in %.3f ms now",
                     left / 1e6, route.served(), predicted / 1e6)).asRuntimeException();
