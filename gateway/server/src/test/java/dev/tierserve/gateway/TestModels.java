@@ -20,6 +20,8 @@ public class TestModels implements QuarkusTestResourceLifecycleManager {
     public static final String CORRUPT = "corrupt";
     /** all-MiniLM-L6 again, with Triton's queue policy: two priority levels, at most 4 waiting per level. */
     public static final String QUEUED = "minilm-queued";
+    /** all-MiniLM-L6 again, planning tier=auto for 1 ms when a request has no deadline. */
+    public static final String AUTO = "minilm-auto";
 
     @Override
     public Map<String, String> start() {
@@ -39,6 +41,13 @@ public class TestModels implements QuarkusTestResourceLifecycleManager {
                       default_priority_level: 2
                       default_queue_policy { max_queue_size: 4 }
                     }
+                    """);
+            Path auto = ROOT.resolve(AUTO);
+            Files.createDirectories(auto);
+            copy("/all-minilm-l6-v2.onnx", auto.resolve("model.onnx"));
+            Files.writeString(auto.resolve("config.pbtxt"), """
+                    backend: "onnxruntime"
+                    parameters { key: "default_sla_ms" value { string_value: "1" } }
                     """);
             Path corrupt = ROOT.resolve(CORRUPT);
             Files.createDirectories(corrupt);
