@@ -23,7 +23,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The Prometheus endpoint exports Triton's inference families, labelled by model, version, tier, variant and canary,
- * and they agree with ModelStatistics over gRPC.
+ * and they agree with ModelStatistics over gRPC; the session cache's hits and misses and the compression jobs by
+ * state are there too.
  */
 @QuarkusTest
 @QuarkusTestResource(TestModels.class)
@@ -58,6 +59,9 @@ class TritonMetricsTest extends ConnectedGatewayTest {
                 "the malformed request counts as a failure, reason OTHER");
         assertTrue(text.contains("tierserve_request_duration_seconds_bucket{"), "a request-duration histogram");
         assertTrue(text.contains("nv_inference_pending_request_count{model=\"" + BGE + "\"}"), "pending gauge");
+        assertTrue(sample(text, "cache_gets_total", "cache=\"sessions\",result=\"hit\"") >= 3,
+                "each request found its session in the cache");
+        assertTrue(text.contains("tierserve_compression_jobs{state=\"running\"}"), "jobs by state");
     }
 
     /** The value of one labelled sample (labels in Prometheus' alphabetical order). */

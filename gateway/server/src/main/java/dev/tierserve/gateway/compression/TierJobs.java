@@ -11,6 +11,8 @@ import dev.tierserve.gateway.tier.VariantCatalog;
 import dev.tierserve.proto.compressor.Job;
 import dev.tierserve.proto.compressor.SubmitJobRequest;
 import dev.tierserve.proto.compressor.TierOutcome;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -18,6 +20,7 @@ import jakarta.enterprise.event.Observes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -45,7 +48,12 @@ public class TierJobs {
      * @param submitted completes once a submission in flight has an answer (null when none is in flight)
      */
     private record Tracked(String jobId, String status, boolean ended, long retryAtNanos,
-                           CompletableFuture<Void> submitted) {
+                           CompletableFuture<Void> submitted, Job.State state) {
+
+        /** The job's state as the gauge names it; "submitting" before it has one, "unreachable" when none started. */
+        String stateName() {
+            return state != null ? state.name().toLowerCase(Locale.ROOT) : submitted != null ? "submitting" : "unreachable";
+        }
     }
 
     private final CompressorClient compressor;
@@ -61,7 +69,7 @@ public class TierJobs {
     });
 
     TierJobs(CompressorClient compressor, VariantCatalog catalog, ModelRepository repository, GatewayConfig config,
-             OnnxRuntimeFactory runtime) {
+             OnnxRuntimeFactory runtime, MeterRegistry meters) {
         this.compressor = compressor;
         this.catalog = catalog;
         this.repository = repository;
@@ -69,6 +77,15 @@ public class TierJobs {
         this.runtime = runtime;
         long every = Math.max(50, config.variants().watchInterval().toMillis());
         follower.scheduleWithFixedDelay(this::followAll, every, every, TimeUnit.MILLISECONDS);
+        for (String state : List.of("submitting", "unreachable", "queued", "running", "succeeded", "failed",
+                "cancelled")) {
+            Gauge.builder("tierserve_compression_jobs", this, jobs -> jobs.count(state)).tag("state", state)
+                    .description("tiers this gateway asked to build, by the state of their job").register(meters);
+        }
+    }
+
+    private long count(String state) {
+        return tracked.values().stream().filter(t -> t.stateName().equals(state)).count();
     }
 
     /** Pre-compute on start: tiers listed in a model's config ({@code parameters { key: "tiers" ... }}). */
@@ -129,7 +146,7 @@ public class TierJobs {
                     return old;
                 }
                 starting.add(tier);
-                return new Tracked(null, "a compression job is being submitted", false, 0, submitted);
+                return new Tracked(null, "a compression job is being submitted", false, 0, submitted, null);
             });
         }
         if (!starting.isEmpty()) {
@@ -157,7 +174,7 @@ public class TierJobs {
                             ? error.getCause() : error;
                     LOG.warnf("cannot start a job for %s %s: %s", model, tier, cause.getMessage());
                     tracked.put(key(model, tier), new Tracked(null, "no job could be started: " + cause.getMessage(),
-                            true, System.nanoTime() + RESUBMIT_AFTER_UNREACHABLE.toNanos(), null));
+                            true, System.nanoTime() + RESUBMIT_AFTER_UNREACHABLE.toNanos(), null, null));
                 } else {
                     LOG.infof("job %s builds %s %s", job.getId(), model, tier);
                     tracked.put(key(model, tier), describe(job, tier));
@@ -200,7 +217,7 @@ public class TierJobs {
             default -> job.getState().name().toLowerCase() + ": " + job.getProgress();
         };
         return new Tracked(job.getId(), status, ended,
-                ended ? System.nanoTime() + config.compressor().retryAfter().toNanos() : 0, null);
+                ended ? System.nanoTime() + config.compressor().retryAfter().toNanos() : 0, null, job.getState());
     }
 
     @PreDestroy

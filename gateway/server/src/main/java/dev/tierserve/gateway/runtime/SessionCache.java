@@ -11,6 +11,7 @@ import dev.tierserve.gateway.repository.ModelRepository;
 import dev.tierserve.gateway.tier.VariantCatalog;
 import dev.tierserve.gateway.tier.VariantKey;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
@@ -68,7 +69,10 @@ public class SessionCache {
                         loaded.retire();
                     }
                 })
+                .recordStats()
                 .buildAsync(this::open);
+        // cache_gets_total{result=hit|miss}, cache_evictions_total, cache_size, ... under cache="sessions".
+        CaffeineCacheMetrics.monitor(meters, sessions, "sessions");
         meters.gauge("gateway.sessions.loaded.bytes", this, SessionCache::loadedBytes);
         meters.more().counter("gateway.sessions.loads", List.of(), loads);
         meters.more().counter("gateway.sessions.evictions", List.of(), evictions);
