@@ -255,7 +255,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         InferenceExecutor.Submission<ModelInferResponse> submission = executor.submit(deadline, session, admission,
                 (runOptions, queued) -> {
                     phases.started(queued);
-                    ModelInferResponse.Builder built = runner.infer(model, route, request, runOptions, phases);
+                    ModelInferResponse.Builder built = runner.infer(model, route, request, runOptions, deadline, phases);
                     built.setModelName(model.name())
                             .setModelVersion(route.served().name())
                             .setId(request.getId())

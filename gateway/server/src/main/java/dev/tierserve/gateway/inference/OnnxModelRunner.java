@@ -16,6 +16,7 @@ import dev.tierserve.gateway.tensor.TensorDecoder;
 import dev.tierserve.gateway.tier.TierRoute;
 import dev.tierserve.proto.inference.ModelInferRequest;
 import dev.tierserve.proto.inference.ModelInferResponse;
+import io.grpc.Deadline;
 import io.grpc.Status;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.LinkedHashSet;
@@ -38,8 +39,9 @@ class OnnxModelRunner implements ModelRunner {
 
     @Override
     public ModelInferResponse.Builder infer(ModelEntry model, TierRoute route, ModelInferRequest request,
-                                            RunOptions runOptions, PhaseClock phases) throws Exception {
-        try (SessionLease lease = sessions.acquire(route.sessionKey())) {
+                                            RunOptions runOptions, Deadline deadline, PhaseClock phases)
+            throws Exception {
+        try (SessionLease lease = sessions.acquire(route.sessionKey(), deadline)) {
             OrtSession session = lease.loaded().session();
             Set<String> requested = requestedOutputs(request, lease.loaded().outputs().keySet());
             try (OnnxInputs inputs = OnnxInputs.bind(runtime.environment(), TensorDecoder.decode(request),

@@ -70,7 +70,7 @@ public class Readiness {
             for (String name : config.preload()) {
                 long started = System.nanoTime();
                 String key = repository.require(name).sessionKey();
-                try (SessionLease lease = sessions.acquire(key)) {
+                try (SessionLease lease = sessions.acquire(key, null)) {
                     runOnce(lease.loaded().session());
                 }
                 LOG.infof("warmed up %s in %d ms", name, (System.nanoTime() - started) / 1_000_000);

@@ -11,6 +11,7 @@ import dev.tierserve.gateway.text.TextEmbedder;
 import dev.tierserve.gateway.tier.TierRoute;
 import dev.tierserve.proto.inference.ModelInferRequest;
 import dev.tierserve.proto.inference.ModelInferResponse;
+import io.grpc.Deadline;
 import io.grpc.Status;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.List;
@@ -31,7 +32,8 @@ class TextModelRunner implements ModelRunner {
 
     @Override
     public ModelInferResponse.Builder infer(ModelEntry model, TierRoute route, ModelInferRequest request,
-                                            RunOptions runOptions, PhaseClock phases) throws Exception {
+                                            RunOptions runOptions, Deadline deadline, PhaseClock phases)
+            throws Exception {
         for (ModelInferRequest.InferRequestedOutputTensor output : request.getOutputsList()) {
             if (!output.getName().equals(TextEmbedder.OUTPUT)) {
                 throw Status.INVALID_ARGUMENT.withDescription("model has no output '" + output.getName()
@@ -44,7 +46,7 @@ class TextModelRunner implements ModelRunner {
         TextEmbedder.Embeddings embeddings;
         try {
             embeddings = embedder.embed(model, route.sessionKey(),
-                    base.directory().resolve(ModelEntry.TOKENIZER_FILENAME), sentences, runOptions,
+                    base.directory().resolve(ModelEntry.TOKENIZER_FILENAME), sentences, runOptions, deadline,
                     phases::inputDone, phases::inferDone);
         } catch (OrtException e) {
             throw OrtErrors.toStatus(e);

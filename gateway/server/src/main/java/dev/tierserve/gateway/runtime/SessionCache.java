@@ -10,6 +10,8 @@ import dev.tierserve.compressor.store.CorruptVariantException;
 import dev.tierserve.gateway.repository.ModelRepository;
 import dev.tierserve.gateway.tier.VariantCatalog;
 import dev.tierserve.gateway.tier.VariantKey;
+import io.grpc.Deadline;
+import io.grpc.Status;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.binder.cache.CaffeineCacheMetrics;
 import jakarta.annotation.PreDestroy;
@@ -23,6 +25,8 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.jboss.logging.Logger;
 
@@ -79,17 +83,24 @@ public class SessionCache {
     }
 
     /**
-     * A lease on the session for {@code key}, loading it if needed. The caller must close the lease.
+     * A lease on the session for {@code key}, loading it if needed (it may have been evicted since the request was
+     * admitted), waiting no longer than {@code deadline} (null: none). The caller must close the lease.
      *
      * @throws ModelLoadException when the model's file cannot be opened
+     * @throws io.grpc.StatusRuntimeException DEADLINE_EXCEEDED when the deadline passes while it loads
      */
-    public SessionLease acquire(String key) throws InterruptedException {
+    public SessionLease acquire(String key, Deadline deadline) throws InterruptedException {
         while (true) {
             LoadedSession loaded;
             try {
-                loaded = sessions.get(key).get();
+                CompletableFuture<LoadedSession> future = sessions.get(key);
+                loaded = deadline == null ? future.get()
+                        : future.get(Math.max(0, deadline.timeRemaining(TimeUnit.NANOSECONDS)), TimeUnit.NANOSECONDS);
             } catch (ExecutionException e) {
                 throw unwrap(e.getCause());
+            } catch (TimeoutException e) {
+                throw Status.DEADLINE_EXCEEDED.withDescription("deadline exceeded while model " + key + " was loading")
+                        .asRuntimeException();
             }
             if (loaded.tryAcquire()) {
                 return new SessionLease(loaded);

@@ -13,6 +13,7 @@ import dev.tierserve.gateway.runtime.SessionCache;
 import dev.tierserve.gateway.runtime.SessionLease;
 import dev.tierserve.gateway.tensor.Datatype;
 import dev.tierserve.gateway.tensor.DecodedTensor;
+import io.grpc.Deadline;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import jakarta.annotation.PreDestroy;
@@ -88,15 +89,16 @@ public class TextEmbedder {
     /**
      * Embeds {@code sentences} on the session {@code sessionKey}: returns [n, width] row-major.
      *
+     * @param deadline      bounds the wait for the session, if it must load again (null: none)
      * @param afterTokenize called once tokenisation is done, to time the phases
      * @param afterRun      called once ONNX Runtime returned
      */
     public Embeddings embed(ModelEntry model, String sessionKey, Path tokenizerFile, List<String> sentences,
-                            RunOptions runOptions, Runnable afterTokenize, Runnable afterRun)
+                            RunOptions runOptions, Deadline deadline, Runnable afterTokenize, Runnable afterRun)
             throws InterruptedException, OrtException {
         HuggingFaceTokenizer tokenizer = tokenizer(tokenizerFile, maxSequenceLength(model));
         TokenizedBatch batch = TokenizedBatch.pad(tokenizer.batchEncode(sentences));
-        try (SessionLease lease = sessions.acquire(sessionKey)) {
+        try (SessionLease lease = sessions.acquire(sessionKey, deadline)) {
             LoadedSession loaded = lease.loaded();
             Map<String, OnnxTensor> inputs = new HashMap<>();
             try {

@@ -92,7 +92,7 @@ class GatewayOverheadBenchmark {
         long[] direct = new long[samples];
         long[] inGateway = new long[samples];
         long[] gatewayInfer = new long[samples];
-        try (SessionLease lease = sessions.acquire(BGE)) {
+        try (SessionLease lease = sessions.acquire(BGE, null)) {
             OrtSession session = lease.loaded().session();
             for (int i = -warmup; i < samples; i++) {
                 dev.tierserve.proto.inference.InferStatistics previous = statistics(client);
@@ -139,7 +139,7 @@ class GatewayOverheadBenchmark {
     private void jitWarmUp(GatewayTestClient client, int requests, int sequence) throws Exception {
         ModelInferRequest request = bertRawRequest(BGE, 1, sequence, 3).build();
         long started = System.nanoTime();
-        try (SessionLease lease = sessions.acquire(BGE)) {
+        try (SessionLease lease = sessions.acquire(BGE, null)) {
             OrtSession session = lease.loaded().session();
             for (int i = 0; i < requests; i++) {
                 client.stub.modelInfer(request);
