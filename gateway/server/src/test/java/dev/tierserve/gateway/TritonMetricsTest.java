@@ -6,6 +6,8 @@ import static dev.tierserve.gateway.GatewayTestClient.failure;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tierserve.proto.inference.ModelStatistics;
 import dev.tierserve.proto.inference.ModelStatisticsRequest;
 import io.grpc.Status;
@@ -17,6 +19,9 @@ import java.net.URL;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -29,6 +34,8 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 @QuarkusTestResource(TestModels.class)
 class TritonMetricsTest extends ConnectedGatewayTest {
+
+    static final Path DASHBOARD = Path.of("../../deploy/grafana/tierserve-dashboard.json");
 
     @TestHTTPResource("/q/metrics")
     URL metrics;
@@ -62,6 +69,33 @@ class TritonMetricsTest extends ConnectedGatewayTest {
         assertTrue(sample(text, "cache_gets_total", "cache=\"sessions\",result=\"hit\"") >= 3,
                 "each request found its session in the cache");
         assertTrue(text.contains("tierserve_compression_jobs{state=\"running\"}"), "jobs by state");
+    }
+
+    /** Every series the Grafana dashboard in deploy/ queries is one this gateway exports. */
+    @Test
+    void theDashboardQueriesOnlyExportedMetrics() throws Exception {
+        // A success and a failure, so that every series family has appeared.
+        client.stub.modelInfer(bertRequest(BGE, 1, 8, 1).build());
+        failure(Status.Code.INVALID_ARGUMENT, () -> client.stub.modelInfer(bertRequest(BGE, 1, 8, 1)
+                .setInputs(0, bertRequest(BGE, 1, 8, 1).getInputs(0).toBuilder().setDatatype("FP32")).build()));
+        String text = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(metrics.toString())).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+        JsonNode dashboard = new ObjectMapper().readTree(DASHBOARD.toFile());
+        Set<String> queried = new TreeSet<>();
+        Pattern metric = Pattern.compile("\\b(?:nv|tierserve|gateway|cache)_[a-z0-9_]+");
+        for (JsonNode panel : dashboard.get("panels")) {
+            for (JsonNode target : panel.get("targets")) {
+                Matcher m = metric.matcher(target.get("expr").asText());
+                while (m.find()) {
+                    queried.add(m.group());
+                }
+            }
+        }
+        assertTrue(queried.size() >= 10, queried.toString());
+        for (String name : queried) {
+            assertTrue(Pattern.compile("(?m)^" + Pattern.quote(name) + "[{ ]").matcher(text).find(),
+                    "the dashboard queries " + name + ", which /q/metrics does not export");
+        }
     }
 
     /** The value of one labelled sample (labels in Prometheus' alphabetical order). */
