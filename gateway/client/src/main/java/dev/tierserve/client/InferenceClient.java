@@ -24,7 +24,7 @@ import picocli.CommandLine.Option;
 /** A command-line client for the gateway's Open Inference Protocol endpoint. */
 @Command(name = "tierserve-client", mixinStandardHelpOptions = true,
         subcommands = {InferenceClient.Infer.class, InferenceClient.Metadata.class, InferenceClient.Index.class,
-                InferenceClient.Stats.class, InferenceClient.Ready.class},
+                InferenceClient.Stats.class, InferenceClient.Ready.class, LoadCommand.class},
         description = "Talks to a tierserve gateway (or any KServe v2 gRPC server).")
 public final class InferenceClient {
 
