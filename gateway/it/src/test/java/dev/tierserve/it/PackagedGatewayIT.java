@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
 import dev.langchain4j.model.embedding.onnx.bgesmallenv15.BgeSmallEnV15EmbeddingModel;
 import dev.tierserve.proto.inference.InferParameter;
@@ -187,6 +189,27 @@ class PackagedGatewayIT {
         assertEquals(200, metrics.statusCode());
         assertTrue(metric(metrics.body(), "gateway_sessions_loads_total") >= 1, "a session was loaded");
         assertTrue(metrics.body().contains("gateway_sessions_loaded_bytes"), "loaded bytes are exported");
+    }
+
+    /** The packaged client's load generator: a short closed-loop run, its JSON summary, and a mistake in one line. */
+    @Test
+    @Order(5)
+    void theLoadGeneratorReportsAShortRun() throws Exception {
+        PackagedClient client = new PackagedClient(gateway.grpcTarget());
+        PackagedClient.Run run = client.run("load", "--model", BGE_TEXT, "--text", "The quick brown fox",
+                "--concurrency", "2", "--duration", "2", "--warmup", "0", "--tier", "exact");
+        assertEquals(0, run.exitCode(), run.toString());
+        JsonNode summary = new ObjectMapper().readTree(run.stdout());
+        long requests = summary.get("requests").asLong();
+        assertTrue(requests > 0, run.stdout());
+        assertEquals(requests, summary.get("statuses").get("OK").asLong(), "every request answered OK");
+        assertEquals(requests, summary.get("served_tiers").get("exact").asLong());
+        assertTrue(summary.get("latency_ms").get("p99").asDouble() >= summary.get("latency_ms").get("p50").asDouble());
+
+        PackagedClient.Run mistake = client.run("load", "--model", BGE_TEXT, "--text", "hi");
+        assertEquals(2, mistake.exitCode(), mistake.toString());
+        assertEquals(1, mistake.stderr().lines().count(), mistake.toString());
+        assertTrue(mistake.stderr().contains("--rate"), mistake.toString());
     }
 
     /** README.md's client examples, word for word, printing what the README shows. */
