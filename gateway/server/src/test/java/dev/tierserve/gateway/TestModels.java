@@ -41,6 +41,7 @@ public class TestModels implements QuarkusTestResourceLifecycleManager {
                       default_priority_level: 2
                       default_queue_policy { max_queue_size: 4 }
                     }
+                    parameters { key: "latency_objective.exact" value { string_value: "p99<=40ms" } }
                     """);
             Path auto = ROOT.resolve(AUTO);
             Files.createDirectories(auto);

@@ -69,6 +69,9 @@ class TritonMetricsTest extends ConnectedGatewayTest {
         assertTrue(sample(text, "cache_gets_total", "cache=\"sessions\",result=\"hit\"") >= 3,
                 "each request found its session in the cache");
         assertTrue(text.contains("tierserve_compression_jobs{state=\"running\"}"), "jobs by state");
+        assertEquals(0.04, sample(text, "tierserve_latency_objective_seconds",
+                "model=\"" + TestModels.QUEUED + "\",percentile=\"99\",tier=\"exact\""), 1e-9,
+                "the declared objective, beside the measured latency");
     }
 
     /** Every series the Grafana dashboard in deploy/ queries is one this gateway exports. */

@@ -3,6 +3,8 @@ package dev.tierserve.gateway.repository;
 import dev.tierserve.proto.inference.ModelConfig;
 import dev.tierserve.proto.inference.ModelParameter;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * One indexed model folder.
@@ -25,6 +27,18 @@ public record ModelEntry(String name, Path directory, ModelConfig config, ModelK
     public Path onnxFile() {
         String file = config.getDefaultModelFilename().isEmpty() ? DEFAULT_MODEL_FILENAME : config.getDefaultModelFilename();
         return directory.resolve(file);
+    }
+
+    /** The tiers' latency objectives declared in the config (see {@link LatencyObjective}). */
+    public List<LatencyObjective> objectives() {
+        List<LatencyObjective> objectives = new ArrayList<>();
+        config.getParametersMap().forEach((key, value) -> {
+            if (key.startsWith(LatencyObjective.PARAMETER_PREFIX)) {
+                objectives.add(LatencyObjective.parse(key.substring(LatencyObjective.PARAMETER_PREFIX.length()),
+                        value.getStringValue()));
+            }
+        });
+        return objectives;
     }
 
     public String parameter(String key, String fallback) {

@@ -132,6 +132,12 @@ public class ModelRepository {
             throw new IllegalStateException("config name '" + config.getName() + "' differs from its folder '" + folderName + "'");
         }
         config.setName(folderName);
+        ModelEntry checked = new ModelEntry(folderName, folder, config.build(), ModelKind.ONNX);
+        try {
+            checked.objectives(); // a malformed objective refuses the folder, naming it
+        } catch (IllegalArgumentException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        }
         ModelKind kind = switch (config.getBackend()) {
             case "", "onnxruntime" -> ModelKind.ONNX;
             case "text-embedding" -> ModelKind.TEXT_EMBEDDING;
