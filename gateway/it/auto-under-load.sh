@@ -21,17 +21,17 @@ client() { java -jar "$root/gateway/client/target/tierserve-client.jar" --target
 for _ in $(seq 120); do client ready >/dev/null 2>&1 && break; sleep 1; done
 # Texts: five README lines each (about 100 words, 130 tokens), real English the model has not been tuned on.
 grep -E '^[A-Za-z].{60,}' "$root/README.md" | paste -d' ' - - - - - > "$out/texts.txt"
-load() { client load --model bge-small-en-v1.5-text --texts-file "$out/texts.txt" --duration "$seconds" "$@" 2>/dev/null; }
+load() { client load --model bge-small-en-v1.5-text --texts-file "$out/texts.txt" "$@" 2>"$out/load.err" || { cat "$out/load.err" >&2; return 1; }; }
 echo "threads: gateway workers = cores ($(nproc)), 1 intra-op thread each; client: 1 sender thread (open loop)"
 for tier in 1.5x 2x 3x exact; do load --concurrency 1 --duration 5 --warmup 2 --tier "$tier" >/dev/null; done
-load --concurrency "$(nproc)" --tier exact --json "$out/capacity.json" >/dev/null
+load --concurrency "$(nproc)" --duration "$seconds" --tier exact --json "$out/capacity.json" >/dev/null
 read -r capacity p50 < <(python3 -c "import json;d=json.load(open('$out/capacity.json'));print(d['throughput_per_s'],d['latency_ms']['p50'])")
 deadline=$(python3 -c "print(max(1, round(2 * $p50)))")
 echo "exact capacity: $capacity requests/s at concurrency $(nproc), p50 $p50 ms; deadline per request: $deadline ms"
 for share in 1.5 0.5; do
   rate=$(python3 -c "print(round($share * $capacity, 2))")
   for tier in auto exact; do
-    load --rate "$rate" --tier "$tier" --deadline-ms "$deadline" --json "$out/$tier-$share.json" >/dev/null
+    load --rate "$rate" --duration "$seconds" --tier "$tier" --deadline-ms "$deadline" --json "$out/$tier-$share.json" >/dev/null
     python3 - "$out/$tier-$share.json" "$store" "$share" <<'PY'
 import json, sys, glob, os
 run = json.load(open(sys.argv[1])); store = sys.argv[2]
