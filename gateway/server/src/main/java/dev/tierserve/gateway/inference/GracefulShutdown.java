@@ -1,5 +1,6 @@
 package dev.tierserve.gateway.inference;
 
+import io.quarkus.runtime.LaunchMode;
 import io.quarkus.runtime.Quarkus;
 import io.quarkus.runtime.ShutdownEvent;
 import io.quarkus.runtime.StartupEvent;
@@ -33,6 +34,9 @@ class GracefulShutdown {
     }
 
     void onStart(@Observes StartupEvent event) {
+        if (LaunchMode.current() != LaunchMode.NORMAL) {
+            return; // tests and dev mode keep the JVM's own handling, so that their runners can stop them
+        }
         Signal.handle(new Signal("TERM"), signal -> {
             LOG.info("SIGTERM: stopping");
             Quarkus.asyncExit(0);

@@ -45,11 +45,6 @@ public class InferenceExecutor {
      * most requests of that model and level that may wait (0: no bound but the gateway's).
      */
     public record Admission(String model, int priority, int maxQueueSize) {
-
-        /** A request of a model without priorities or queue bounds. */
-        public static Admission of(String model) {
-            return new Admission(model, 0, 0);
-        }
     }
 
     private final ThreadPoolExecutor workers;
