@@ -232,12 +232,13 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
             return;
         }
         CompletionEstimator estimator = new CompletionEstimator(model.name(), latency, executor);
+        long batch = batchOf(request);
         try {
             Tier tier = requestedTier(request);
             route = Tier.AUTO.equals(tier) && request.getModelVersion().isEmpty()
-                    ? router.routeAuto(model, remainingNanos(model, deadline), batchOf(request), estimator)
+                    ? router.routeAuto(model, remainingNanos(model, deadline), batch, estimator)
                     : router.route(model, tier, request.getModelVersion(), strictTier(request));
-            refuseHopeless(model, route, deadline, batchOf(request), estimator);
+            refuseHopeless(model, route, deadline, batch, estimator);
         } catch (TierNotReadyException notReady) {
             refuseStrict(model, notReady, deadline, response);
             return;
@@ -285,8 +286,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
                     && (failure == null || failure.getStatus().getCode() != Status.Code.INVALID_ARGUMENT)) {
                 jobs.ensureAll(model, List.of(route.degradedFrom()));
             }
-            TritonMetrics.Served served = new TritonMetrics.Served(model.name(), route.served().name(),
-                    route.variantId(), false);
+            TritonMetrics.Served served = served(model, route);
             if (failure == null) {
                 InferenceTimings timings = phases.timings();
                 recorder.recordSuccess(timings);
@@ -336,12 +336,16 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         long left = deadline.timeRemaining(TimeUnit.NANOSECONDS);
         if (predicted > left) {
             refusedHopeless.increment();
-            metrics.recordFailure(new TritonMetrics.Served(model.name(), route.served().name(), route.variantId(),
-                    false), Status.DEADLINE_EXCEEDED);
+            metrics.recordFailure(served(model, route), Status.DEADLINE_EXCEEDED);
             throw Status.DEADLINE_EXCEEDED.withDescription(String.format(Locale.ROOT,
                     "refused before queueing: %.3f ms left, tier %s typically completes in %.3f ms now",
                     left / 1e6, route.served(), predicted / 1e6)).asRuntimeException();
         }
+    }
+
+    /** The metrics series a route's requests count in (canary: not yet, every variant is a tier's stable one). */
+    private static TritonMetrics.Served served(ModelEntry model, TierRoute route) {
+        return new TritonMetrics.Served(model.name(), route.served().name(), route.variantId(), false);
     }
 
     /** Time left for {@code tier=auto}: the request's deadline, else the model's {@code default_sla_ms}; null: none. */

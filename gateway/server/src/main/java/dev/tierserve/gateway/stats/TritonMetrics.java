@@ -7,6 +7,8 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -30,29 +32,48 @@ public class TritonMetrics {
         }
     }
 
+    /** The meters of one series, registered once: requests only increment them. */
+    private record SeriesMeters(Counter success, Counter inferences, Counter executions, Counter requestMicros,
+                                Counter queueMicros, Counter inputMicros, Counter inferMicros, Counter outputMicros,
+                                Timer duration) {
+    }
+
     private final MeterRegistry meters;
+    private final Map<Served, SeriesMeters> series = new ConcurrentHashMap<>();
 
     public TritonMetrics(MeterRegistry meters) {
         this.meters = meters;
     }
 
     public void recordSuccess(Served served, InferenceTimings timings) {
-        Tags tags = served.tags();
-        meters.counter("nv_inference_request_success", tags).increment();
-        meters.counter("nv_inference_count", tags).increment(timings.batch());
-        meters.counter("nv_inference_exec_count", tags).increment();
-        micros("nv_inference_request_duration_us", tags, timings.total());
-        micros("nv_inference_queue_duration_us", tags, timings.queue());
-        micros("nv_inference_compute_input_duration_us", tags, timings.input());
-        micros("nv_inference_compute_infer_duration_us", tags, timings.infer());
-        micros("nv_inference_compute_output_duration_us", tags, timings.output());
-        Timer.builder("tierserve_request_duration").tags(tags).publishPercentileHistogram()
-                .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(30))
-                .register(meters).record(timings.total(), TimeUnit.NANOSECONDS);
+        SeriesMeters m = series.computeIfAbsent(served, this::register);
+        m.success().increment();
+        m.inferences().increment(timings.batch());
+        m.executions().increment();
+        m.requestMicros().increment(timings.total() / 1000.0);
+        m.queueMicros().increment(timings.queue() / 1000.0);
+        m.inputMicros().increment(timings.input() / 1000.0);
+        m.inferMicros().increment(timings.infer() / 1000.0);
+        m.outputMicros().increment(timings.output() / 1000.0);
+        m.duration().record(timings.total(), TimeUnit.NANOSECONDS);
     }
 
     public void recordFailure(Served served, Status status) {
         meters.counter("nv_inference_request_failure", served.tags().and("reason", reason(status).name())).increment();
+    }
+
+    private SeriesMeters register(Served served) {
+        Tags tags = served.tags();
+        return new SeriesMeters(meters.counter("nv_inference_request_success", tags),
+                meters.counter("nv_inference_count", tags), meters.counter("nv_inference_exec_count", tags),
+                meters.counter("nv_inference_request_duration_us", tags),
+                meters.counter("nv_inference_queue_duration_us", tags),
+                meters.counter("nv_inference_compute_input_duration_us", tags),
+                meters.counter("nv_inference_compute_infer_duration_us", tags),
+                meters.counter("nv_inference_compute_output_duration_us", tags),
+                Timer.builder("tierserve_request_duration").tags(tags).publishPercentileHistogram()
+                        .minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(30))
+                        .register(meters));
     }
 
     /** Refused by the queue (full, or a deadline it cannot meet), cancelled, failed in ONNX Runtime, or else. */
@@ -63,10 +84,5 @@ public class TritonMetrics {
             case INTERNAL, UNKNOWN, FAILED_PRECONDITION -> Reason.BACKEND;
             default -> Reason.OTHER;
         };
-    }
-
-    private void micros(String name, Tags tags, long nanos) {
-        Counter counter = meters.counter(name, tags);
-        counter.increment(nanos / 1000.0);
     }
 }
