@@ -22,6 +22,24 @@ public class TestModels implements QuarkusTestResourceLifecycleManager {
     public static final String QUEUED = "minilm-queued";
     /** all-MiniLM-L6 again, planning tier=auto for 1 ms when a request has no deadline. */
     public static final String AUTO = "minilm-auto";
+    /** all-MiniLM-L6 with dynamic batching that waits (up to a minute) for batches of 4 rows. */
+    public static final String MINILM_BATCHED = "minilm-batched";
+    /** MiniLM's sentence embeddings (mean pooling): unbatched, and batched by 4 rows. */
+    public static final String MINILM_TEXT = "minilm-text";
+    public static final String MINILM_TEXT_BATCHED = "minilm-text-batched";
+    /** BGE-small with dynamic batching by 4 rows: tensors, and text over it. */
+    public static final String BGE_BATCHED = "bge-batched";
+    public static final String BGE_TEXT_BATCHED = "bge-text-batched";
+    /** BGE-small text batched by up to 4 rows, waiting at most 5 s: a batch that is not filled still runs. */
+    public static final String BGE_TEXT_BRIEF = "bge-text-brief";
+
+    /** Batches of four rows, waiting up to a minute for them: tests fill them, and a test that does not hangs. */
+    private static final String BATCH_OF_FOUR = """
+            dynamic_batching {
+              preferred_batch_size: [4]
+              max_queue_delay_microseconds: 60000000
+            }
+            """;
 
     @Override
     public Map<String, String> start() {
@@ -36,6 +54,7 @@ public class TestModels implements QuarkusTestResourceLifecycleManager {
             copy("/all-minilm-l6-v2.onnx", queued.resolve("model.onnx"));
             Files.writeString(queued.resolve("config.pbtxt"), """
                     backend: "onnxruntime"
+                    max_batch_size: 1
                     dynamic_batching {
                       priority_levels: 2
                       default_priority_level: 2
@@ -50,6 +69,25 @@ public class TestModels implements QuarkusTestResourceLifecycleManager {
                     backend: "onnxruntime"
                     parameters { key: "default_sla_ms" value { string_value: "1" } }
                     """);
+            Path minilmBatched = ROOT.resolve(MINILM_BATCHED);
+            Files.createDirectories(minilmBatched);
+            copy("/all-minilm-l6-v2.onnx", minilmBatched.resolve("model.onnx"));
+            copy("/all-minilm-l6-v2-tokenizer.json", minilmBatched.resolve("tokenizer.json"));
+            Files.writeString(minilmBatched.resolve("config.pbtxt"), "backend: \"onnxruntime\"\n" + BATCH_OF_FOUR);
+            textModel(MINILM_TEXT, MINILM, "mean", "");
+            textModel(MINILM_TEXT_BATCHED, MINILM, "mean", BATCH_OF_FOUR);
+            Path bgeBatched = ROOT.resolve(BGE_BATCHED);
+            Files.createDirectories(bgeBatched);
+            copy("/bge-small-en-v1.5.onnx", bgeBatched.resolve("model.onnx"));
+            copy("/bge-small-en-v1.5-tokenizer.json", bgeBatched.resolve("tokenizer.json"));
+            Files.writeString(bgeBatched.resolve("config.pbtxt"), "backend: \"onnxruntime\"\n" + BATCH_OF_FOUR);
+            textModel(BGE_TEXT_BATCHED, BGE_BATCHED, "cls", BATCH_OF_FOUR);
+            textModel(BGE_TEXT_BRIEF, BGE_BATCHED, "cls", """
+                    dynamic_batching {
+                      preferred_batch_size: [4]
+                      max_queue_delay_microseconds: 5000000
+                    }
+                    """);
             Path corrupt = ROOT.resolve(CORRUPT);
             Files.createDirectories(corrupt);
             Files.write(corrupt.resolve("model.onnx"), "this is not an ONNX protobuf".getBytes());
@@ -57,6 +95,16 @@ public class TestModels implements QuarkusTestResourceLifecycleManager {
             throw new UncheckedIOException(e);
         }
         return Map.of();
+    }
+
+    private static void textModel(String name, String base, String pooling, String extra) throws IOException {
+        Path folder = ROOT.resolve(name);
+        Files.createDirectories(folder);
+        Files.writeString(folder.resolve("config.pbtxt"), """
+                backend: "text-embedding"
+                parameters { key: "base_model" value { string_value: "%s" } }
+                parameters { key: "pooling" value { string_value: "%s" } }
+                """.formatted(base, pooling) + extra);
     }
 
     private static void copy(String resource, Path target) throws IOException {

@@ -1,8 +1,9 @@
 package dev.tierserve.gateway.inference;
 
 import ai.onnxruntime.OrtException;
-import ai.onnxruntime.OrtSession.RunOptions;
 import dev.tierserve.gateway.config.GatewayConfig;
+import dev.tierserve.gateway.runtime.LoadedSession;
+import dev.tierserve.proto.inference.ModelInferResponse;
 import io.grpc.Deadline;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -11,10 +12,14 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.PriorityBlockingQueue;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -24,21 +29,18 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 
 /**
- * A bounded pool of inference workers: requests never run on the gRPC event loop, waiting requests are served by
- * priority level (1 first) and then in arrival order, a full queue (the gateway's, or a model's
- * {@code max_queue_size} for the request's level) is refused at once (RESOURCE_EXHAUSTED), and every request carries
- * a deadline that ends it while it waits or while it runs.
+ * A bounded pool of inference workers: requests never run on the gRPC event loop. A request takes its place in the
+ * queue when it arrives (a full queue, the gateway's or its model's {@code max_queue_size} at its priority level, is
+ * refused at once with RESOURCE_EXHAUSTED), is prepared (decoded, tokenised) once its session is loaded, and then
+ * waits for a worker, served by priority level (1 first) and then in arrival order. A worker runs it in one
+ * {@link Execution} together with the compatible requests waiting behind it where its model batches (see
+ * {@link BatchPolicy}). Every request carries a deadline that ends it while it waits or while it runs.
  */
 @ApplicationScoped
 public class InferenceExecutor {
-
-    /** Work done on a worker; it must pass the run options to every ONNX Runtime call it makes. */
-    @FunctionalInterface
-    public interface Work<T> {
-        T run(RunOptions runOptions, long queueNanos) throws Exception;
-    }
 
     /**
      * Where a request waits: its model and priority level (1 first; 0, a model without levels, counts as 1) and the
@@ -47,46 +49,66 @@ public class InferenceExecutor {
     public record Admission(String model, int priority, int maxQueueSize) {
     }
 
+    /**
+     * A request's share of an execution: its response and its phase times in nanoseconds (input includes its own
+     * preparation), its rows, and the rows of the whole execution where this request is the one that counts the
+     * execution (0 for the others, so that executions are counted once).
+     */
+    record Executed(ModelInferResponse.Builder response, long queueNanos, long inputNanos, long inferNanos,
+                    long outputNanos, int rows, int executionRows) {
+    }
+
     private final ThreadPoolExecutor workers;
+    private final ThreadPoolExecutor preparers;
     private final int queueCapacity;
     private final MeterRegistry meters;
     private final AtomicInteger waiting = new AtomicInteger();
+    private final AtomicInteger running = new AtomicInteger();
     private final Map<String, AtomicInteger> waitingPerLevel = new ConcurrentHashMap<>();
     private final AtomicLong arrivals = new AtomicLong();
+    private final Map<GatheringKey, Gathering> gatherings = new ConcurrentHashMap<>();
     private final ScheduledExecutorService timers;
     private final Counter terminated;
     private final Counter expiredInQueue;
 
     public InferenceExecutor(GatewayConfig config, MeterRegistry meters) {
         int threads = config.inference().workers().orElse(Runtime.getRuntime().availableProcessors());
-        AtomicInteger ids = new AtomicInteger();
         this.workers = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.SECONDS,
-                new PriorityBlockingQueue<>(), runnable -> {
-                    Thread thread = new Thread(runnable, "inference-" + ids.incrementAndGet());
-                    thread.setDaemon(true);
-                    return thread;
-                });
-        this.timers = Executors.newSingleThreadScheduledExecutor(runnable -> {
-            Thread thread = new Thread(runnable, "inference-deadlines");
-            thread.setDaemon(true);
-            return thread;
-        });
+                new PriorityBlockingQueue<>(), daemons("inference-"));
+        this.preparers = new ThreadPoolExecutor(threads, threads, 0, TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(), daemons("inference-prepare-"));
+        this.timers = Executors.newSingleThreadScheduledExecutor(daemons("inference-deadlines-"));
         this.queueCapacity = config.inference().queueCapacity();
         this.meters = meters;
         this.terminated = meters.counter("gateway.inference.terminated");
         this.expiredInQueue = meters.counter("gateway.inference.expired.queued");
+        Gauge.builder("gateway.inference.running", running, AtomicInteger::get).register(meters);
+    }
+
+    private static java.util.concurrent.ThreadFactory daemons(String prefix) {
+        AtomicInteger ids = new AtomicInteger();
+        return runnable -> {
+            Thread thread = new Thread(runnable, prefix + ids.incrementAndGet());
+            thread.setDaemon(true);
+            return thread;
+        };
     }
 
     public int workerCount() {
         return workers.getMaximumPoolSize();
     }
 
-    /** Requests waiting for a worker now. */
+    /** Requests that have arrived and not yet started: loading, being prepared, or waiting for a worker. */
     public int queued() {
         return waiting.get();
     }
 
-    /** Requests of {@code model} waiting for a worker now. */
+    /** Requests in an ONNX Runtime call now. */
+    public int running() {
+        return running.get();
+    }
+
+    /** Requests of {@code model} that have arrived and not yet started. */
     public int queued(String model) {
         int sum = 0;
         for (Map.Entry<String, AtomicInteger> level : waitingPerLevel.entrySet()) {
@@ -98,75 +120,163 @@ public class InferenceExecutor {
         return sum;
     }
 
-    /** Triton's pending-request gauge of a model: its requests waiting for a worker. */
+    /** Triton's pending-request gauge of a model: its requests that have arrived and not yet started. */
     private void pendingGauge(String model) {
         Gauge.builder("nv_inference_pending_request_count", () -> queued(model)).tag("model", model).register(meters);
     }
 
     /**
-     * Runs {@code work} on a worker before {@code deadline} (null: none), once {@code ready} has completed (the
-     * session it needs, loaded in the background: a cold load holds no worker and the deadline bounds the wait for
-     * it). The returned future completes with the work's result or a {@link StatusRuntimeException}:
-     * DEADLINE_EXCEEDED, CANCELLED (see {@link Submission#stop}), RESOURCE_EXHAUSTED when the queue is full, the
-     * failure of {@code ready}, or whatever status the work threw.
+     * Runs a request before {@code deadline} (null: none): once {@code session} has loaded (in the background: a cold
+     * load holds no worker, and the deadline bounds the wait for it), {@code prepare} validates and prepares it on a
+     * preparing thread, and then it waits for a worker, which runs it with {@code runner}, alone or batched by
+     * {@code policy}. The result completes with its share of the execution or a {@link StatusRuntimeException}:
+     * RESOURCE_EXHAUSTED when the queue is full, DEADLINE_EXCEEDED, CANCELLED (see {@link Submission#stop}), the
+     * failure of the load or of {@code prepare}, or whatever status the execution failed with.
      */
-    public <T> Submission<T> submit(Deadline deadline, CompletableFuture<?> ready, Admission admission, Work<T> work) {
-        CompletableFuture<T> result = new CompletableFuture<>();
-        RunControl control;
-        try {
-            control = new RunControl();
-        } catch (OrtException e) {
-            result.completeExceptionally(Status.INTERNAL.withDescription(e.getMessage()).asRuntimeException());
-            return new Submission<>(result, null, null, ready);
+    Submission submit(Deadline deadline, CompletableFuture<LoadedSession> session,
+                      Function<LoadedSession, Prepared> prepare, Admission admission, BatchPolicy policy,
+                      ModelRunner runner) {
+        Queued task = new Queued(admission, arrivals.incrementAndGet(), policy, runner, deadline);
+        Submission submission = new Submission(task, session);
+        Status full = task.join();
+        if (full != null) {
+            task.result.completeExceptionally(full.asRuntimeException());
+            return submission;
         }
-        Queued task = new Queued(admission, arrivals.incrementAndGet(), () -> runOnWorker(control, work, result));
-        Submission<T> submission = new Submission<>(result, control, task, ready);
         if (deadline != null) {
             long delayNanos = Math.max(0, deadline.timeRemaining(TimeUnit.NANOSECONDS));
             ScheduledFuture<?> timer = timers.schedule(
                     () -> submission.stop(Status.DEADLINE_EXCEEDED.withDescription("deadline exceeded")),
                     delayNanos, TimeUnit.NANOSECONDS);
-            result.whenComplete((value, error) -> timer.cancel(false));
+            task.result.whenComplete((value, error) -> timer.cancel(false));
         }
-        ready.whenComplete((value, error) -> {
+        session.thenApplyAsync(loaded -> {
+            long start = System.nanoTime();
+            Prepared prepared = prepare.apply(loaded);
+            task.prepareNanos = System.nanoTime() - start;
+            return prepared;
+        }, preparers).whenComplete((prepared, error) -> {
             if (error != null) {
-                control.close();
-                result.completeExceptionally(error);
-            } else if (result.isDone()) {
-                control.close(); // stopped while its session loaded
+                task.leave();
+                task.result.completeExceptionally(error);
+            } else if (task.result.isDone()) {
+                task.leave(); // stopped while it loaded or was prepared
             } else {
-                enqueue(task, control, result);
+                task.prepared = prepared;
+                enqueue(task);
             }
         });
         return submission;
     }
 
-    private <T> void enqueue(Queued task, RunControl control, CompletableFuture<T> result) {
-        Status full = task.join();
-        if (full == null) {
-            try {
-                workers.execute(task);
-                return;
-            } catch (RejectedExecutionException e) {
-                task.leave();
-                full = Status.UNAVAILABLE.withDescription("the gateway is stopping");
-            }
+    private void enqueue(Queued task) {
+        task.enqueuedNanos = System.nanoTime();
+        if (task.policy.enabled() && task.policy.maxQueueDelayNanos() > 0 && task.prepared.batchKey() != null
+                && joinGathering(task)) {
+            return;
         }
-        control.close();
-        result.completeExceptionally(full.asRuntimeException());
+        try {
+            workers.execute(task);
+        } catch (RejectedExecutionException e) {
+            task.leave();
+            task.result.completeExceptionally(Status.UNAVAILABLE.withDescription("the gateway is stopping")
+                    .asRuntimeException());
+        }
     }
 
-    /** A request waiting for a worker, ordered by priority level, then arrival. */
-    private final class Queued implements Runnable, Comparable<Queued> {
-        private final Admission admission;
-        private final long arrival;
-        private final Runnable run;
-        private final AtomicBoolean inQueue = new AtomicBoolean();
+    /**
+     * Where the model waits to fill batches: joins the batch forming for the request's key and level (true), or
+     * starts one that it leads (false: it still has to queue for a worker). A batch forms from the moment its first
+     * request queues, so that no idle worker takes the requests meant to join it.
+     */
+    private boolean joinGathering(Queued task) {
+        GatheringKey key = new GatheringKey(task.prepared.batchKey(), task.admission.priority());
+        while (true) {
+            Gathering forming = gatherings.get(key);
+            if (forming != null && forming.offer(task)) {
+                return true;
+            }
+            Gathering mine = new Gathering(task);
+            if (forming == null ? gatherings.putIfAbsent(key, mine) == null : gatherings.replace(key, forming, mine)) {
+                task.gathering = mine;
+                return false;
+            }
+        }
+    }
 
-        Queued(Admission admission, long arrival, Runnable run) {
+    /** A batch's first request left without running: the requests that joined its batch queue again. */
+    private void disband(Queued leader) {
+        Gathering gathering = leader.gathering;
+        if (gathering != null) {
+            gatherings.remove(new GatheringKey(leader.prepared.batchKey(), leader.admission.priority()), gathering);
+            gathering.close().forEach(this::enqueue);
+        }
+    }
+
+    private record GatheringKey(Object batchKey, int priority) {
+    }
+
+    /** A batch forming around its first request while that request waits, up to the policy's rows. */
+    private static final class Gathering {
+        private final BatchPolicy policy;
+        private final List<Queued> joined = new ArrayList<>();
+        private int rows;
+        private boolean closed;
+
+        Gathering(Queued leader) {
+            this.policy = leader.policy;
+            this.rows = leader.prepared.rows();
+        }
+
+        synchronized boolean offer(Queued task) {
+            if (closed || rows + task.prepared.rows() > policy.maxRows()) {
+                return false;
+            }
+            joined.add(task);
+            rows += task.prepared.rows();
+            notifyAll();
+            return true;
+        }
+
+        /** Waits until the batch has its target rows or {@code untilNanos} (System.nanoTime) comes. */
+        synchronized void await(long untilNanos) throws InterruptedException {
+            long left;
+            while (rows < policy.targetRows() && (left = untilNanos - System.nanoTime()) > 0) {
+                TimeUnit.NANOSECONDS.timedWait(this, left);
+            }
+        }
+
+        /** Takes no more requests; returns those that joined. */
+        synchronized List<Queued> close() {
+            closed = true;
+            List<Queued> all = List.copyOf(joined);
+            joined.clear();
+            return all;
+        }
+    }
+
+    /** A request from arrival to its start, ordered in the worker queue by priority level, then arrival. */
+    private final class Queued implements Runnable, Comparable<Queued> {
+        final Admission admission;
+        final long arrival;
+        final BatchPolicy policy;
+        final ModelRunner runner;
+        final Deadline deadline;
+        final RunControl control = new RunControl();
+        final CompletableFuture<Executed> result = new CompletableFuture<>();
+        private final AtomicBoolean inQueue = new AtomicBoolean();
+        volatile Prepared prepared;
+        volatile long prepareNanos;
+        volatile long enqueuedNanos;
+        /** The batch forming around it while it waits, when it leads one. */
+        volatile Gathering gathering;
+
+        Queued(Admission admission, long arrival, BatchPolicy policy, ModelRunner runner, Deadline deadline) {
             this.admission = admission;
             this.arrival = arrival;
-            this.run = run;
+            this.policy = policy;
+            this.runner = runner;
+            this.deadline = deadline;
         }
 
         /** Takes a place in the queue; the reason it is refused, or null. */
@@ -195,7 +305,7 @@ public class InferenceExecutor {
             return admission.model() + "#" + admission.priority();
         }
 
-        /** Leaves the queue (taken by a worker, or removed); once. */
+        /** Gives its place in the queue back (started, answered, or failed); once. */
         void leave() {
             if (inQueue.compareAndSet(true, false)) {
                 waiting.decrementAndGet();
@@ -206,7 +316,7 @@ public class InferenceExecutor {
         @Override
         public void run() {
             leave();
-            run.run();
+            runAsLeader(this);
         }
 
         @Override
@@ -216,70 +326,164 @@ public class InferenceExecutor {
         }
     }
 
-    private <T> void runOnWorker(RunControl control, Work<T> work, CompletableFuture<T> result) {
-        try (control) {
-            if (!control.start()) {
+    /** On a worker: runs {@code leader} and, where its model batches, the compatible requests waiting behind it. */
+    private void runAsLeader(Queued leader) {
+        try (Execution execution = new Execution()) {
+            if (!leader.control.start(execution)) {
+                disband(leader);
                 return; // stopped while queued: already answered
             }
-            try {
-                T value = work.run(control.runOptions(), control.queueNanos());
-                control.finish();
-                if (control.stopReason() != null) {
-                    // Stopped so late that ONNX Runtime had already returned: the client gave up on the answer.
-                    result.completeExceptionally(control.stopReason().asRuntimeException());
-                } else {
-                    result.complete(value);
-                }
-            } catch (Exception e) {
-                control.finish();
-                Status stopped = control.stopReason();
-                if (stopped != null) {
-                    terminated.increment();
-                    result.completeExceptionally(stopped.augmentDescription(
-                            "the running inference was terminated").asRuntimeException());
-                } else {
-                    result.completeExceptionally(e);
-                }
+            List<Queued> members = new ArrayList<>();
+            members.add(leader);
+            if (leader.policy.enabled() && leader.prepared.batchKey() != null) {
+                gather(leader, members, execution);
             }
+            execute(members, execution);
+        } catch (OrtException e) {
+            leader.result.completeExceptionally(Status.INTERNAL.withDescription(e.getMessage()).asRuntimeException());
         } catch (RuntimeException | Error e) {
-            result.completeExceptionally(e);
+            leader.result.completeExceptionally(e);
         }
     }
 
-    /** A submitted request: its result, and a way to stop it. */
-    public final class Submission<T> {
-        private final CompletableFuture<T> result;
-        private final RunControl control;
-        private final Queued task;
-        private final CompletableFuture<?> ready;
+    /**
+     * Completes the leader's batch: the requests that joined it while it waited (see {@link #joinGathering}), after
+     * waiting for more until it has the policy's target rows or has waited the policy's delay; then the compatible
+     * requests waiting in the queue, best first, while the rows allow.
+     */
+    private void gather(Queued leader, List<Queued> members, Execution execution) {
+        Gathering gathering = leader.gathering;
+        if (gathering != null) {
+            try {
+                gathering.await(leader.enqueuedNanos + leader.policy.maxQueueDelayNanos());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            gatherings.remove(new GatheringKey(leader.prepared.batchKey(), leader.admission.priority()), gathering);
+            for (Queued joined : gathering.close()) {
+                joined.leave();
+                if (joined.control.start(execution)) {
+                    members.add(joined);
+                }
+            }
+        }
+        Object key = leader.prepared.batchKey();
+        int rows = members.stream().mapToInt(member -> member.prepared.rows()).sum();
+        Object[] waitingNow = workers.getQueue().toArray();
+        Arrays.sort(waitingNow);
+        for (Object element : waitingNow) {
+            Queued candidate = (Queued) element;
+            if (rows + candidate.prepared.rows() <= leader.policy.maxRows()
+                    && key.equals(candidate.prepared.batchKey()) && workers.remove(candidate)) {
+                candidate.leave();
+                disband(candidate);
+                if (candidate.control.start(execution)) {
+                    members.add(candidate);
+                    rows += candidate.prepared.rows();
+                }
+            }
+        }
+    }
 
-        Submission(CompletableFuture<T> result, RunControl control, Queued task, CompletableFuture<?> ready) {
-            this.result = result;
-            this.control = control;
+    /**
+     * Runs the members still waiting for an answer in one call and answers each with its share. When a batch of
+     * several fails (one member's bad data can fail the whole call), each member runs again alone, so that only the
+     * one at fault fails.
+     */
+    private void execute(List<Queued> members, Execution execution) {
+        List<Queued> live = members.stream().filter(member -> !member.control.stopped()).toList();
+        if (live.isEmpty() || !execution.begin()) {
+            return;
+        }
+        ExecutionClock clock = new ExecutionClock();
+        List<ModelInferResponse.Builder> responses;
+        running.addAndGet(live.size());
+        try {
+            responses = live.get(0).runner.run(live.stream().map(member -> member.prepared).toList(),
+                    execution.runOptions(), live.get(0).deadline, clock);
+        } catch (Exception e) {
+            running.addAndGet(-live.size());
+            if (answerTerminator(live, execution)) {
+                return; // the others left while it ran, and were answered then
+            }
+            if (live.size() > 1) {
+                live.forEach(member -> execute(List.of(member), execution));
+                return;
+            }
+            if (live.get(0).control.finish()) {
+                live.get(0).result.completeExceptionally(e);
+            }
+            return;
+        }
+        running.addAndGet(-live.size());
+        answerTerminator(live, execution); // terminated so late that ONNX Runtime had already returned
+        int rows = live.stream().mapToInt(member -> member.prepared.rows()).sum();
+        boolean counted = false;
+        for (int i = 0; i < live.size(); i++) {
+            Queued member = live.get(i);
+            if (member.control.finish()) {
+                long queue = member.control.sinceSubmitted() - member.prepareNanos;
+                member.result.complete(new Executed(responses.get(i), Math.max(0, queue),
+                        member.prepareNanos + clock.input(), clock.infer(), clock.output(), member.prepared.rows(),
+                        counted ? 0 : rows));
+                counted = true;
+            }
+        }
+    }
+
+    /** Answers the member whose leaving terminated the execution, if one did, now that ONNX Runtime has returned. */
+    private boolean answerTerminator(List<Queued> members, Execution execution) {
+        Object terminator = execution.terminator();
+        for (Queued member : members) {
+            if (member.control == terminator) {
+                terminated.increment(); // counted before the answer goes out
+                member.result.completeExceptionally(member.control.stopReason()
+                        .augmentDescription("the running inference was terminated").asRuntimeException());
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** A submitted request: its result, and a way to stop it. */
+    final class Submission {
+        private final Queued task;
+        private final CompletableFuture<LoadedSession> session;
+
+        Submission(Queued task, CompletableFuture<LoadedSession> session) {
             this.task = task;
-            this.ready = ready;
+            this.session = session;
         }
 
-        public CompletableFuture<T> result() {
-            return result;
+        CompletableFuture<Executed> result() {
+            return task.result;
         }
 
         /**
-         * Stops the request (its deadline passed or the client went away) unless it already finished. Returns true
-         * when it was still waiting for a worker and has now been answered; a running one answers when terminated.
+         * Stops the request (its deadline passed or the client went away) unless it already finished, and answers it
+         * with {@code reason}: a waiting request never runs, a running one leaves its execution (terminated when no
+         * other request is left in it). Returns whether it was stopped.
          */
-        public boolean stop(Status reason) {
-            if (control == null || !control.stop(reason)) {
-                return false;
+        boolean stop(Status reason) {
+            RunControl.Stop stopped = task.control.stop(reason);
+            String where = switch (stopped) {
+                case NONE, TERMINATED -> null;
+                case QUEUED -> task.prepared != null ? "while waiting for a worker"
+                        : session.isDone() ? "while it was prepared" : "while its model was loading";
+                case LEFT_BATCH -> "while running; it left its batch, which runs on for the others";
+            };
+            if (where == null) {
+                return stopped == RunControl.Stop.TERMINATED; // its worker answers once the call has returned
             }
-            if (reason.getCode() == Status.Code.DEADLINE_EXCEEDED) {
+            if (stopped == RunControl.Stop.QUEUED && reason.getCode() == Status.Code.DEADLINE_EXCEEDED) {
                 expiredInQueue.increment(); // counted before the answer goes out
             }
-            result.completeExceptionally(reason.augmentDescription(ready.isDone() ? "while waiting for a worker"
-                    : "while its model was loading").asRuntimeException());
-            if (task != null && workers.remove(task)) {
+            task.result.completeExceptionally(reason.augmentDescription(where).asRuntimeException());
+            if (stopped == RunControl.Stop.QUEUED) {
+                if (workers.remove(task)) {
+                    disband(task);
+                }
                 task.leave();
-                control.close(); // no worker will ever see it
             }
             return true;
         }
@@ -288,6 +492,7 @@ public class InferenceExecutor {
     @PreDestroy
     void shutdown() {
         timers.shutdownNow();
+        preparers.shutdownNow();
         workers.shutdownNow();
     }
 }

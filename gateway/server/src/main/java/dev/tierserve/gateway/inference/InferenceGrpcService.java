@@ -1,5 +1,6 @@
 package dev.tierserve.gateway.inference;
 
+import dev.tierserve.gateway.config.GatewayConfig;
 import dev.tierserve.gateway.repository.ModelEntry;
 import dev.tierserve.gateway.repository.ModelKind;
 import dev.tierserve.gateway.repository.ModelRepository;
@@ -88,11 +89,12 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     private final TextModelRunner textRunner;
     private final OnnxRuntimeFactory runtime;
     private final String version;
+    private final int maxBatchSize;
 
     InferenceGrpcService(ModelRepository repository, SessionCache sessions, InferenceExecutor executor,
                          TierRouter router, TierJobs jobs, LiveLatency latency, TritonMetrics metrics, ModelDescriber describer, ModelStatisticsRegistry statistics,
                          Readiness readiness, OnnxModelRunner onnxRunner, TextModelRunner textRunner,
-                         OnnxRuntimeFactory runtime, MeterRegistry meters,
+                         OnnxRuntimeFactory runtime, MeterRegistry meters, GatewayConfig config,
                          @ConfigProperty(name = "quarkus.application.version", defaultValue = "dev") String version) {
         this.repository = repository;
         this.sessions = sessions;
@@ -109,6 +111,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         this.textRunner = textRunner;
         this.runtime = runtime;
         this.version = version;
+        this.maxBatchSize = config.inference().maxBatchSize();
     }
 
     // ---- health ---------------------------------------------------------------------------------------------
@@ -248,29 +251,12 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         }
         ModelStatisticsRecorder recorder = statistics.recorder(model.name(), route.served().name());
         ModelRunner runner = model.kind() == ModelKind.TEXT_EMBEDDING ? textRunner : onnxRunner;
-        PhaseClock phases = new PhaseClock(received);
+        BatchPolicy policy = BatchPolicy.of(model, maxBatchSize);
 
-        // The session loads in the background (at most once however many requests wait for it); the request takes a
-        // worker only once it is there, and its deadline bounds the wait.
-        CompletableFuture<LoadedSession> session = sessions.load(route.sessionKey());
-        InferenceExecutor.Submission<ModelInferResponse> submission = executor.submit(deadline, session, admission,
-                (runOptions, queued) -> {
-                    phases.started(queued);
-                    ModelInferResponse.Builder built = runner.infer(model, route, request, runOptions, deadline, phases);
-                    built.setModelName(model.name())
-                            .setModelVersion(route.served().name())
-                            .setId(request.getId())
-                            .putParameters("tier", string(route.served().name()))
-                            .putParameters("variant", string(route.variantId()))
-                            .putParameters("canary", InferParameter.newBuilder().setBoolParam(false).build());
-                    if (route.degradedFrom() != null) {
-                        built.putParameters("degraded_from", string(route.degradedFrom()));
-                    }
-                    if (route.slaMissPredicted()) {
-                        built.putParameters("sla_miss_predicted", InferParameter.newBuilder().setBoolParam(true).build());
-                    }
-                    return built.build();
-                });
+        // The session loads in the background (at most once however many requests wait for it); the request is
+        // prepared once it is there and takes a worker only then, and its deadline bounds the wait.
+        InferenceExecutor.Submission submission = executor.submit(deadline, sessions.load(route.sessionKey()),
+                loaded -> runner.prepare(model, route, request, loaded, policy), admission, policy, runner);
 
         Context context = Context.current();
         Context.CancellationListener onCancel = cancelled -> submission.stop(
@@ -279,7 +265,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
                         : Status.CANCELLED.withDescription("cancelled by the client"));
         context.addListener(onCancel, Runnable::run);
 
-        submission.result().whenComplete((result, error) -> {
+        submission.result().whenComplete((executed, error) -> {
             context.removeListener(onCancel);
             StatusRuntimeException failure = error == null ? null : toStatus(error);
             if (route.degradedFrom() != null
@@ -288,18 +274,38 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
             }
             TritonMetrics.Served served = served(model, route);
             if (failure == null) {
-                InferenceTimings timings = phases.timings();
+                InferenceTimings timings = new InferenceTimings(executed.queueNanos(), executed.inputNanos(),
+                        executed.inferNanos(), executed.outputNanos(), System.nanoTime() - received, executed.rows(),
+                        executed.executionRows());
                 recorder.recordSuccess(timings);
                 metrics.recordSuccess(served, timings);
                 latency.record(LiveLatency.series(model.name(), route.sessionKey()), timings.batch(), timings.queue(),
                         timings.input() + timings.infer() + timings.output());
-                send(response, result);
+                send(response, respond(executed.response(), model, route, request));
             } else {
-                recorder.recordFailure(phases.sinceReceived());
+                recorder.recordFailure(System.nanoTime() - received);
                 metrics.recordFailure(served, failure.getStatus());
                 response.onError(failure);
             }
         });
+    }
+
+    /** A runner's response with the request's id and where it was served: model, tier, variant. */
+    private static ModelInferResponse respond(ModelInferResponse.Builder built, ModelEntry model, TierRoute route,
+                                              ModelInferRequest request) {
+        built.setModelName(model.name())
+                .setModelVersion(route.served().name())
+                .setId(request.getId())
+                .putParameters("tier", string(route.served().name()))
+                .putParameters("variant", string(route.variantId()))
+                .putParameters("canary", InferParameter.newBuilder().setBoolParam(false).build());
+        if (route.degradedFrom() != null) {
+            built.putParameters("degraded_from", string(route.degradedFrom()));
+        }
+        if (route.slaMissPredicted()) {
+            built.putParameters("sla_miss_predicted", InferParameter.newBuilder().setBoolParam(true).build());
+        }
+        return built.build();
     }
 
     /**

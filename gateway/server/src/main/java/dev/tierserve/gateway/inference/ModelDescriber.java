@@ -55,7 +55,7 @@ class ModelDescriber {
                 .setPlatform(platform(model))
                 .setBackend(model.kind() == ModelKind.TEXT_EMBEDDING ? "text-embedding" : "onnxruntime")
                 .setRuntime("onnxruntime " + runtime.environment().getVersion())
-                .setMaxBatchSize(maxBatchSize)
+                .setMaxBatchSize(BatchPolicy.of(model, maxBatchSize).maxRows())
                 .clearInput()
                 .clearOutput()
                 .clearInstanceGroup()

@@ -1,60 +1,116 @@
 package dev.tierserve.gateway.inference;
 
+import ai.djl.huggingface.tokenizers.Encoding;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession.RunOptions;
-import dev.tierserve.gateway.config.GatewayConfig;
 import dev.tierserve.gateway.repository.ModelEntry;
 import dev.tierserve.gateway.repository.ModelRepository;
+import dev.tierserve.gateway.runtime.LoadedSession;
 import dev.tierserve.gateway.tensor.OutputEncoder;
 import dev.tierserve.gateway.tensor.TensorDecoder;
+import dev.tierserve.gateway.text.Pooling;
 import dev.tierserve.gateway.text.TextEmbedder;
+import dev.tierserve.gateway.text.TokenizedBatch;
 import dev.tierserve.gateway.tier.TierRoute;
 import dev.tierserve.proto.inference.ModelInferRequest;
 import dev.tierserve.proto.inference.ModelInferResponse;
 import io.grpc.Deadline;
 import io.grpc.Status;
 import jakarta.enterprise.context.ApplicationScoped;
+import java.util.ArrayList;
 import java.util.List;
 
-/** Serves a text model: BYTES sentences in ({@code TEXT}), FP32 [n, width] embeddings out ({@code EMBEDDING}). */
+/**
+ * Serves a text model: BYTES sentences in ({@code TEXT}), FP32 [n, width] embeddings out ({@code EMBEDDING}).
+ * Sentences are tokenised before they queue, so that requests batch by token length: a request joins the requests
+ * on its session whose longest sentence falls in the same length bucket, and short sentences never pay for padding
+ * to long ones.
+ */
 @ApplicationScoped
 class TextModelRunner implements ModelRunner {
 
+    /** Upper bounds of the token-length buckets, about 1.5x apart; longer sentences batch with their own length. */
+    private static final int[] LENGTH_BUCKETS = {8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512};
+
+    /** A request's sentences, tokenised, and how its model pools them. */
+    private record TextRequest(String sessionKey, Encoding[] encodings, Pooling pooling, boolean normalize,
+                               boolean raw, Object batchKey) implements Prepared {
+        @Override
+        public int rows() {
+            return encodings.length;
+        }
+    }
+
+    /** Requests on one session whose longest sentences fall in one length bucket. */
+    private record TextBatchKey(String sessionKey, int lengthBucket) {
+    }
+
     private final TextEmbedder embedder;
     private final ModelRepository repository;
-    private final int maxBatchSize;
 
-    TextModelRunner(TextEmbedder embedder, ModelRepository repository, GatewayConfig config) {
+    TextModelRunner(TextEmbedder embedder, ModelRepository repository) {
         this.embedder = embedder;
         this.repository = repository;
-        this.maxBatchSize = config.inference().maxBatchSize();
     }
 
     @Override
-    public ModelInferResponse.Builder infer(ModelEntry model, TierRoute route, ModelInferRequest request,
-                                            RunOptions runOptions, Deadline deadline, PhaseClock phases)
-            throws Exception {
+    public Prepared prepare(ModelEntry model, TierRoute route, ModelInferRequest request, LoadedSession session,
+                            BatchPolicy policy) {
         for (ModelInferRequest.InferRequestedOutputTensor output : request.getOutputsList()) {
             if (!output.getName().equals(TextEmbedder.OUTPUT)) {
                 throw Status.INVALID_ARGUMENT.withDescription("model has no output '" + output.getName()
                         + "'; its outputs: [" + TextEmbedder.OUTPUT + "]").asRuntimeException();
             }
         }
-        List<String> sentences = embedder.sentences(TensorDecoder.decode(request), maxBatchSize);
-        phases.batch(sentences.size());
+        List<String> sentences = embedder.sentences(TensorDecoder.decode(request), policy.maxRows());
         ModelEntry base = repository.require(model.sessionKey());
-        TextEmbedder.Embeddings embeddings;
+        Encoding[] encodings = embedder.tokenize(model, base.directory().resolve(ModelEntry.TOKENIZER_FILENAME),
+                sentences);
+        int longest = 0;
+        for (Encoding encoding : encodings) {
+            longest = Math.max(longest, encoding.getIds().length);
+        }
+        Object key = policy.enabled() ? new TextBatchKey(route.sessionKey(), bucket(longest)) : null;
+        return new TextRequest(route.sessionKey(), encodings, TextEmbedder.pooling(model),
+                TextEmbedder.normalize(model), request.getRawInputContentsCount() > 0, key);
+    }
+
+    @Override
+    public List<ModelInferResponse.Builder> run(List<Prepared> requests, RunOptions runOptions, Deadline deadline,
+                                                ExecutionClock clock) throws Exception {
+        List<TextRequest> members = requests.stream().map(TextRequest.class::cast).toList();
+        List<Encoding> all = new ArrayList<>();
+        members.forEach(member -> all.addAll(List.of(member.encodings())));
+        TokenizedBatch batch = TokenizedBatch.pad(all.toArray(Encoding[]::new));
+        TextEmbedder.HiddenStates hidden;
         try {
-            embeddings = embedder.embed(model, route.sessionKey(),
-                    base.directory().resolve(ModelEntry.TOKENIZER_FILENAME), sentences, runOptions, deadline,
-                    phases::inputDone, phases::inferDone);
+            hidden = embedder.encode(members.get(0).sessionKey(), batch, runOptions, deadline, clock::inputDone,
+                    clock::inferDone);
         } catch (OrtException e) {
             throw OrtErrors.toStatus(e);
         }
-        ModelInferResponse.Builder response = ModelInferResponse.newBuilder();
-        OutputEncoder.appendFloats(response, TextEmbedder.OUTPUT, embeddings.values(),
-                new long[] {embeddings.count(), embeddings.width()}, request.getRawInputContentsCount() > 0);
-        phases.outputDone();
-        return response;
+        List<ModelInferResponse.Builder> responses = new ArrayList<>(members.size());
+        int first = 0;
+        for (TextRequest member : members) {
+            float[] pooled = member.pooling().pool(hidden.values(), batch.attentionMask(), first, member.rows(),
+                    batch.tokens(), hidden.width(), member.normalize());
+            ModelInferResponse.Builder response = ModelInferResponse.newBuilder();
+            OutputEncoder.appendFloats(response, TextEmbedder.OUTPUT, pooled,
+                    new long[] {member.rows(), hidden.width()}, member.raw());
+            responses.add(response);
+            first += member.rows();
+        }
+        clock.outputDone();
+        return responses;
+    }
+
+    /** The bucket of a request whose longest sentence has {@code tokens} tokens. */
+    static int bucket(int tokens) {
+        for (int bound : LENGTH_BUCKETS) {
+            if (tokens <= bound) {
+                return bound;
+            }
+        }
+        return tokens;
     }
 }

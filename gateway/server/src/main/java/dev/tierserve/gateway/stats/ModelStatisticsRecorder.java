@@ -32,17 +32,20 @@ public final class ModelStatisticsRecorder {
     public void recordSuccess(InferenceTimings timings) {
         lastInferenceMillis.set(System.currentTimeMillis());
         inferenceCount.add(timings.batch());
-        executionCount.increment();
         success.add(timings.total());
         queue.add(timings.queue());
         computeInput.add(timings.input());
         computeInfer.add(timings.infer());
         computeOutput.add(timings.output());
-        Duration[] batch = batches.computeIfAbsent(timings.batch(),
-                size -> new Duration[] {new Duration(), new Duration(), new Duration()});
-        batch[0].add(timings.input());
-        batch[1].add(timings.infer());
-        batch[2].add(timings.output());
+        if (timings.executionBatch() > 0) {
+            // Triton's batch statistics: per execution, by the size of the batch it ran.
+            executionCount.increment();
+            Duration[] batch = batches.computeIfAbsent(timings.executionBatch(),
+                    size -> new Duration[] {new Duration(), new Duration(), new Duration()});
+            batch[0].add(timings.input());
+            batch[1].add(timings.infer());
+            batch[2].add(timings.output());
+        }
     }
 
     public void recordFailure(long totalNanos) {

@@ -49,7 +49,9 @@ public class TritonMetrics {
         SeriesMeters m = series.computeIfAbsent(served, this::register);
         m.success().increment();
         m.inferences().increment(timings.batch());
-        m.executions().increment();
+        if (timings.executionBatch() > 0) {
+            m.executions().increment();
+        }
         m.requestMicros().increment(timings.total() / 1000.0);
         m.queueMicros().increment(timings.queue() / 1000.0);
         m.inputMicros().increment(timings.input() / 1000.0);

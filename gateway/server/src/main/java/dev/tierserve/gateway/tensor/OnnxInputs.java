@@ -19,28 +19,21 @@ import java.util.Map;
 public final class OnnxInputs implements AutoCloseable {
 
     private final Map<String, OnnxTensor> tensors;
-    private final long batchSize;
 
-    private OnnxInputs(Map<String, OnnxTensor> tensors, long batchSize) {
+    private OnnxInputs(Map<String, OnnxTensor> tensors) {
         this.tensors = tensors;
-        this.batchSize = batchSize;
     }
 
     public Map<String, OnnxTensor> tensors() {
         return tensors;
     }
 
-    /** The first dimension of the inputs: what the protocol's statistics count as inferences. */
-    public long batchSize() {
-        return batchSize;
-    }
-
     /**
-     * Checks every input against the model (names, datatypes, shapes, batch limit) before allocating anything
-     * native, then creates the tensors. Failures are INVALID_ARGUMENT naming the input.
+     * Checks every input against the model (names, datatypes, shapes, batch limit) before anything native is
+     * allocated, and returns the inputs' batch: their common first dimension (1 when they have none). Failures are
+     * INVALID_ARGUMENT naming the input.
      */
-    public static OnnxInputs bind(OrtEnvironment environment, List<DecodedTensor> inputs,
-                                  Map<String, NodeInfo> modelInputs, int maxBatchSize) {
+    public static int check(List<DecodedTensor> inputs, Map<String, NodeInfo> modelInputs, int maxBatchSize) {
         Map<String, DecodedTensor> byName = new LinkedHashMap<>();
         inputs.forEach(input -> byName.put(input.name(), input));
         for (String name : byName.keySet()) {
@@ -79,9 +72,14 @@ public final class OnnxInputs implements AutoCloseable {
                 batch = first;
             }
         }
+        return (int) Math.max(batch, 1);
+    }
+
+    /** Creates the native tensors of inputs that passed {@link #check}. */
+    public static OnnxInputs create(OrtEnvironment environment, List<DecodedTensor> inputs) {
         Map<String, OnnxTensor> tensors = new LinkedHashMap<>();
         try {
-            for (DecodedTensor input : byName.values()) {
+            for (DecodedTensor input : inputs) {
                 tensors.put(input.name(), create(environment, input));
             }
         } catch (io.grpc.StatusRuntimeException e) {
@@ -92,7 +90,7 @@ public final class OnnxInputs implements AutoCloseable {
             throw Status.INTERNAL.withDescription("cannot create input tensors: " + e.getMessage()).withCause(e)
                     .asRuntimeException();
         }
-        return new OnnxInputs(tensors, Math.max(batch, 1));
+        return new OnnxInputs(tensors);
     }
 
     private static OnnxTensor create(OrtEnvironment environment, DecodedTensor input) throws OrtException {

@@ -15,6 +15,7 @@ import java.nio.IntBuffer;
 import java.nio.LongBuffer;
 import java.nio.ShortBuffer;
 import java.util.Arrays;
+import java.util.List;
 
 /** Writes output tensors into a response: raw little-endian bytes when the request was raw, typed contents otherwise. */
 public final class OutputEncoder {
@@ -26,13 +27,46 @@ public final class OutputEncoder {
             throws OrtException {
         Datatype datatype = Datatype.of(tensor.getInfo().onnxType);
         long[] shape = tensor.getInfo().getShape();
-        InferOutputTensor.Builder output = InferOutputTensor.newBuilder().setName(name).setDatatype(datatype.name());
-        Arrays.stream(shape).forEach(output::addShape);
         if (datatype == Datatype.BYTES) {
+            InferOutputTensor.Builder output = InferOutputTensor.newBuilder().setName(name)
+                    .setDatatype(datatype.name());
+            Arrays.stream(shape).forEach(output::addShape);
             appendStrings(response, output, flatStrings(tensor), raw);
             return;
         }
-        ByteBuffer nativeBytes = tensor.getByteBuffer().order(ByteOrder.nativeOrder());
+        appendBytes(response, name, datatype, shape, tensor.getByteBuffer().order(ByteOrder.nativeOrder()), raw);
+    }
+
+    /**
+     * Splits a fixed-size output computed for a batch of requests along its first dimension: appends to each response
+     * its rows ({@code rows[i]} of them, in order). IllegalStateException when the output's first dimension is not the
+     * batch's rows, so that the requests can run again alone.
+     */
+    public static void appendRows(List<ModelInferResponse.Builder> responses, int[] rows, String name,
+                                  OnnxTensor tensor, boolean[] raw) throws OrtException {
+        Datatype datatype = Datatype.of(tensor.getInfo().onnxType);
+        long[] shape = tensor.getInfo().getShape();
+        long total = Arrays.stream(rows).sum();
+        if (datatype == Datatype.BYTES || shape.length == 0 || shape[0] != total) {
+            throw new IllegalStateException("output '" + name + "' " + datatype + Arrays.toString(shape)
+                    + " cannot be split into the batch's " + total + " rows");
+        }
+        ByteBuffer all = tensor.getByteBuffer().order(ByteOrder.nativeOrder());
+        int rowBytes = all.remaining() / (int) total;
+        int offset = 0;
+        for (int i = 0; i < responses.size(); i++) {
+            long[] own = shape.clone();
+            own[0] = rows[i];
+            ByteBuffer slice = all.slice(offset, rows[i] * rowBytes).order(ByteOrder.nativeOrder());
+            appendBytes(responses.get(i), name, datatype, own, slice, raw[i]);
+            offset += rows[i] * rowBytes;
+        }
+    }
+
+    private static void appendBytes(ModelInferResponse.Builder response, String name, Datatype datatype, long[] shape,
+                                    ByteBuffer nativeBytes, boolean raw) {
+        InferOutputTensor.Builder output = InferOutputTensor.newBuilder().setName(name).setDatatype(datatype.name());
+        Arrays.stream(shape).forEach(output::addShape);
         if (raw) {
             response.addOutputs(output).addRawOutputContents(littleEndian(nativeBytes, datatype.elementBytes()));
         } else {

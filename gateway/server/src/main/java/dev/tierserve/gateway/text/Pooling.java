@@ -8,12 +8,16 @@ public enum Pooling {
     MEAN;
 
     /**
-     * Pools {@code hidden} ([batch, tokens, width], flattened) into [batch, width], L2-normalising when asked.
+     * Pools rows {@code first} to {@code first + rows} of {@code hidden} ([batch, tokens, width], flattened) into
+     * [rows, width], L2-normalising when asked. Padding tokens are skipped, never summed, so that a sentence pools to
+     * the same bits however far its batch was padded.
      */
-    public float[] pool(float[] hidden, long[][] attentionMask, int batch, int tokens, int width, boolean normalize) {
-        float[] pooled = new float[batch * width];
-        for (int b = 0; b < batch; b++) {
-            int out = b * width;
+    public float[] pool(float[] hidden, long[][] attentionMask, int first, int rows, int tokens, int width,
+                        boolean normalize) {
+        float[] pooled = new float[rows * width];
+        for (int r = 0; r < rows; r++) {
+            int b = first + r;
+            int out = r * width;
             if (this == CLS) {
                 System.arraycopy(hidden, b * tokens * width, pooled, out, width);
             } else {

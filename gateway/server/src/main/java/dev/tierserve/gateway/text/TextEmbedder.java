@@ -1,5 +1,6 @@
 package dev.tierserve.gateway.text;
 
+import ai.djl.huggingface.tokenizers.Encoding;
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import ai.onnxruntime.OnnxTensor;
 import ai.onnxruntime.OrtEnvironment;
@@ -86,18 +87,22 @@ public class TextEmbedder {
         return sentences;
     }
 
+    /** Tokenises sentences with the model's tokenizer ({@code tokenizerFile}), truncated to its sequence length. */
+    public Encoding[] tokenize(ModelEntry model, Path tokenizerFile, List<String> sentences) {
+        return tokenizer(tokenizerFile, maxSequenceLength(model)).batchEncode(sentences);
+    }
+
     /**
-     * Embeds {@code sentences} on the session {@code sessionKey}: returns [n, width] row-major.
+     * Runs the encoder on the session {@code sessionKey} over a padded batch: returns its last hidden state,
+     * [batch, tokens, width] flattened. Padding never changes a sentence's values: ONNX Runtime's CPU kernels give
+     * the same bits for a sentence alone and padded in a batch (tested), which is what lets requests share a run.
      *
-     * @param deadline      bounds the wait for the session, if it must load again (null: none)
-     * @param afterTokenize called once tokenisation is done, to time the phases
-     * @param afterRun      called once ONNX Runtime returned
+     * @param deadline   bounds the wait for the session, if it must load again (null: none)
+     * @param afterBind  called once the input tensors exist, to time the phases
+     * @param afterRun   called once ONNX Runtime returned
      */
-    public Embeddings embed(ModelEntry model, String sessionKey, Path tokenizerFile, List<String> sentences,
-                            RunOptions runOptions, Deadline deadline, Runnable afterTokenize, Runnable afterRun)
-            throws InterruptedException, OrtException {
-        HuggingFaceTokenizer tokenizer = tokenizer(tokenizerFile, maxSequenceLength(model));
-        TokenizedBatch batch = TokenizedBatch.pad(tokenizer.batchEncode(sentences));
+    public HiddenStates encode(String sessionKey, TokenizedBatch batch, RunOptions runOptions, Deadline deadline,
+                               Runnable afterBind, Runnable afterRun) throws InterruptedException, OrtException {
         try (SessionLease lease = sessions.acquire(sessionKey, deadline)) {
             LoadedSession loaded = lease.loaded();
             Map<String, OnnxTensor> inputs = new HashMap<>();
@@ -107,17 +112,14 @@ public class TextEmbedder {
                 if (loaded.inputs().containsKey("token_type_ids")) {
                     inputs.put("token_type_ids", OnnxTensor.createTensor(environment, batch.tokenTypeIds()));
                 }
-                afterTokenize.run();
+                afterBind.run();
                 try (OrtSession.Result result = loaded.session().run(inputs, Set.of(HIDDEN_STATE), runOptions)) {
                     afterRun.run();
                     OnnxTensor hidden = (OnnxTensor) result.get(HIDDEN_STATE).orElseThrow();
                     long[] shape = hidden.getInfo().getShape();
-                    int width = (int) shape[2];
                     float[] flat = new float[(int) (shape[0] * shape[1] * shape[2])];
                     hidden.getFloatBuffer().get(flat);
-                    float[] pooled = pooling(model).pool(flat, batch.attentionMask(), batch.batch(), batch.tokens(),
-                            width, normalize(model));
-                    return new Embeddings(pooled, batch.batch(), width);
+                    return new HiddenStates(flat, (int) shape[2]);
                 }
             } finally {
                 inputs.values().forEach(OnnxTensor::close);
@@ -125,8 +127,8 @@ public class TextEmbedder {
         }
     }
 
-    /** Pooled sentence embeddings, [count, width] row-major. */
-    public record Embeddings(float[] values, int count, int width) {
+    /** An encoder's last hidden state, [batch, tokens, width] flattened. */
+    public record HiddenStates(float[] values, int width) {
     }
 
     private HuggingFaceTokenizer tokenizer(Path file, int maxLength) {
