@@ -60,7 +60,10 @@ for line in open(sys.argv[1]):
     runs[(texts, conc, model)].append((float(tput), float(p50), float(p99)))
 def med(key, i): return statistics.median(r[i] for r in runs[key])
 for texts, conc in (("short", "16"), ("long", "16"), ("short", "1")):
-    u, b = (texts, conc, "bge-small-en-v1.5-text"), (texts, conc, "bge-text-batched")
-    print("%-5s texts, concurrency %2s: unbatched %6.1f/s (p50 %6.1f ms, p99 %6.1f ms)  batched %6.1f/s (p50 %6.1f ms, p99 %6.1f ms)  throughput x%.2f, p50 ratio %.3f"
-          % (texts, conc, med(u, 0), med(u, 1), med(u, 2), med(b, 0), med(b, 1), med(b, 2), med(b, 0) / med(u, 0), med(b, 1) / med(u, 1)))
+    u, b = runs[(texts, conc, "bge-small-en-v1.5-text")], runs[(texts, conc, "bge-text-batched")]
+    gain = statistics.median(y[0] / x[0] for x, y in zip(u, b))     # paired: the two runs of one round
+    p50 = statistics.median(y[1] / x[1] for x, y in zip(u, b))
+    m = lambda rs, i: statistics.median(r[i] for r in rs)
+    print("%-5s texts, concurrency %2s: unbatched %6.1f/s (p50 %6.1f ms, p99 %6.1f ms)  batched %6.1f/s (p50 %6.1f ms, p99 %6.1f ms)  throughput x%.2f, p50 ratio %.3f (medians over %d rounds; ratios per round)"
+          % (texts, conc, m(u, 0), m(u, 1), m(u, 2), m(b, 0), m(b, 1), m(b, 2), gain, p50, len(u)))
 PY

@@ -32,7 +32,8 @@ import org.junit.jupiter.api.Test;
  * Dynamic batching: concurrent requests to a batching model run as one execution (ModelStatistics counts one
  * execution of four inferences) and each gets exactly the bits it gets unbatched, for tensors and text, on MiniLM and
  * BGE; text batches by token length; a request that leaves a running batch is answered at once while the batch runs
- * on for the others, and the batch is terminated only when its last request leaves.
+ * on for the others, and the batch is terminated only when its last request leaves; a text batch holds at most
+ * {@code max_batch_tokens}.
  */
 @QuarkusTest
 @QuarkusTestResource(TestModels.class)
@@ -103,6 +104,20 @@ class BatchingTest extends ConnectedGatewayTest {
         Map<Long, Long> executions = executionsBySize(after);
         executionsBySize(before).forEach((size, count) -> executions.merge(size, -count, Long::sum));
         assertEquals(Map.of(1L, 1L, 3L, 1L), executions);
+    }
+
+    @Test
+    void aTextBatchHoldsAtMostMaxBatchTokens() throws Exception {
+        // Four sentences of the 16-token bucket, batched by four rows but at most 32 tokens: two batches of two.
+        ModelStatistics before = statistics(TestModels.BGE_TEXT_BUDGET);
+        for (ListenableFuture<ModelInferResponse> response
+                : sendAll(SIMILAR.stream().map(s -> text(TestModels.BGE_TEXT_BUDGET, s)).toList())) {
+            response.get();
+        }
+        ModelStatistics after = statistics(TestModels.BGE_TEXT_BUDGET);
+        Map<Long, Long> executions = executionsBySize(after);
+        executionsBySize(before).forEach((size, count) -> executions.merge(size, -count, Long::sum));
+        assertEquals(Map.of(2L, 2L), executions);
     }
 
     @Test

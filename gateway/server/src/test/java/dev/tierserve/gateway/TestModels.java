@@ -30,6 +30,8 @@ public class TestModels implements QuarkusTestResourceLifecycleManager {
     /** BGE-small with dynamic batching by 4 rows: tensors, and text over it. */
     public static final String BGE_BATCHED = "bge-batched";
     public static final String BGE_TEXT_BATCHED = "bge-text-batched";
+    /** BGE-small text batched by 4 rows, but at most 32 tokens (two sentences of up to 16 tokens) a batch. */
+    public static final String BGE_TEXT_BUDGET = "bge-text-budget";
     /** BGE-small text batched by up to 4 rows, waiting at most 5 s: a batch that is not filled still runs. */
     public static final String BGE_TEXT_BRIEF = "bge-text-brief";
 
@@ -82,6 +84,8 @@ public class TestModels implements QuarkusTestResourceLifecycleManager {
             copy("/bge-small-en-v1.5-tokenizer.json", bgeBatched.resolve("tokenizer.json"));
             Files.writeString(bgeBatched.resolve("config.pbtxt"), "backend: \"onnxruntime\"\n" + BATCH_OF_FOUR);
             textModel(BGE_TEXT_BATCHED, BGE_BATCHED, "cls", BATCH_OF_FOUR);
+            textModel(BGE_TEXT_BUDGET, BGE_BATCHED, "cls", BATCH_OF_FOUR
+                    + "parameters { key: \"max_batch_tokens\" value { string_value: \"32\" } }\n");
             textModel(BGE_TEXT_BRIEF, BGE_BATCHED, "cls", """
                     dynamic_batching {
                       preferred_batch_size: [4]

@@ -216,20 +216,27 @@ public class InferenceExecutor {
     private record GatheringKey(Object batchKey, int priority) {
     }
 
-    /** A batch forming around its first request while that request waits, up to the policy's rows. */
+    /** The most rows of a batch led by {@code leader}. */
+    private static int rowLimit(Queued leader) {
+        return Math.min(leader.policy.maxRows(), leader.prepared.batchRowLimit());
+    }
+
+    /** A batch forming around its first request while that request waits, up to its row limit. */
     private static final class Gathering {
-        private final BatchPolicy policy;
+        private final int maxRows;
+        private final int targetRows;
         private final List<Queued> joined = new ArrayList<>();
         private int rows;
         private boolean closed;
 
         Gathering(Queued leader) {
-            this.policy = leader.policy;
+            this.maxRows = rowLimit(leader);
+            this.targetRows = Math.min(leader.policy.targetRows(), maxRows);
             this.rows = leader.prepared.rows();
         }
 
         synchronized boolean offer(Queued task) {
-            if (closed || rows + task.prepared.rows() > policy.maxRows()) {
+            if (closed || rows + task.prepared.rows() > maxRows) {
                 return false;
             }
             joined.add(task);
@@ -241,7 +248,7 @@ public class InferenceExecutor {
         /** Waits until the batch has its target rows or {@code untilNanos} (System.nanoTime) comes. */
         synchronized void await(long untilNanos) throws InterruptedException {
             long left;
-            while (rows < policy.targetRows() && (left = untilNanos - System.nanoTime()) > 0) {
+            while (rows < targetRows && (left = untilNanos - System.nanoTime()) > 0) {
                 TimeUnit.NANOSECONDS.timedWait(this, left);
             }
         }
@@ -373,7 +380,7 @@ public class InferenceExecutor {
         Arrays.sort(waitingNow);
         for (Object element : waitingNow) {
             Queued candidate = (Queued) element;
-            if (rows + candidate.prepared.rows() <= leader.policy.maxRows()
+            if (rows + candidate.prepared.rows() <= rowLimit(leader)
                     && key.equals(candidate.prepared.batchKey()) && workers.remove(candidate)) {
                 candidate.leave();
                 disband(candidate);

@@ -11,4 +11,9 @@ interface Prepared {
 
     /** Its rows along the batch dimension: the first dimension of its tensors, or its sentences. */
     int rows();
+
+    /** The most rows a batch led by this request may hold, below the model's {@code max_batch_size}. */
+    default int batchRowLimit() {
+        return Integer.MAX_VALUE;
+    }
 }
