@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Dynamic batching (a benchmark: it prints figures, it is not a test). One packaged gateway serves BGE-small text
-# twice over the same session: bge-small-en-v1.5-text (the embedded default, unbatched) and bge-text-batched (the
-# same with `dynamic_batching { }`: no added wait, queued requests of similar token length share a run). Closed loop
+# twice over the same session: bge-small-en-v1.5-text (the embedded default, with `dynamic_batching { }`: no added
+# wait, queued requests of similar token length share a run) and bge-text-unbatched (the same without it). Closed loop
 # at concurrency 16 with short texts (about 8-24 tokens) and with about 128-token texts, then concurrency 1 (batching
 # enabled but idle); the two models alternate, ROUNDS times, and the medians over rounds are printed.
 #
@@ -11,12 +11,11 @@ set -euo pipefail
 seconds=${1:-20}; rounds=${2:-3}
 root=$(pwd); out=$(mktemp -d); port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 grpc=$(port); http=$(port)
-mkdir -p "$out/models/bge-text-batched"
-cat > "$out/models/bge-text-batched/config.pbtxt" <<'PBTXT'
+mkdir -p "$out/models/bge-text-unbatched"
+cat > "$out/models/bge-text-unbatched/config.pbtxt" <<'PBTXT'
 backend: "text-embedding"
 parameters { key: "base_model" value { string_value: "bge-small-en-v1.5" } }
 parameters { key: "pooling" value { string_value: "cls" } }
-dynamic_batching { }
 PBTXT
 ( cd "$out" && exec java -Dquarkus.grpc.server.port="$grpc" -Dquarkus.http.port="$http" -Dgateway.compressor.mode=off \
     -jar "$root/gateway/server/target/quarkus-app/quarkus-run.jar" ) > "$out/gateway.log" 2>&1 &
@@ -40,14 +39,14 @@ run() { # model texts concurrency -> "throughput p50 p99"
   python3 -c "import json;d=json.load(open('$out/run.json'));print(d['throughput_per_s'],d['latency_ms']['p50'],d['latency_ms']['p99'])"
 }
 echo "threads: gateway workers = cores ($(nproc)), 1 intra-op thread each; client: 16 or 1 requests in flight"
-for texts in short long; do for model in bge-small-en-v1.5-text bge-text-batched; do
+for texts in short long; do for model in bge-text-unbatched bge-small-en-v1.5-text; do
   client load --model "$model" --texts-file "$out/$texts.txt" --concurrency 16 --duration 3 --warmup 2 >/dev/null 2>&1
 done; done
 : > "$out/results"
 for round in $(seq "$rounds"); do
   for case in "short 16" "long 16" "short 1"; do
     set -- $case
-    for model in bge-small-en-v1.5-text bge-text-batched; do
+    for model in bge-text-unbatched bge-small-en-v1.5-text; do
       echo "$1 $2 $model $(run "$model" "$1" "$2")" | tee -a "$out/results" >&2
     done
   done
@@ -60,7 +59,7 @@ for line in open(sys.argv[1]):
     runs[(texts, conc, model)].append((float(tput), float(p50), float(p99)))
 def med(key, i): return statistics.median(r[i] for r in runs[key])
 for texts, conc in (("short", "16"), ("long", "16"), ("short", "1")):
-    u, b = runs[(texts, conc, "bge-small-en-v1.5-text")], runs[(texts, conc, "bge-text-batched")]
+    u, b = runs[(texts, conc, "bge-text-unbatched")], runs[(texts, conc, "bge-small-en-v1.5-text")]
     gain = statistics.median(y[0] / x[0] for x, y in zip(u, b))     # paired: the two runs of one round
     p50 = statistics.median(y[1] / x[1] for x, y in zip(u, b))
     m = lambda rs, i: statistics.median(r[i] for r in rs)

@@ -51,11 +51,11 @@ public class InferenceExecutor {
 
     /**
      * A request's share of an execution: its response and its phase times in nanoseconds (input includes its own
-     * preparation), its rows, and the rows of the whole execution where this request is the one that counts the
-     * execution (0 for the others, so that executions are counted once).
+     * preparation), its rows, the rows of the whole execution where this request is the one that counts the
+     * execution (0 for the others, so that executions are counted once), and how many requests the execution ran.
      */
     record Executed(ModelInferResponse.Builder response, long queueNanos, long inputNanos, long inferNanos,
-                    long outputNanos, int rows, int executionRows) {
+                    long outputNanos, int rows, int executionRows, int executionRequests) {
     }
 
     private final ThreadPoolExecutor workers;
@@ -432,7 +432,7 @@ public class InferenceExecutor {
                 long queue = member.control.sinceSubmitted() - member.prepareNanos;
                 member.result.complete(new Executed(responses.get(i), Math.max(0, queue),
                         member.prepareNanos + clock.input(), clock.infer(), clock.output(), member.prepared.rows(),
-                        counted ? 0 : rows));
+                        counted ? 0 : rows, live.size()));
                 counted = true;
             }
         }

@@ -10,6 +10,7 @@ import dev.tierserve.gateway.runtime.LoadedSession;
 import dev.tierserve.gateway.runtime.ModelLoadException;
 import dev.tierserve.gateway.runtime.OnnxRuntimeFactory;
 import dev.tierserve.gateway.runtime.SessionCache;
+import dev.tierserve.gateway.stats.ArrivalRate;
 import dev.tierserve.gateway.stats.InferenceTimings;
 import dev.tierserve.gateway.stats.LiveLatency;
 import dev.tierserve.gateway.stats.ModelStatisticsRecorder;
@@ -80,6 +81,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     private final TierRouter router;
     private final TierJobs jobs;
     private final LiveLatency latency;
+    private final ArrivalRate arrivals;
     private final TritonMetrics metrics;
     private final Counter refusedHopeless;
     private final ModelDescriber describer;
@@ -92,7 +94,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     private final int maxBatchSize;
 
     InferenceGrpcService(ModelRepository repository, SessionCache sessions, InferenceExecutor executor,
-                         TierRouter router, TierJobs jobs, LiveLatency latency, TritonMetrics metrics, ModelDescriber describer, ModelStatisticsRegistry statistics,
+                         TierRouter router, TierJobs jobs, LiveLatency latency, ArrivalRate arrivals, TritonMetrics metrics, ModelDescriber describer, ModelStatisticsRegistry statistics,
                          Readiness readiness, OnnxModelRunner onnxRunner, TextModelRunner textRunner,
                          OnnxRuntimeFactory runtime, MeterRegistry meters, GatewayConfig config,
                          @ConfigProperty(name = "quarkus.application.version", defaultValue = "dev") String version) {
@@ -102,6 +104,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         this.router = router;
         this.jobs = jobs;
         this.latency = latency;
+        this.arrivals = arrivals;
         this.metrics = metrics;
         this.refusedHopeless = meters.counter("gateway.inference.refused.deadline");
         this.describer = describer;
@@ -234,7 +237,8 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
             response.onError(e);
             return;
         }
-        CompletionEstimator estimator = new CompletionEstimator(model.name(), latency, executor);
+        arrivals.record(model.name());
+        CompletionEstimator estimator = new CompletionEstimator(model.name(), latency, arrivals, executor);
         long batch = batchOf(request);
         try {
             Tier tier = requestedTier(request);
@@ -280,7 +284,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
                 recorder.recordSuccess(timings);
                 metrics.recordSuccess(served, timings);
                 latency.record(LiveLatency.series(model.name(), route.sessionKey()), timings.batch(), timings.queue(),
-                        timings.input() + timings.infer() + timings.output());
+                        timings.input() + timings.infer() + timings.output(), executed.executionRequests());
                 send(response, respond(executed.response(), model, route, request));
             } else {
                 recorder.recordFailure(System.nanoTime() - received);

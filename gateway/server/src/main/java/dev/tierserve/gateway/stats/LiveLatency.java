@@ -43,13 +43,21 @@ public class LiveLatency {
         return model + " " + sessionKey;
     }
 
-    /** One successful request of a series (see {@link #series}). */
+    /** One successful request of a series (see {@link #series}) that had its execution to itself. */
     public void record(String series, long batch, long queueNanos, long computeNanos) {
+        record(series, batch, queueNanos, computeNanos, 1);
+    }
+
+    /**
+     * One successful request of a series (see {@link #series}), which ran in an execution of {@code sharedBy}
+     * requests: its latency is the execution's compute time, the workers' time it cost a share of it.
+     */
+    public void record(String series, long batch, long queueNanos, long computeNanos, int sharedBy) {
         Windows w = windows.computeIfAbsent(new Key(series, bucket(batch)),
                 k -> new Windows(new LatencyWindow(SLICES, SLICE_NANOS, clock), new LatencyWindow(SLICES, SLICE_NANOS, clock)));
         w.queue().record(queueNanos);
         w.compute().record(computeNanos);
-        allCompute.record(computeNanos);
+        allCompute.record(computeNanos / Math.max(1, sharedBy));
     }
 
     /** The compute-time percentile (0..100) of a series at a batch size; empty when it ran no such batch lately. */
@@ -64,7 +72,10 @@ public class LiveLatency {
         return w == null ? OptionalLong.empty() : w.queue().percentileNanos(percentile);
     }
 
-    /** The mean compute time of every request lately, whatever its variant: what a queued request costs. */
+    /**
+     * The mean workers' time of every request lately, whatever its variant (a batched request's share of its
+     * execution): what a queued request costs.
+     */
     public OptionalLong meanComputeNanos() {
         return allCompute.meanNanos();
     }

@@ -82,11 +82,18 @@ public class TierRouter {
     }
 
     /**
+     * Predicted load above which a tier does not fit however short its compute: past it, requests arrive faster than
+     * the workers serve them, and the queue (and every request's wait) grows until deadlines fail.
+     */
+    static final double MAX_LOAD = 0.85;
+
+    /**
      * {@code tier=auto}: the most accurate ready tier (by the manifests' mean cosine; {@code exact} is the most
-     * accurate) whose predicted completion, queue wait plus compute at its 95th percentile, fits the time left; none
-     * fitting, the fastest ready tier, marked {@link TierRoute#slaMissPredicted}. A tier with no recent latency is
-     * predicted from {@code exact}'s over its measured speedup; with nothing recorded at all, {@code exact}.
-     * Never waits for a tier that is not built.
+     * accurate) that fits: its predicted completion, queue wait plus compute at its 95th percentile, fits the time
+     * left, and the model's recent arrivals, each served by this tier at its median compute time, would keep the
+     * workers at most {@link #MAX_LOAD} busy. None fitting, the fastest ready tier, marked
+     * {@link TierRoute#slaMissPredicted}. A tier with no recent latency is predicted from {@code exact}'s over its
+     * measured speedup; with nothing recorded at all, {@code exact}. Never waits for a tier that is not built.
      *
      * @param remainingNanos the request's time left (its deadline, else the model's default SLA); null: none
      * @param batch          the request's batch size
@@ -96,29 +103,30 @@ public class TierRouter {
         if (remainingNanos == null) {
             return exact;
         }
+        OptionalLong exactTail = predictor.computeNanos(exact.sessionKey(), batch, TAIL);
+        OptionalLong exactMedian = predictor.computeNanos(exact.sessionKey(), batch, 50);
+        if (exactTail.isEmpty() || exactMedian.isEmpty()) {
+            return exact; // nothing recorded yet: nothing to predict from
+        }
+        long queue = predictor.queueWaitNanos();
+        double arrivals = predictor.arrivalsPerWorkerSecond();
+        if (fits(queue, exactTail.getAsLong(), exactMedian.getAsLong(), arrivals, remainingNanos)) {
+            return exact;
+        }
         VariantCatalog.Snapshot variants = catalog.of(model.sessionKey());
         List<StoredVariant> byAccuracy = new ArrayList<>();
         for (String tier : variants.readyTiers()) {
             variants.forTier(tier).ifPresent(byAccuracy::add);
         }
         byAccuracy.sort(Comparator.comparingDouble((StoredVariant v) -> quality(v)).reversed());
-        OptionalLong exactCompute = predictor.computeNanos(exact.sessionKey(), batch);
-        if (exactCompute.isEmpty()) {
-            return exact; // nothing recorded yet: nothing to predict from
-        }
-        long queue = predictor.queueWaitNanos();
-        if (queue + exactCompute.getAsLong() <= remainingNanos) {
-            return exact;
-        }
         TierRoute fastest = exact;
         double fastestSpeedup = 1;
         for (StoredVariant variant : byAccuracy) {
             TierRoute route = to(variant, Tier.parse(variant.tier()), null);
             double speedup = variant.manifest().measuredSpeedup();
-            OptionalLong compute = predictor.computeNanos(route.sessionKey(), batch);
-            long predicted = compute.isPresent() ? compute.getAsLong()
-                    : speedup > 0 ? (long) (exactCompute.getAsLong() / speedup) : Long.MAX_VALUE;
-            if (queue + predicted <= remainingNanos) {
+            long tail = predict(predictor.computeNanos(route.sessionKey(), batch, TAIL), exactTail, speedup);
+            long median = predict(predictor.computeNanos(route.sessionKey(), batch, 50), exactMedian, speedup);
+            if (fits(queue, tail, median, arrivals, remainingNanos)) {
                 return route;
             }
             if (speedup > fastestSpeedup) {
@@ -127,6 +135,22 @@ public class TierRouter {
             }
         }
         return fastest.missingSla();
+    }
+
+    /** The compute percentile auto plans a request's completion with. */
+    static final double TAIL = 95;
+
+    private static boolean fits(long queue, long tail, long median, double arrivalsPerWorkerSecond,
+                                long remainingNanos) {
+        return queue + tail <= remainingNanos && arrivalsPerWorkerSecond * median / 1e9 <= MAX_LOAD;
+    }
+
+    /** A tier's recorded compute time, else exact's over the tier's measured speedup. */
+    private static long predict(OptionalLong recorded, OptionalLong exact, double speedup) {
+        if (recorded.isPresent()) {
+            return recorded.getAsLong();
+        }
+        return speedup > 0 ? (long) (exact.getAsLong() / speedup) : Long.MAX_VALUE;
     }
 
     private static double quality(StoredVariant variant) {

@@ -43,9 +43,10 @@ class AutoTierTest {
     /** Compute time (ns) per session key, as the live latency would report it; absent: nothing recorded. */
     private final Map<String, Long> compute = new HashMap<>();
     private long queue;
+    private double arrivalsPerWorkerSecond;
     private final CompletionPredictor predictor = new CompletionPredictor() {
         @Override
-        public OptionalLong computeNanos(String sessionKey, long batch) {
+        public OptionalLong computeNanos(String sessionKey, long batch, double percentile) {
             Long value = compute.get(sessionKey);
             return value == null ? OptionalLong.empty() : OptionalLong.of(value);
         }
@@ -53,6 +54,11 @@ class AutoTierTest {
         @Override
         public long queueWaitNanos() {
             return queue;
+        }
+
+        @Override
+        public double arrivalsPerWorkerSecond() {
+            return arrivalsPerWorkerSecond;
         }
     };
 
@@ -85,6 +91,23 @@ class AutoTierTest {
         assertTrue(hopeless.slaMissPredicted());
         assertFalse(auto(ms(100)).slaMissPredicted());
         assertEquals(MODEL + "@v3", hopeless.sessionKey());
+    }
+
+    @Test
+    void underLoadTheMostAccurateTierTheWorkersKeepUpWithAnswers() {
+        compute.put(MODEL, ms(30));
+        compute.put(MODEL + "@v15", ms(19));
+        compute.put(MODEL + "@v3", ms(10));
+        arrivalsPerWorkerSecond = 15; // exact: 0.45 of the workers' time
+        assertEquals("exact", auto(ms(100)).served().name(), "half load: exact");
+        arrivalsPerWorkerSecond = 40; // exact 1.2, 1.5x 0.76, 3x 0.4
+        assertEquals("1.5x", auto(ms(100)).served().name(), "the deadline fits exact, the load does not");
+        arrivalsPerWorkerSecond = 60; // 1.5x 1.14, 3x 0.6
+        assertEquals("3x", auto(ms(100)).served().name());
+        arrivalsPerWorkerSecond = 200; // even 3x: 2.0
+        TierRoute overloaded = auto(ms(100));
+        assertEquals("3x", overloaded.served().name(), "none keeps up: the fastest");
+        assertTrue(overloaded.slaMissPredicted());
     }
 
     @Test
