@@ -100,9 +100,9 @@ class AutoTierTest {
         compute.put(MODEL + "@v3", ms(10));
         arrivalsPerWorkerSecond = 15; // exact: 0.45 of the workers' time
         assertEquals("exact", auto(ms(100)).served().name(), "half load: exact");
-        arrivalsPerWorkerSecond = 40; // exact 1.2, 1.5x 0.76, 3x 0.4
+        arrivalsPerWorkerSecond = 35; // exact 1.05, 1.5x 0.665, 3x 0.35
         assertEquals("1.5x", auto(ms(100)).served().name(), "the deadline fits exact, the load does not");
-        arrivalsPerWorkerSecond = 60; // 1.5x 1.14, 3x 0.6
+        arrivalsPerWorkerSecond = 50; // 1.5x 0.95, 3x 0.5
         assertEquals("3x", auto(ms(100)).served().name());
         arrivalsPerWorkerSecond = 200; // even 3x: 2.0
         TierRoute overloaded = auto(ms(100));
