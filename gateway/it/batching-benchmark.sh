@@ -40,7 +40,7 @@ run() { # model texts concurrency -> "throughput p50 p99"
 }
 echo "threads: gateway workers = cores ($(nproc)), 1 intra-op thread each; client: 16 or 1 requests in flight"
 for texts in short long; do for model in bge-text-unbatched bge-small-en-v1.5-text; do
-  client load --model "$model" --texts-file "$out/$texts.txt" --concurrency 16 --duration 3 --warmup 2 >/dev/null 2>&1
+  client load --model "$model" --texts-file "$out/$texts.txt" --concurrency 16 --duration 10 --warmup 5 >/dev/null 2>&1
 done; done
 : > "$out/results"
 for round in $(seq "$rounds"); do

@@ -39,7 +39,7 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(TestModels.class)
 class BatchingTest extends ConnectedGatewayTest {
 
-    /** Sentences of 9 to 16 tokens each (with [CLS] and [SEP]): one length bucket, padded to the longest. */
+    /** Sentences of different lengths up to 16 tokens (with [CLS] and [SEP]): one length bucket, padded to the longest. */
     static final List<String> SIMILAR = List.of(
             "the cat sat on the mat in the warm sun",
             "a gateway serves many models to many users",

@@ -29,8 +29,11 @@ import java.util.List;
 @ApplicationScoped
 class TextModelRunner implements ModelRunner {
 
-    /** Upper bounds of the token-length buckets, about 1.5x apart; longer sentences batch with their own length. */
-    private static final int[] LENGTH_BUCKETS = {8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512};
+    /**
+     * Upper bounds of the token-length buckets, 2x apart: padding a sentence to at most twice its length costs less
+     * than splitting short sentences into batches too small to gain; longer sentences batch with their own length.
+     */
+    private static final int[] LENGTH_BUCKETS = {16, 32, 64, 128, 256, 512};
 
     /**
      * Tokens (rows x their bucket's length) a batch holds at most unless the model's {@code max_batch_tokens}
