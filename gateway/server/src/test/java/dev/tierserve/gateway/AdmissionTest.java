@@ -1,5 +1,6 @@
 package dev.tierserve.gateway;
 
+import static dev.tierserve.gateway.GatewayTestClient.awaitCount;
 import static dev.tierserve.gateway.GatewayTestClient.BGE;
 import static dev.tierserve.gateway.GatewayTestClient.bertRawRequest;
 import static dev.tierserve.gateway.GatewayTestClient.bertRequest;
@@ -11,7 +12,6 @@ import com.google.common.util.concurrent.FutureCallback;
 import com.google.common.util.concurrent.Futures;
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
-import dev.tierserve.gateway.inference.InFlightCalls;
 import dev.tierserve.gateway.inference.InferenceExecutor;
 import dev.tierserve.proto.inference.GRPCInferenceServiceGrpc;
 import dev.tierserve.proto.inference.InferParameter;
@@ -31,7 +31,6 @@ import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.function.IntSupplier;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -56,9 +55,6 @@ class AdmissionTest extends ConnectedGatewayTest {
     InferenceExecutor executor;
 
     @Inject
-    InFlightCalls calls;
-
-    @Inject
     MeterRegistry meters;
 
     @Test
@@ -66,18 +62,18 @@ class AdmissionTest extends ConnectedGatewayTest {
         GRPCInferenceServiceGrpc.GRPCInferenceServiceFutureStub async = GRPCInferenceServiceGrpc
                 .newFutureStub(client.channel).withDeadlineAfter(5, TimeUnit.MINUTES);
         ListenableFuture<ModelInferResponse> blocker = async.modelInfer(bertRawRequest(BGE, 32, 512, 5).build());
-        await(() -> calls.count() == 1 && executor.queued() == 0 ? 1 : 0, 1, "the worker runs the blocker");
+        awaitCount(executor::running, 1, "the worker runs the blocker");
 
         Queue<String> finished = new ConcurrentLinkedQueue<>();
         List<ListenableFuture<ModelInferResponse>> all = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
             all.add(track(async.modelInfer(queued(2)), "low-" + i, finished));
         }
-        await(executor::queued, 4, "four low-priority requests wait");
+        awaitCount(executor::queued, 4, "four low-priority requests wait");
         String full = failure(Status.Code.RESOURCE_EXHAUSTED, () -> client.stub.modelInfer(queued(2)));
         assertTrue(full.contains("max_queue_size 4"), full);
         all.add(track(async.modelInfer(queued(1)), "high", finished));
-        await(executor::queued, 5, "the high-priority request waits behind the blocker too");
+        awaitCount(executor::queued, 5, "the high-priority request waits behind the blocker too");
 
         blocker.get();
         for (ListenableFuture<ModelInferResponse> request : all) {
@@ -129,14 +125,5 @@ class AdmissionTest extends ConnectedGatewayTest {
             }
         }, MoreExecutors.directExecutor());
         return call;
-    }
-
-    /** Waits for a count the gateway reports to reach {@code expected} (bounded, so a broken gateway fails). */
-    private static void await(IntSupplier count, int expected, String what) throws InterruptedException {
-        long until = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
-        while (count.getAsInt() != expected) {
-            assertTrue(System.nanoTime() < until, what + ": count " + count.getAsInt() + ", expected " + expected);
-            Thread.sleep(5);
-        }
     }
 }

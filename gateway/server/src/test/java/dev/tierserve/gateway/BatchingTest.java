@@ -1,5 +1,6 @@
 package dev.tierserve.gateway;
 
+import static dev.tierserve.gateway.GatewayTestClient.awaitCount;
 import static dev.tierserve.gateway.GatewayTestClient.BGE;
 import static dev.tierserve.gateway.GatewayTestClient.BGE_TEXT;
 import static dev.tierserve.gateway.GatewayTestClient.bertRawRequest;
@@ -25,7 +26,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.function.IntSupplier;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -133,7 +133,7 @@ class BatchingTest extends ConnectedGatewayTest {
             ModelInferResponse response = running.get(i).get();
             assertEquals(List.of(1L, 512L, 384L), response.getOutputs(0).getShapeList());
         }
-        await(calls::count, 0, "every call has ended");
+        awaitCount(calls::count, 0, "every call has ended");
         assertEquals(terminatedBefore, terminated(), 0.0, "the batch ran on for the three others");
         assertEquals(cancelledBefore + 1, cancelled(), 0.0, "the one that left was answered CANCELLED");
     }
@@ -144,8 +144,8 @@ class BatchingTest extends ConnectedGatewayTest {
         List<ListenableFuture<ModelInferResponse>> running = runningBatchOfFour();
         running.forEach(call -> call.cancel(true));
         // The last to leave is answered (and the termination counted) once ONNX Runtime has returned.
-        await(() -> (int) (terminated() - terminatedBefore), 1, "the batch is terminated");
-        await(calls::count, 0, "every call has ended");
+        awaitCount(() -> (int) (terminated() - terminatedBefore), 1, "the batch is terminated");
+        awaitCount(calls::count, 0, "every call has ended");
     }
 
     /** Four slow requests (512 tokens each on BGE: seconds together) batched into one running execution. */
@@ -155,7 +155,7 @@ class BatchingTest extends ConnectedGatewayTest {
             requests.add(bertRawRequest(TestModels.BGE_BATCHED, 1, 512, seed).build());
         }
         List<ListenableFuture<ModelInferResponse>> running = sendAll(requests);
-        await(executor::running, 4, "the four requests run in one call");
+        awaitCount(executor::running, 4, "the four requests run in one call");
         return running;
     }
 
@@ -223,13 +223,5 @@ class BatchingTest extends ConnectedGatewayTest {
 
     private double terminated() {
         return meters.counter("gateway.inference.terminated").count();
-    }
-
-    private static void await(IntSupplier count, int expected, String what) throws InterruptedException {
-        long until = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
-        while (count.getAsInt() != expected) {
-            assertTrue(System.nanoTime() < until, what + ": count " + count.getAsInt() + ", expected " + expected);
-            Thread.sleep(5);
-        }
     }
 }

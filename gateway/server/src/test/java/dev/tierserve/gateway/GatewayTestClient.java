@@ -105,6 +105,19 @@ public final class GatewayTestClient implements AutoCloseable {
         return values;
     }
 
+    /**
+     * Waits for a count the gateway reports to reach {@code expected}: events, not time, decide; the two-minute
+     * bound only keeps a broken gateway from hanging the build.
+     */
+    public static void awaitCount(java.util.function.IntSupplier count, int expected, String what)
+            throws InterruptedException {
+        long until = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+        while (count.getAsInt() != expected) {
+            assertTrue(System.nanoTime() < until, what + ": count " + count.getAsInt() + ", expected " + expected);
+            Thread.sleep(5);
+        }
+    }
+
     /** Runs {@code call}, expecting it to fail with {@code code}; returns the status description. */
     public static String failure(Status.Code code, Runnable call) {
         try {
