@@ -48,8 +48,12 @@ final class Execution implements AutoCloseable {
         return running;
     }
 
-    synchronized boolean empty() {
-        return members == 0;
+    /**
+     * The call has returned: a member leaving from now on terminates nothing (it is answered by whoever stops it,
+     * and its worker no longer answers for it).
+     */
+    synchronized void end() {
+        running = false;
     }
 
     /**

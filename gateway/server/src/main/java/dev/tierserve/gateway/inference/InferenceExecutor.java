@@ -409,6 +409,7 @@ public class InferenceExecutor {
             responses = live.get(0).runner.run(live.stream().map(member -> member.prepared).toList(),
                     execution.runOptions(), live.get(0).deadline, clock);
         } catch (Exception e) {
+            execution.end();
             running.addAndGet(-live.size());
             if (answerTerminator(live, execution)) {
                 return; // the others left while it ran, and were answered then
@@ -422,6 +423,7 @@ public class InferenceExecutor {
             }
             return;
         }
+        execution.end();
         running.addAndGet(-live.size());
         answerTerminator(live, execution); // terminated so late that ONNX Runtime had already returned
         int rows = live.stream().mapToInt(member -> member.prepared.rows()).sum();
