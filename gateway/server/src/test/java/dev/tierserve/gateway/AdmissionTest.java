@@ -106,8 +106,12 @@ class AdmissionTest extends ConnectedGatewayTest {
                 .getConfig().getDynamicBatching().getPriorityLevels());
     }
 
+    /**
+     * A queued request: 256 tokens, long enough (tens of ms) that the order responses reach the client's callback
+     * threads is the order the one worker served them.
+     */
     private static ModelInferRequest queued(int priority) {
-        return bertRequest(TestModels.QUEUED, 1, 64, priority).putParameters("priority",
+        return bertRequest(TestModels.QUEUED, 1, 256, priority).putParameters("priority",
                 InferParameter.newBuilder().setInt64Param(priority).build()).build();
     }
 

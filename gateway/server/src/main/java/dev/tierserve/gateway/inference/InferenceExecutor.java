@@ -190,7 +190,7 @@ public class InferenceExecutor {
      * request queues, so that no idle worker takes the requests meant to join it.
      */
     private boolean joinGathering(Queued task) {
-        GatheringKey key = new GatheringKey(task.prepared.batchKey(), task.admission.priority());
+        GatheringKey key = task.gatheringKey();
         while (true) {
             Gathering forming = gatherings.get(key);
             if (forming != null && forming.offer(task)) {
@@ -206,11 +206,17 @@ public class InferenceExecutor {
 
     /** A batch's first request left without running: the requests that joined its batch queue again. */
     private void disband(Queued leader) {
+        closeGathering(leader).forEach(this::enqueue);
+    }
+
+    /** Closes the batch forming around {@code leader}, if it leads one: the requests that joined it. */
+    private List<Queued> closeGathering(Queued leader) {
         Gathering gathering = leader.gathering;
-        if (gathering != null) {
-            gatherings.remove(new GatheringKey(leader.prepared.batchKey(), leader.admission.priority()), gathering);
-            gathering.close().forEach(this::enqueue);
+        if (gathering == null) {
+            return List.of();
         }
+        gatherings.remove(leader.gatheringKey(), gathering);
+        return gathering.close();
     }
 
     private record GatheringKey(Object batchKey, int priority) {
@@ -308,6 +314,11 @@ public class InferenceExecutor {
             return null;
         }
 
+        /** Where it batches while requests wait to fill batches: its batch key, within its priority level. */
+        GatheringKey gatheringKey() {
+            return new GatheringKey(prepared.batchKey(), admission.priority());
+        }
+
         private String levelKey() {
             return admission.model() + "#" + admission.priority();
         }
@@ -366,8 +377,7 @@ public class InferenceExecutor {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
-            gatherings.remove(new GatheringKey(leader.prepared.batchKey(), leader.admission.priority()), gathering);
-            for (Queued joined : gathering.close()) {
+            for (Queued joined : closeGathering(leader)) {
                 joined.leave();
                 if (joined.control.start(execution)) {
                     members.add(joined);
