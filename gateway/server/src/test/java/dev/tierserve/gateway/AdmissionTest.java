@@ -8,7 +8,6 @@ import static dev.tierserve.gateway.GatewayTestClient.failure;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.google.common.util.concurrent.FutureCallback;
 import com.google.common.util.concurrent.Futures;
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.common.util.concurrent.MoreExecutors;
@@ -65,7 +64,7 @@ class AdmissionTest extends ConnectedGatewayTest {
         awaitCount(executor::running, 1, "the worker runs the blocker");
 
         Queue<String> finished = new ConcurrentLinkedQueue<>();
-        List<ListenableFuture<ModelInferResponse>> all = new ArrayList<>();
+        List<ListenableFuture<String>> all = new ArrayList<>();
         for (int i = 0; i < 4; i++) {
             all.add(track(async.modelInfer(queued(2)), "low-" + i, finished));
         }
@@ -76,7 +75,7 @@ class AdmissionTest extends ConnectedGatewayTest {
         awaitCount(executor::queued, 5, "the high-priority request waits behind the blocker too");
 
         blocker.get();
-        for (ListenableFuture<ModelInferResponse> request : all) {
+        for (ListenableFuture<String> request : all) {
             request.get();
         }
         assertEquals("high", finished.peek(), "served first, though it came last: " + finished);
@@ -115,19 +114,17 @@ class AdmissionTest extends ConnectedGatewayTest {
                 InferParameter.newBuilder().setInt64Param(priority).build()).build();
     }
 
-    private static ListenableFuture<ModelInferResponse> track(ListenableFuture<ModelInferResponse> call, String name,
-                                                              Queue<String> finished) {
-        Futures.addCallback(call, new FutureCallback<>() {
-            @Override
-            public void onSuccess(ModelInferResponse result) {
-                finished.add(name);
-            }
-
-            @Override
-            public void onFailure(Throwable error) {
-                finished.add(name + " failed: " + error);
-            }
+    /**
+     * The call, noting its name in {@code finished} when it completes; the returned future completes only after the
+     * name is noted (a callback could still be running when {@code get()} returns).
+     */
+    private static ListenableFuture<String> track(ListenableFuture<ModelInferResponse> call, String name,
+                                                  Queue<String> finished) {
+        return Futures.transform(Futures.catching(Futures.transform(call, response -> name,
+                        MoreExecutors.directExecutor()), Throwable.class, error -> name + " failed: " + error,
+                MoreExecutors.directExecutor()), noted -> {
+            finished.add(noted);
+            return noted;
         }, MoreExecutors.directExecutor());
-        return call;
     }
 }
