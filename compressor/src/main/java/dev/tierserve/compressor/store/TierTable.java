@@ -1,23 +1,73 @@
 package dev.tierserve.compressor.store;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
  * {@code tiers.json}: per tier, the variant that answers it (stable) and one being rolled out beside it (canary,
- * answering {@code canaryWeight} of the tier's requests).
+ * answering {@code canaryWeight} of the tier's requests, and compared with {@code exact} on {@code shadowRate} of
+ * them), and the history of every rollout change. The whole table is written with one atomic rename, so the state
+ * and its history never disagree.
  */
-public record TierTable(Map<String, Assignment> tiers) {
+public record TierTable(Map<String, Assignment> tiers, List<RolloutEvent> history) {
 
-    public record Assignment(String stable, String canary, double canaryWeight) {
+    /** The most recent history entries kept; older ones are dropped as new ones come. */
+    public static final int HISTORY_LIMIT = 500;
+
+    /** The share of a tier's requests a newly published canary is compared with exact on, before it serves any. */
+    public static final double INITIAL_SHADOW_RATE = 0.1;
+
+    /**
+     * @param failedChecks the canary's consecutive failed judgements (a restart resumes the count)
+     */
+    public record Assignment(String stable, String canary, double canaryWeight, double shadowRate, int failedChecks) {
+
+        public Assignment {
+            if (canaryWeight < 0 || canaryWeight > 1 || shadowRate < 0 || shadowRate > 1) {
+                throw new IllegalArgumentException("weights are shares in [0, 1]: canary weight " + canaryWeight
+                        + ", shadow rate " + shadowRate);
+            }
+        }
+
+        public static Assignment stable(String variantId) {
+            return new Assignment(variantId, null, 0, 0, 0);
+        }
+
+        public boolean hasCanary() {
+            return canary != null;
+        }
+
+        public Assignment withCanary(String variantId, double weight, double rate) {
+            return new Assignment(stable, variantId, weight, rate, 0);
+        }
+
+        public Assignment withWeight(double weight, int failed) {
+            return new Assignment(stable, canary, weight, shadowRate, failed);
+        }
+
+        public Assignment withShadowRate(double rate) {
+            return new Assignment(stable, canary, canaryWeight, rate, failedChecks);
+        }
+
+        /** The canary becomes stable; the old stable variant stays published for a later rollback by hand. */
+        public Assignment promoted() {
+            return stable(canary);
+        }
+
+        public Assignment rolledBack() {
+            return stable(stable);
+        }
     }
 
     public TierTable {
         tiers = Map.copyOf(tiers);
+        history = history == null ? List.of() : List.copyOf(history);
     }
 
     public static TierTable empty() {
-        return new TierTable(Map.of());
+        return new TierTable(Map.of(), List.of());
     }
 
     public Assignment get(String tier) {
@@ -25,9 +75,25 @@ public record TierTable(Map<String, Assignment> tiers) {
     }
 
     public TierTable withStable(String tier, String variantId) {
-        Map<String, Assignment> next = new TreeMap<>(tiers);
         Assignment old = tiers.get(tier);
-        next.put(tier, new Assignment(variantId, old == null ? null : old.canary(), old == null ? 0 : old.canaryWeight()));
-        return new TierTable(next);
+        return with(tier, old == null ? Assignment.stable(variantId)
+                : new Assignment(variantId, old.canary(), old.canaryWeight(), old.shadowRate(), old.failedChecks()));
+    }
+
+    /** The table with {@code tier} assigned so, history unchanged. */
+    public TierTable with(String tier, Assignment assignment) {
+        Map<String, Assignment> next = new TreeMap<>(tiers);
+        next.put(tier, assignment);
+        return new TierTable(next, history);
+    }
+
+    /** The table with {@code event} appended to its history (the oldest dropped past {@link #HISTORY_LIMIT}). */
+    public TierTable recording(RolloutEvent event) {
+        List<RolloutEvent> next = new ArrayList<>(history);
+        next.add(event);
+        if (next.size() > HISTORY_LIMIT) {
+            next = next.subList(next.size() - HISTORY_LIMIT, next.size());
+        }
+        return new TierTable(tiers, next);
     }
 }

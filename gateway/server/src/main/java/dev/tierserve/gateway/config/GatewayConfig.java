@@ -34,6 +34,53 @@ public interface GatewayConfig {
 
     Compressor compressor();
 
+    Admin admin();
+
+    Rollout rollout();
+
+    interface Admin {
+        /**
+         * A file holding the admin token ({@code GATEWAY_ADMIN_TOKEN_FILE}); admin calls must carry it as
+         * {@code authorization: Bearer <token>}. Unset: every admin call is refused.
+         */
+        Optional<Path> tokenFile();
+    }
+
+    /** How canaries are judged: every interval, over the requests since the last judgement. */
+    interface Rollout {
+        /** How often each canary is judged. */
+        @WithDefault("30s")
+        Duration interval();
+
+        /** Canary requests (served or compared in shadow) a judgement needs; fewer: no decision this interval. */
+        @WithDefault("20")
+        int minRequests();
+
+        /** Weight added to a canary that passes a judgement. */
+        @WithDefault("0.1")
+        double stepWeight();
+
+        /** The highest weight stepped to; a canary that passes at it is promoted. */
+        @WithDefault("0.5")
+        double maxWeight();
+
+        /** Consecutive failed judgements that roll a canary back. */
+        @WithDefault("2")
+        int failureThreshold();
+
+        /** How far below the canary's measured quality (manifest mean cosine) its agreement with exact may fall. */
+        @WithDefault("0.02")
+        double qualityTolerance();
+
+        /** How much slower the canary's p99 may be than the stable variant's (1.2: 20% slower). */
+        @WithDefault("1.2")
+        double latencyTolerance();
+
+        /** How much higher the canary's error rate may be than the stable variant's (absolute). */
+        @WithDefault("0.01")
+        double errorTolerance();
+    }
+
     interface Onnx {
         /** {@code cpu}, {@code cuda}, or {@code auto}: CUDA when its provider can be created, else CPU. */
         @WithDefault("auto")

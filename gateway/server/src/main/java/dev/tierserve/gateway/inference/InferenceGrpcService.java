@@ -5,6 +5,7 @@ import dev.tierserve.gateway.repository.ModelEntry;
 import dev.tierserve.gateway.repository.ModelKind;
 import dev.tierserve.gateway.repository.ModelRepository;
 import dev.tierserve.gateway.repository.ModelState;
+import dev.tierserve.gateway.rollout.CanaryEvidence;
 import dev.tierserve.gateway.runtime.ExecutionProvider;
 import dev.tierserve.gateway.runtime.LoadedSession;
 import dev.tierserve.gateway.runtime.ModelLoadException;
@@ -89,6 +90,8 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     private final Readiness readiness;
     private final OnnxModelRunner onnxRunner;
     private final TextModelRunner textRunner;
+    private final CanaryEvidence evidence;
+    private final ShadowMirror mirror;
     private final OnnxRuntimeFactory runtime;
     private final String version;
     private final int maxBatchSize;
@@ -96,7 +99,8 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
     InferenceGrpcService(ModelRepository repository, SessionCache sessions, InferenceExecutor executor,
                          TierRouter router, TierJobs jobs, LiveLatency latency, ArrivalRate arrivals, TritonMetrics metrics, ModelDescriber describer, ModelStatisticsRegistry statistics,
                          Readiness readiness, OnnxModelRunner onnxRunner, TextModelRunner textRunner,
-                         OnnxRuntimeFactory runtime, MeterRegistry meters, GatewayConfig config,
+                         OnnxRuntimeFactory runtime, CanaryEvidence evidence, ShadowMirror mirror,
+                         MeterRegistry meters, GatewayConfig config,
                          @ConfigProperty(name = "quarkus.application.version", defaultValue = "dev") String version) {
         this.repository = repository;
         this.sessions = sessions;
@@ -112,6 +116,8 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         this.readiness = readiness;
         this.onnxRunner = onnxRunner;
         this.textRunner = textRunner;
+        this.evidence = evidence;
+        this.mirror = mirror;
         this.runtime = runtime;
         this.version = version;
         this.maxBatchSize = config.inference().maxBatchSize();
@@ -242,9 +248,11 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         long batch = batchOf(request);
         try {
             Tier tier = requestedTier(request);
-            route = Tier.AUTO.equals(tier) && request.getModelVersion().isEmpty()
+            TierRoute tierRoute = Tier.AUTO.equals(tier) && request.getModelVersion().isEmpty()
                     ? router.routeAuto(model, remainingNanos(model, deadline), batch, estimator)
                     : router.route(model, tier, request.getModelVersion(), strictTier(request));
+            route = request.getModelVersion().isEmpty() // a pinned version is served as pinned
+                    ? router.rollout(model, tierRoute, RoutingKeys.of(request)) : tierRoute;
             refuseHopeless(model, route, deadline, batch, estimator);
         } catch (TierNotReadyException notReady) {
             refuseStrict(model, notReady, deadline, response);
@@ -285,13 +293,35 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
                 metrics.recordSuccess(served, timings);
                 latency.record(LiveLatency.series(model.name(), route.sessionKey()), timings.batch(), timings.queue(),
                         timings.input() + timings.infer() + timings.output(), executed.executionRequests());
-                send(response, respond(executed.response(), model, route, request));
+                ModelInferResponse answer = respond(executed.response(), model, route, request);
+                send(response, answer);
+                if (!route.served().equals(Tier.EXACT)) {
+                    evidence.succeeded(model.sessionKey(), route.served().name(), route.variantId(),
+                            timings.input() + timings.infer() + timings.output());
+                    if (request.getModelVersion().isEmpty()) {
+                        mirror.offer(model, route, request, answer, runner, policy);
+                    }
+                }
             } else {
                 recorder.recordFailure(System.nanoTime() - received);
                 metrics.recordFailure(served, failure.getStatus());
+                if (!route.served().equals(Tier.EXACT) && isVariantFault(failure.getStatus())) {
+                    evidence.failed(model.sessionKey(), route.served().name(), route.variantId());
+                }
                 response.onError(failure);
             }
         });
+    }
+
+    /**
+     * Whether a failure counts against the variant that served it in a canary's judgement: the model failed (or could
+     * not load), not the client (bad input, cancelled, its deadline) nor the gateway's admission.
+     */
+    private static boolean isVariantFault(Status status) {
+        return switch (status.getCode()) {
+            case INTERNAL, UNKNOWN, UNAVAILABLE, FAILED_PRECONDITION, DATA_LOSS -> true;
+            default -> false;
+        };
     }
 
     /** A runner's response with the request's id and where it was served: model, tier, variant. */
@@ -302,7 +332,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
                 .setId(request.getId())
                 .putParameters("tier", string(route.served().name()))
                 .putParameters("variant", string(route.variantId()))
-                .putParameters("canary", InferParameter.newBuilder().setBoolParam(false).build());
+                .putParameters("canary", InferParameter.newBuilder().setBoolParam(route.canary()).build());
         if (route.degradedFrom() != null) {
             built.putParameters("degraded_from", string(route.degradedFrom()));
         }
@@ -353,9 +383,9 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
         }
     }
 
-    /** The metrics series a route's requests count in (canary: not yet, every variant is a tier's stable one). */
+    /** The metrics series a route's requests count in. */
     private static TritonMetrics.Served served(ModelEntry model, TierRoute route) {
-        return new TritonMetrics.Served(model.name(), route.served().name(), route.variantId(), false);
+        return new TritonMetrics.Served(model.name(), route.served().name(), route.variantId(), route.canary());
     }
 
     /** Time left for {@code tier=auto}: the request's deadline, else the model's {@code default_sla_ms}; null: none. */

@@ -1,6 +1,7 @@
 package dev.tierserve.gateway.tier;
 
 import dev.tierserve.compressor.store.StoredVariant;
+import dev.tierserve.compressor.store.TierTable;
 import dev.tierserve.gateway.repository.ModelEntry;
 import io.grpc.Status;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -79,6 +80,35 @@ public class TierRouter {
             return exact(model, tier.name());
         }
         return to(variants.forTier(fallback).orElseThrow(), Tier.parse(fallback), tier.name());
+    }
+
+    /**
+     * The route with the served tier's canary in place of its stable variant when the tier has a canary serving a
+     * share of its requests and {@code routingKey} falls in that share ({@link StickySplit}). {@code exact} has no
+     * canary. A request without a routing key is placed at random.
+     *
+     * @param routingKey the request's routing key, or null when it has none
+     */
+    public TierRoute rollout(ModelEntry model, TierRoute route, String routingKey) {
+        if (route.served().equals(Tier.EXACT)) {
+            return route;
+        }
+        VariantCatalog.Snapshot variants = catalog.of(model.sessionKey());
+        TierTable.Assignment assigned = variants.table().get(route.served().name());
+        if (assigned == null || !assigned.hasCanary() || assigned.canaryWeight() <= 0
+                || !route.variantId().equals(assigned.stable())) {
+            return route;
+        }
+        Optional<StoredVariant> canary = variants.byId(assigned.canary());
+        if (canary.isEmpty()) {
+            return route;
+        }
+        boolean onCanary = routingKey == null
+                ? java.util.concurrent.ThreadLocalRandom.current().nextDouble() < assigned.canaryWeight()
+                : StickySplit.onCanary(model.sessionKey(), route.served().name(), assigned.canary(), routingKey,
+                        assigned.canaryWeight());
+        return onCanary ? route.toCanary(canary.get().id(), new VariantKey(canary.get().model(),
+                canary.get().id()).sessionKey()) : route;
     }
 
     /**

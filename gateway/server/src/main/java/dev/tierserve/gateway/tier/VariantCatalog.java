@@ -92,6 +92,11 @@ public class VariantCatalog {
         return store;
     }
 
+    /** The models whose variants are watched: the repository's ONNX models, by name. */
+    public List<String> models() {
+        return snapshots.keySet().stream().sorted().toList();
+    }
+
     /** The last snapshot read of {@code model}'s variants; empty for a model outside the repository. */
     public Snapshot of(String model) {
         return snapshots.getOrDefault(model, Snapshot.EMPTY);
