@@ -35,6 +35,12 @@ public class TestModels implements QuarkusTestResourceLifecycleManager {
     /** BGE-small text batched by up to 4 rows, waiting at most 5 s: a batch that is not filled still runs. */
     public static final String BGE_TEXT_BRIEF = "bge-text-brief";
 
+    /**
+     * all-MiniLM-L6 again, for rollouts: two priority levels (so that a test can keep requests waiting behind the one it
+     * watches) and no batching of different shapes.
+     */
+    public static final String ROLLOUT = "minilm-rollout";
+
     /** Batches of four rows, waiting up to a minute for them: tests fill them, and a test that does not hangs. */
     private static final String BATCH_OF_FOUR = """
             dynamic_batching {
@@ -63,6 +69,16 @@ public class TestModels implements QuarkusTestResourceLifecycleManager {
                       default_queue_policy { max_queue_size: 4 }
                     }
                     parameters { key: "latency_objective.exact" value { string_value: "p99<=40ms" } }
+                    """);
+            Path rollout = ROOT.resolve(ROLLOUT);
+            Files.createDirectories(rollout);
+            copy("/all-minilm-l6-v2.onnx", rollout.resolve("model.onnx"));
+            Files.writeString(rollout.resolve("config.pbtxt"), """
+                    backend: "onnxruntime"
+                    dynamic_batching {
+                      priority_levels: 2
+                      default_priority_level: 2
+                    }
                     """);
             Path auto = ROOT.resolve(AUTO);
             Files.createDirectories(auto);

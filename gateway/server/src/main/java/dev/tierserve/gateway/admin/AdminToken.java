@@ -2,6 +2,7 @@ package dev.tierserve.gateway.admin;
 
 import dev.tierserve.gateway.config.GatewayConfig;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -22,6 +23,7 @@ public class AdminToken {
 
     private final Optional<byte[]> token;
 
+    @Inject
     AdminToken(GatewayConfig config) {
         this(config.admin().tokenFile());
     }
