@@ -24,7 +24,8 @@ import picocli.CommandLine.Option;
 /** A command-line client for the gateway's Open Inference Protocol endpoint. */
 @Command(name = "tierserve-client", mixinStandardHelpOptions = true,
         subcommands = {InferenceClient.Infer.class, InferenceClient.Metadata.class, InferenceClient.Index.class,
-                InferenceClient.Stats.class, InferenceClient.Ready.class, LoadCommand.class},
+                InferenceClient.Stats.class, InferenceClient.Ready.class, LoadCommand.class,
+                RolloutCommand.class},
         description = "Talks to a tierserve gateway (or any KServe v2 gRPC server).")
 public final class InferenceClient {
 
@@ -73,6 +74,8 @@ public final class InferenceClient {
         @Option(names = "--model", required = true) String model;
         @Option(names = "--tier", description = "exact, auto or a speedup such as 2x") String tier;
         @Option(names = "--strict-tier", description = "fail instead of serving a slower tier") boolean strictTier;
+        @Option(names = "--routing-key", description = "keeps requests with the same key on one side of a canary")
+        String routingKey;
         @Option(names = "--text", description = "a sentence for a text model (repeatable)") List<String> texts = new ArrayList<>();
         @Option(names = "--input", description = "NAME:DATATYPE:DIMS:VALUES, e.g. input_ids:INT64:1x4:101,7592,2088,102 (repeatable)")
         List<String> inputs = new ArrayList<>();
@@ -85,6 +88,9 @@ public final class InferenceClient {
             ModelInferRequest.Builder request = ModelInferRequest.newBuilder().setModelName(model);
             if (tier != null) {
                 request.putParameters("tier", InferParameter.newBuilder().setStringParam(tier).build());
+            }
+            if (routingKey != null) {
+                request.putParameters("routing_key", InferParameter.newBuilder().setStringParam(routingKey).build());
             }
             if (strictTier) {
                 request.putParameters("strict_tier", InferParameter.newBuilder().setBoolParam(true).build());
