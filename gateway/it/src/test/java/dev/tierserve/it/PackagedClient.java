@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -33,9 +34,16 @@ final class PackagedClient {
     }
 
     private final String target;
+    private final Map<String, String> environment;
 
     PackagedClient(String target) {
+        this(target, Map.of());
+    }
+
+    /** A client run with {@code environment} added to its environment (e.g. TIERSERVE_ADMIN_TOKEN_FILE). */
+    PackagedClient(String target, Map<String, String> environment) {
         this.target = target;
+        this.environment = Map.copyOf(environment);
     }
 
     /** Runs the client jar with {@code arguments}. */
@@ -62,6 +70,7 @@ final class PackagedClient {
             ProcessBuilder builder = new ProcessBuilder(command).directory(PackagedGateway.ROOT.toFile())
                     .redirectOutput(out.toFile()).redirectError(err.toFile());
             builder.environment().put("TIERSERVE_TARGET", target);
+            builder.environment().putAll(environment);
             Process process = builder.start();
             if (!process.waitFor(180, TimeUnit.SECONDS)) {
                 process.destroyForcibly();

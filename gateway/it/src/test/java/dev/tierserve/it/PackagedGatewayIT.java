@@ -217,26 +217,11 @@ class PackagedGatewayIT {
     @Order(10)
     void readmeClientExamplesWorkAsWritten() throws Exception {
         PackagedClient client = new PackagedClient(gateway.grpcTarget());
-        List<ReadmeExamples.Example> examples = ReadmeExamples.of(CLIENT_JAR);
+        List<ReadmeExamples.Example> examples = ReadmeExamples.of(CLIENT_JAR).stream()
+                .filter(example -> !example.section().equals(ReadmeExamples.ROLLOUT_SECTION)).toList(); // RolloutIT's
         assertTrue(examples.size() >= 4, "the README shows text, tensor, degraded and strict examples: " + examples);
         for (ReadmeExamples.Example example : examples) {
-            PackagedClient.Run run = client.runAsWritten(example.words());
-            if (example.showsError()) {
-                assertNotEquals(0, run.exitCode(), run.toString());
-            } else {
-                assertEquals(0, run.exitCode(), run.toString());
-            }
-            assertFalse(run.stderr().contains("\tat "), "no stack trace: " + run);
-            List<String> printed = run.lines();
-            int at = 0;
-            for (Pattern expected : example.expected()) {
-                while (at < printed.size() && !expected.matcher(printed.get(at)).matches()) {
-                    at++;
-                }
-                assertTrue(at < printed.size(), "'" + example + "' should print a line matching " + expected + "\n"
-                        + run);
-                at++;
-            }
+            ReadmeExamples.assertRunsAsWritten(client, example);
         }
     }
 

@@ -1,5 +1,10 @@
 package dev.tierserve.it;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,12 +23,15 @@ import java.util.regex.Pattern;
 final class ReadmeExamples {
 
     static final Path README = PackagedGateway.ROOT.resolve("README.md");
+    /** The README section whose examples need a gateway with an admin token and variants: RolloutIT runs them. */
+    static final String ROLLOUT_SECTION = "Canary rollouts";
 
     /**
+     * @param section  the README heading it is under (without its #s)
      * @param words    the command's words, unquoted as a shell would
      * @param expected patterns of the lines it prints, in order
      */
-    record Example(List<String> words, List<Pattern> expected) {
+    record Example(String section, List<String> words, List<Pattern> expected) {
 
         /** Whether the example shows an error (a non-zero exit). */
         boolean showsError() {
@@ -44,7 +52,11 @@ final class ReadmeExamples {
         List<String> lines = Files.readAllLines(README);
         String start = "java -jar " + jar + " ";
         List<Example> examples = new ArrayList<>();
+        String section = "";
         for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).startsWith("#")) {
+                section = lines.get(i).replaceFirst("^#+\\s*", "").strip();
+            }
             if (!lines.get(i).startsWith("    ") || !lines.get(i).strip().startsWith(start)) {
                 continue;
             }
@@ -63,12 +75,35 @@ final class ReadmeExamples {
                 }
                 expected.add(pattern(output.replaceFirst("\\s+<- .*$", "")));
             }
-            examples.add(new Example(words(command.toString()), expected));
+            examples.add(new Example(section, words(command.toString()), expected));
         }
         if (examples.isEmpty()) {
             throw new IllegalStateException("README.md has no example of " + jar);
         }
         return examples;
+    }
+
+    /**
+     * Runs {@code example} as written and checks it: exit 0 (non-zero where it shows an error), no stack trace, and
+     * the lines it promises, in order.
+     */
+    static void assertRunsAsWritten(PackagedClient client, Example example) throws IOException, InterruptedException {
+        PackagedClient.Run run = client.runAsWritten(example.words());
+        if (example.showsError()) {
+            assertNotEquals(0, run.exitCode(), run.toString());
+        } else {
+            assertEquals(0, run.exitCode(), run.toString());
+        }
+        assertFalse(run.stderr().contains("\tat "), "no stack trace: " + run);
+        List<String> printed = run.lines();
+        int at = 0;
+        for (Pattern expected : example.expected()) {
+            while (at < printed.size() && !expected.matcher(printed.get(at)).matches()) {
+                at++;
+            }
+            assertTrue(at < printed.size(), "'" + example + "' should print a line matching " + expected + "\n" + run);
+            at++;
+        }
     }
 
     /** Words of a command line: blanks separate, double or single quotes group (no other shell syntax). */

@@ -22,12 +22,13 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A rollout by hand, as the README shows it: the packaged gateway with an admin token, two variants of BGE-small in
- * its store, and the packaged client's {@code rollout} commands. A canary at 30% answers the same routing keys every
+ * its store (v1, then v2), and the packaged client's {@code rollout} commands, the README's examples first. A canary at 30% answers the same routing keys every
  * time, a restarted gateway resumes the rollout where it was, and a rollback sends every key back to stable.
  */
 class RolloutIT {
@@ -50,8 +51,8 @@ class RolloutIT {
         List<String> stableKeys = new ArrayList<>();
         try (PackagedGateway gateway = PackagedGateway.start(home, settings)) {
             PackagedClient client = new PackagedClient(gateway.grpcTarget());
-            publishCopy(home, "bge-copy-a");
-            publishCopy(home, "bge-copy-b");
+            publishCopy(home, "v1");
+            publishCopy(home, "v2");
 
             PackagedClient.Run denied = client.run("rollout", "--token-file", wrongToken.toString(), "status");
             assertEquals(2, denied.exitCode(), denied.toString());
@@ -59,12 +60,23 @@ class RolloutIT {
             assertFalse(denied.stderr().contains("\tat "), "one line, no stack trace: " + denied);
 
             String token = "--token-file=" + tokenFile;
-            ok(client.run("rollout", token, "canary", "--model", BGE, "--tier", "1.5x", "--variant", "bge-copy-a",
+            ok(client.run("rollout", token, "canary", "--model", BGE, "--tier", "1.5x", "--variant", "v1",
                     "--weight", "0"));
             ok(client.run("rollout", token, "promote", "--model", BGE, "--tier", "1.5x", "--reason", "first"));
+
+            // The README's examples, as written, with the token file in the environment.
+            PackagedClient readme = new PackagedClient(gateway.grpcTarget(),
+                    Map.of("TIERSERVE_ADMIN_TOKEN_FILE", tokenFile.toString()));
+            List<ReadmeExamples.Example> examples = ReadmeExamples.of(PackagedGatewayIT.CLIENT_JAR).stream()
+                    .filter(example -> example.section().equals(ReadmeExamples.ROLLOUT_SECTION)).toList();
+            assertTrue(examples.size() >= 5, "status, canary, shadow, infer, rollback: " + examples);
+            for (ReadmeExamples.Example example : examples) {
+                ReadmeExamples.assertRunsAsWritten(readme, example);
+            }
+
             PackagedClient.Run canary = ok(client.run("rollout", token, "canary", "--model", BGE, "--tier", "1.5x",
-                    "--variant", "bge-copy-b", "--weight", "0.3"));
-            assertTrue(canary.stdout().contains("canary bge-copy-b at weight 0.30"), canary.toString());
+                    "--variant", "v2", "--weight", "0.3"));
+            assertTrue(canary.stdout().contains("canary v2 at weight 0.30"), canary.toString());
 
             for (int key = 0; key < 12 && (canaryKeys.isEmpty() || stableKeys.isEmpty()); key++) {
                 String routingKey = "user-" + key;
@@ -77,19 +89,19 @@ class RolloutIT {
             String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                     URI.create(gateway.httpBase() + "/q/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
             assertTrue(metrics.lines().anyMatch(l -> l.startsWith("nv_inference_request_success")
-                    && l.contains("canary=\"true\"") && l.contains("variant=\"bge-copy-b\"")), "canary series");
+                    && l.contains("canary=\"true\"") && l.contains("variant=\"v2\"")), "canary series");
         }
 
         try (PackagedGateway restarted = PackagedGateway.start(home, settings)) {
             PackagedClient client = new PackagedClient(restarted.grpcTarget());
             JsonNode rollout = JSON.readTree(ok(client.run("rollout", "--token-file", tokenFile.toString(), "status",
                     "--model", BGE, "--tier", "1.5x", "--json")).stdout());
-            assertEquals("bge-copy-a", rollout.at("/state/stable").asText());
-            assertEquals("bge-copy-b", rollout.at("/state/canary").asText());
+            assertEquals("v1", rollout.at("/state/stable").asText());
+            assertEquals("v2", rollout.at("/state/canary").asText());
             assertEquals(0.3, rollout.at("/state/canaryWeight").asDouble(), 1e-9);
             List<String> actions = new ArrayList<>();
             rollout.at("/history").forEach(event -> actions.add(event.at("/action").asText()));
-            assertEquals(List.of("CANARY", "PROMOTE", "CANARY"), actions);
+            assertEquals(List.of("CANARY", "PROMOTE", "CANARY", "SHADOW", "ROLLBACK", "CANARY"), actions);
             assertTrue(servedByCanary(client, canaryKeys.get(0)), "after a restart, the same side");
 
             ok(client.run("rollout", "--token-file", tokenFile.toString(), "rollback", "--model", BGE, "--tier",
