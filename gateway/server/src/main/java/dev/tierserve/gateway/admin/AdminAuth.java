@@ -41,7 +41,8 @@ public class AdminAuth implements ServerInterceptor {
         return next.startCall(call, headers);
     }
 
-    private Status check(String authorization) {
+    /** Why a call presenting {@code authorization} (null: none) is refused, or null when it may proceed. */
+    Status check(String authorization) {
         if (!token.configured()) {
             return Status.PERMISSION_DENIED.withDescription("the admin API is disabled: the gateway has no admin "
                     + "token (set gateway.admin.token-file or GATEWAY_ADMIN_TOKEN_FILE)");

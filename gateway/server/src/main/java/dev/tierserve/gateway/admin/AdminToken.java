@@ -1,6 +1,7 @@
 package dev.tierserve.gateway.admin;
 
 import dev.tierserve.gateway.config.GatewayConfig;
+import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.io.IOException;
@@ -16,6 +17,7 @@ import org.jboss.logging.Logger;
  * The admin token, read once from {@code gateway.admin.token-file} (surrounding whitespace ignored). Presented tokens
  * are compared in constant time; the token itself is never logged, only whether one is configured.
  */
+@Startup // a missing or empty token file stops the gateway at start, not at the first admin call
 @ApplicationScoped
 public class AdminToken {
 
