@@ -32,7 +32,7 @@ import picocli.CommandLine.Option;
 /** {@code rollout status|canary|shadow|promote|rollback}: the gateway's admin API, with the admin token. */
 @Command(name = "rollout", description = "Shows and changes the rollouts of variants (needs the admin token).",
         subcommands = {RolloutCommand.Status.class, RolloutCommand.Canary.class, RolloutCommand.Shadow.class,
-                RolloutCommand.Promote.class, RolloutCommand.Rollback.class})
+                RolloutCommand.Promote.class, RolloutCommand.Rollback.class, RolloutCommand.Chart.class})
 final class RolloutCommand {
 
     @CommandLine.ParentCommand InferenceClient parent;
@@ -162,6 +162,23 @@ final class RolloutCommand {
         @Override
         public Integer call() {
             System.out.println(describe(rollout.<Rollout>call(stub -> stub.rollback(change(target)))));
+            return 0;
+        }
+    }
+
+    @Command(name = "chart", description = "Draws a tier's rollout history as a timeline (PNG).")
+    static final class Chart implements Callable<Integer> {
+        @CommandLine.ParentCommand RolloutCommand rollout;
+        @Option(names = "--model", required = true) String model;
+        @Option(names = "--tier", required = true) String tier;
+        @Option(names = "--out", required = true, description = "the PNG to write") Path out;
+
+        @Override
+        public Integer call() {
+            Rollout answer = rollout.call(stub -> stub.getRollout(TierRef.newBuilder().setModel(model).setTier(tier)
+                    .build()));
+            RolloutTimelineChart.write(answer, out);
+            System.out.println("wrote " + out);
             return 0;
         }
     }

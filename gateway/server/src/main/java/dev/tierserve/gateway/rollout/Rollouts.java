@@ -48,9 +48,10 @@ public class Rollouts {
         StoredVariant canary = catalog.refresh(requireModel(model)).byId(variant).orElseThrow(() ->
                 Status.NOT_FOUND.withDescription("model '" + model + "' has no variant '" + variant + "'")
                         .asRuntimeException());
-        if (!canary.tier().equals(name)) {
+        // As in the planner, a variant built for a faster tier may answer a slower one; never the other way round.
+        if (canary.manifest().targetSpeedup() < Tier.parse(name).speedup()) {
             throw Status.INVALID_ARGUMENT.withDescription("variant '" + variant + "' was built for tier "
-                    + canary.tier() + ", not " + name).asRuntimeException();
+                    + canary.tier() + ", slower than " + name).asRuntimeException();
         }
         return change(model, name, table -> {
             TierTable.Assignment old = assignment(table, name);
@@ -93,8 +94,9 @@ public class Rollouts {
         return change(model, name, table -> {
             TierTable.Assignment old = requireCanary(table, model, name, expectedCanary);
             LOG.infof("rollout %s/%s: %s promoted to stable (%s: %s)", model, name, old.canary(), actor, reason);
+            // Weight 1 after: the promoted variant now answers the whole tier.
             return table.with(name, old.promoted()).recording(event(name, RolloutAction.PROMOTE, old.canary(),
-                    old.canaryWeight(), 0, actor, reason, values));
+                    old.canaryWeight(), 1, actor, reason, values));
         });
     }
 
