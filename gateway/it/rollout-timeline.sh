@@ -91,9 +91,11 @@ rollout status --model "$model" --tier 1.5x --json | python3 -c '
 import json, sys
 for e in json.load(sys.stdin)["history"]:
     v = e.get("values", {})
-    if "canaryRequests" in v or "canary_requests" in v:
-        print("  %-12s %-30s canary %4d requests, p99 %6.1f ms (stable %6.1f ms), agreement %.4f (floor %.4f), %d compared"
-              % (e["action"], e["variant"], v["canary_requests"], v["canary_p99_ms"], v.get("stable_p99_ms", float("nan")),
-                 v.get("agreement", float("nan")), v.get("agreement_floor", float("nan")), v.get("compared", 0)))'
+    if "canary_requests" in v:
+        p = "p99" if "canary_p99_ms" in v else "p90"
+        print("  %-12s %-30s canary %4d requests, %s %6.1f ms (stable %6.1f ms), agreement %.4f (floor %.4f), %d compared"
+              % (e["action"], e["variant"], v["canary_requests"], p, v.get("canary_%s_ms" % p, float("nan")),
+                 v.get("stable_%s_ms" % p, float("nan")), v.get("agreement", float("nan")),
+                 v.get("agreement_floor", float("nan")), v.get("compared", 0)))'
 rollout chart --model "$model" --tier 1.5x --out "$png"
 curl -s "http://127.0.0.1:$http/q/metrics" | grep -E '^gateway_shadow_(compared|dropped)_total' || true

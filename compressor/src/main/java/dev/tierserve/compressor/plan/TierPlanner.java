@@ -12,10 +12,7 @@ import dev.tierserve.compressor.graph.structure.Projection;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.method.CompressedVariant;
 import dev.tierserve.compressor.method.Unreached;
-import dev.tierserve.compressor.store.RolloutAction;
-import dev.tierserve.compressor.store.RolloutEvent;
 import dev.tierserve.compressor.store.TierNames;
-import dev.tierserve.compressor.store.TierTable;
 import dev.tierserve.compressor.store.UnreachedTarget;
 import dev.tierserve.compressor.store.VariantManifest;
 import dev.tierserve.compressor.store.VariantPublisher;
@@ -168,20 +165,8 @@ public final class TierPlanner {
         }
         // The first variant of a tier becomes its stable answer; a later one enters as a canary at weight 0, judged in
         // shadow against exact before the gateway's rollout judgement steps it up (or rolls it back).
-        String tierName = TierNames.format(tier);
-        store.updateTiers(request.model(), table -> {
-            TierTable.Assignment assigned = table.get(tierName);
-            if (assigned == null || assigned.stable() == null) {
-                return table.withStable(tierName, id);
-            }
-            if (assigned.stable().equals(id) || id.equals(assigned.canary())) {
-                return table;
-            }
-            return table.with(tierName, assigned.withCanary(id, 0, TierTable.INITIAL_SHADOW_RATE))
-                    .recording(new RolloutEvent(Instant.now().toString(), tierName, RolloutAction.CANARY, id,
-                            assigned.canaryWeight(), 0, "compressor", "published by job " + request.jobId()
-                            + " for a tier that already has stable variant " + assigned.stable(), Map.of()));
-        });
+        store.updateTiers(request.model(), table -> table.published(TierNames.format(tier), id,
+                "job " + request.jobId(), Instant.now().toString()));
         return id;
     }
 

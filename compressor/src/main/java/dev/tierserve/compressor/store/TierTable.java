@@ -80,6 +80,27 @@ public record TierTable(Map<String, Assignment> tiers, List<RolloutEvent> histor
                 : new Assignment(variantId, old.canary(), old.canaryWeight(), old.shadowRate(), old.failedChecks()));
     }
 
+    /**
+     * The table after {@code variantId} was published for {@code tier}: the tier's first variant becomes its stable
+     * one; a later one becomes its canary at weight 0 with {@link #INITIAL_SHADOW_RATE}, compared with exact in
+     * shadow before it serves (replacing any canary being rolled out), recorded in the history. Publishing the stable
+     * variant or the canary again changes nothing.
+     *
+     * @param by what published it, for the history (e.g. a job id)
+     */
+    public TierTable published(String tier, String variantId, String by, String time) {
+        Assignment assigned = tiers.get(tier);
+        if (assigned == null || assigned.stable() == null) {
+            return withStable(tier, variantId);
+        }
+        if (assigned.stable().equals(variantId) || variantId.equals(assigned.canary())) {
+            return this;
+        }
+        return with(tier, assigned.withCanary(variantId, 0, INITIAL_SHADOW_RATE)).recording(new RolloutEvent(time,
+                tier, RolloutAction.CANARY, variantId, assigned.canaryWeight(), 0, "compressor", "published by " + by
+                + " for a tier that already has stable variant " + assigned.stable(), Map.of()));
+    }
+
     /** The table with {@code tier} assigned so, history unchanged. */
     public TierTable with(String tier, Assignment assignment) {
         Map<String, Assignment> next = new TreeMap<>(tiers);

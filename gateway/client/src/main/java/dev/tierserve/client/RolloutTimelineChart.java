@@ -22,7 +22,7 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 
 /**
  * A tier's rollout history as a timeline (XChart, PNG): above, each canary's weight and its agreement with exact at
- * each verdict; below, the p99 compute time of the canary and of the stable variant the judge compared. One series
+ * each verdict; below, the tail compute time of the canary and of the stable variant the judge compared. One series
  * per canary, named with how its rollout ended.
  */
 final class RolloutTimelineChart {
@@ -51,26 +51,26 @@ final class RolloutTimelineChart {
         Instant start = Instant.parse(episodes.get(0).events().get(0).getTime());
         String title = rollout.getModel() + " tier " + rollout.getState().getTier();
         XYChart share = chart(title + ": canary weight and agreement with exact", "share / cosine");
-        XYChart latency = chart("p99 compute time at each verdict", "ms");
+        XYChart latency = chart("tail compute time at each verdict (p99 from 1,000 requests a side, else p90)", "ms");
         for (Episode episode : episodes) {
             List<Double> t = new ArrayList<>();
             List<Double> weight = new ArrayList<>();
             Map<Double, Double> agreement = new LinkedHashMap<>();
-            Map<Double, Double> canaryP99 = new LinkedHashMap<>();
-            Map<Double, Double> stableP99 = new LinkedHashMap<>();
+            Map<Double, Double> canaryTail = new LinkedHashMap<>();
+            Map<Double, Double> stableTail = new LinkedHashMap<>();
             for (RolloutEvent event : episode.events()) {
                 double seconds = Duration.between(start, Instant.parse(event.getTime())).toMillis() / 1000.0;
                 t.add(seconds);
                 weight.add(event.getToWeight());
                 put(agreement, seconds, event, "agreement");
-                put(canaryP99, seconds, event, "canary_p99_ms");
-                put(stableP99, seconds, event, "stable_p99_ms");
+                put(canaryTail, seconds, event, "canary_p99_ms", "canary_p90_ms");
+                put(stableTail, seconds, event, "stable_p99_ms", "stable_p90_ms");
             }
             XYSeries steps = share.addSeries("weight: " + episode.label(), t, weight);
             steps.setMarker(SeriesMarkers.CIRCLE);
             scatter(share, "agreement: " + episode.label(), agreement);
-            scatter(latency, "canary p99: " + episode.label(), canaryP99);
-            scatter(latency, "stable p99 (beside " + episode.variant() + ")", stableP99);
+            scatter(latency, "canary: " + episode.label(), canaryTail);
+            scatter(latency, "stable (beside " + episode.variant() + ")", stableTail);
         }
         share.getStyler().setYAxisMin(0.0).setYAxisMax(1.05);
         BufferedImage image = new BufferedImage(WIDTH, 2 * HEIGHT, BufferedImage.TYPE_INT_RGB);
@@ -110,10 +110,14 @@ final class RolloutTimelineChart {
         return chart;
     }
 
-    private static void put(Map<Double, Double> series, double seconds, RolloutEvent event, String name) {
-        Double value = event.getValuesMap().get(name);
-        if (value != null && !value.isNaN()) {
-            series.put(seconds, value);
+    /** The event's first value of {@code names} there is, at {@code seconds}. */
+    private static void put(Map<Double, Double> series, double seconds, RolloutEvent event, String... names) {
+        for (String name : names) {
+            Double value = event.getValuesMap().get(name);
+            if (value != null && !value.isNaN()) {
+                series.put(seconds, value);
+                return;
+            }
         }
     }
 

@@ -52,7 +52,7 @@ import org.junit.jupiter.api.Test;
  * Canary rollouts on real variants of MiniLM (minilm-rollout, tier 1.5x; the stable variant and the good canary are
  * copies of the model, so that they agree with exact and run as fast as each other): the judge promotes the good
  * canary after its steps, rolls back one that disagrees with exact (half its layers dropped) and one that is slow (its
- * output padded with 120 identity products, about 2.7 times the compute; the test allows 1.5 times); shadowing never changes what the client gets and is
+ * output padded with 360 identity products, about 6 times the compute; the test allows 1.5 times); shadowing never changes what the client gets and is
  * dropped, not queued, when requests wait; every admin RPC needs the token. The judge runs when a test calls it (its
  * timer is set to an hour), on evidence counted per request, so nothing here depends on timing.
  */
@@ -75,7 +75,6 @@ class RolloutTest extends ConnectedGatewayTest {
             }
             return Map.of("gateway.admin.token-file", TOKEN_FILE.toString(),
                     "gateway.rollout.interval", "1h",
-                    "gateway.rollout.min-requests", "6",
                     "gateway.rollout.step-weight", "0.25",
                     "gateway.rollout.max-weight", "0.5",
                     "gateway.rollout.failure-threshold", "2",
@@ -86,6 +85,13 @@ class RolloutTest extends ConnectedGatewayTest {
     private static final String MODEL = TestModels.ROLLOUT;
     private static final String TIER = "1.5x";
     private static final String STABLE = "stable-copy";
+    /**
+     * Canary requests a round gives the judge: at least its default min-requests (100), so that latency is compared
+     * at p90 over enough requests for one slow run not to decide it.
+     */
+    private static final int ROUND = 104;
+    /** Requests of a round at weight 0.5: their routing keys put at least ROUND of them on the canary. */
+    private static final int HALF_ON_CANARY = 260;
 
     @Inject
     VariantCatalog catalog;
@@ -110,7 +116,7 @@ class RolloutTest extends ConnectedGatewayTest {
         VariantFixtures.publish(store, MODEL, STABLE, VariantFixtures.dropLast(MODEL, 0), 1.5, 0.99);
         VariantFixtures.publish(store, MODEL, "good-copy", VariantFixtures.dropLast(MODEL, 0), 1.5, 0.99);
         VariantFixtures.publish(store, MODEL, "bad-drop3", VariantFixtures.dropLast(MODEL, 3), 1.5, 0.99);
-        VariantFixtures.publish(store, MODEL, "slow-padded-120", VariantFixtures.padded(MODEL, 120, 384), 1.5, 0.99);
+        VariantFixtures.publish(store, MODEL, "slow-padded-360", VariantFixtures.padded(MODEL, 360, 384), 1.5, 0.99);
         store.updateTiers(MODEL, table -> TierTable.empty().withStable(TIER, STABLE));
         catalog.refresh(MODEL);
         evidence.reset(MODEL, TIER);
@@ -122,8 +128,8 @@ class RolloutTest extends ConnectedGatewayTest {
                 .setWeight(0.25).build());
         admin().setShadow(SetShadowRequest.newBuilder().setModel(MODEL).setTier(TIER).setSampleRate(1).build());
 
-        serveAndCompare(8);
-        assertEquals(RolloutJudge.Verdict.STEPPED, judge.judgeAll().get(MODEL + "/" + TIER));
+        serveAndCompare(ROUND);
+        assertEquals(RolloutJudge.Verdict.STEPPED, judge.judgeAll().get(MODEL + "/" + TIER), this::history);
         Rollout stepped = admin().getRollout(TierRef.newBuilder().setModel(MODEL).setTier(TIER).build());
         assertEquals(0.5, stepped.getState().getCanaryWeight(), 1e-9);
         // All of a rollout's state is in the store: a gateway started now over it resumes at this weight.
@@ -131,8 +137,8 @@ class RolloutTest extends ConnectedGatewayTest {
         assertEquals("good-copy", restarted.canary());
         assertEquals(0.5, restarted.canaryWeight(), 1e-9);
 
-        serveAndCompare(8);
-        assertEquals(RolloutJudge.Verdict.PROMOTED, judge.judgeAll().get(MODEL + "/" + TIER));
+        serveAndCompare(ROUND);
+        assertEquals(RolloutJudge.Verdict.PROMOTED, judge.judgeAll().get(MODEL + "/" + TIER), this::history);
         Rollout promoted = admin().getRollout(TierRef.newBuilder().setModel(MODEL).setTier(TIER).build());
         assertEquals("good-copy", promoted.getState().getStable());
         assertEquals("", promoted.getState().getCanary());
@@ -151,14 +157,15 @@ class RolloutTest extends ConnectedGatewayTest {
         int first = requests;
         List<ModelInferResponse> answers = new ArrayList<>();
         for (int round = 0; round < 2; round++) {
-            answers.addAll(serveAndCompare(8));
+            answers.addAll(serveAndCompare(ROUND));
             for (ModelInferResponse answer : answers) {
                 assertFalse(answer.getParametersOrThrow("canary").getBoolParam());
                 assertEquals(STABLE, answer.getParametersOrThrow("variant").getStringParam());
             }
             verdicts.add(judge.judgeAll().get(MODEL + "/" + TIER));
         }
-        assertEquals(List.of(RolloutJudge.Verdict.CHECK_FAILED, RolloutJudge.Verdict.ROLLED_BACK), verdicts);
+        assertEquals(List.of(RolloutJudge.Verdict.CHECK_FAILED, RolloutJudge.Verdict.ROLLED_BACK), verdicts,
+                this::history);
         // What the clients got is what the stable variant answers, bit for bit, whatever ran in its shadow.
         ModelInferRequest pinned = request(first).toBuilder().setModelVersion(STABLE).build();
         assertEquals(client.stub.modelInfer(pinned).getOutputsList(), answers.get(0).getOutputsList());
@@ -177,18 +184,41 @@ class RolloutTest extends ConnectedGatewayTest {
 
     @Test
     void aSlowCanaryIsRolledBackOnLatency() throws Exception {
-        admin().setCanary(SetCanaryRequest.newBuilder().setModel(MODEL).setTier(TIER).setVariant("slow-padded-120")
+        admin().setCanary(SetCanaryRequest.newBuilder().setModel(MODEL).setTier(TIER).setVariant("slow-padded-360")
                 .setWeight(0.5).build());
         for (int round = 0; round < 2; round++) {
-            List<ModelInferResponse> answers = serve(24);
+            List<ModelInferResponse> answers = serve(HALF_ON_CANARY);
             long onCanary = answers.stream().filter(a -> a.getParametersOrThrow("canary").getBoolParam()).count();
-            assertTrue(onCanary >= 6, onCanary + " of 24 on the canary");
+            assertTrue(onCanary >= ROUND, onCanary + " of " + HALF_ON_CANARY + " on the canary");
             judge.judgeAll();
         }
         Rollout rolledBack = admin().getRollout(TierRef.newBuilder().setModel(MODEL).setTier(TIER).build());
         assertEquals(List.of("CANARY", "CHECK_FAILED", "ROLLBACK"), actions(rolledBack));
         String reason = rolledBack.getHistory(2).getReason();
-        assertTrue(reason.contains("p99") && !reason.contains("agreement"), reason);
+        assertTrue(reason.contains("p90") && !reason.contains("agreement"), reason); // p90: fewer than 1,000 requests
+    }
+
+    @Test
+    void aCanaryWhoseComputeAloneMissesTheTiersObjectiveIsRolledBack() {
+        String model = TestModels.ROLLOUT_SLO;
+        VariantFixtures.publish(catalog.store(), model, STABLE, VariantFixtures.dropLast(model, 0), 1.5, 0.99);
+        VariantFixtures.publish(catalog.store(), model, "good-copy", VariantFixtures.dropLast(model, 0), 1.5, 0.99);
+        catalog.store().updateTiers(model, table -> TierTable.empty().withStable(TIER, STABLE));
+        catalog.refresh(model);
+        admin().setCanary(SetCanaryRequest.newBuilder().setModel(model).setTier(TIER).setVariant("good-copy")
+                .setWeight(0.5).build());
+        for (int round = 0; round < 2; round++) {
+            for (int i = 0; i < HALF_ON_CANARY; i++) {
+                client.stub.modelInfer(bertRequest(model, 1, 32, i).putParameters("tier", string(TIER))
+                        .putParameters("routing_key", string("slo-" + i)).build());
+            }
+            judge.judgeAll();
+        }
+        Rollout rolledBack = admin().getRollout(TierRef.newBuilder().setModel(model).setTier(TIER).build());
+        assertEquals(List.of("CANARY", "CHECK_FAILED", "ROLLBACK"), actions(rolledBack));
+        String reason = rolledBack.getHistory(2).getReason();
+        assertTrue(reason.contains("objective p50<=0.00 ms") && !reason.contains("stable's"), reason);
+        assertEquals(0.001, rolledBack.getHistory(2).getValuesOrThrow("objective_canary_p50_ms"), 1e-9);
     }
 
     @Test
@@ -302,6 +332,11 @@ class RolloutTest extends ConnectedGatewayTest {
                     "the request's shadow comparison");
         }
         return answers;
+    }
+
+    private String history() {
+        return admin().getRollout(TierRef.newBuilder().setModel(MODEL).setTier(TIER).build()).getHistoryList()
+                .toString();
     }
 
     private static List<String> actions(Rollout rollout) {

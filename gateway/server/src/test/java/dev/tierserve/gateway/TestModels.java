@@ -40,6 +40,8 @@ public class TestModels implements QuarkusTestResourceLifecycleManager {
      * watches) and no batching of different shapes.
      */
     public static final String ROLLOUT = "minilm-rollout";
+    /** minilm-rollout with a latency objective for tier 1.5x that no variant meets (p50 within 1 us). */
+    public static final String ROLLOUT_SLO = "minilm-rollout-slo";
 
     /** Batches of four rows, waiting up to a minute for them: tests fill them, and a test that does not hangs. */
     private static final String BATCH_OF_FOUR = """
@@ -79,6 +81,13 @@ public class TestModels implements QuarkusTestResourceLifecycleManager {
                       priority_levels: 2
                       default_priority_level: 2
                     }
+                    """);
+            Path rolloutSlo = ROOT.resolve(ROLLOUT_SLO);
+            Files.createDirectories(rolloutSlo);
+            copy("/all-minilm-l6-v2.onnx", rolloutSlo.resolve("model.onnx"));
+            Files.writeString(rolloutSlo.resolve("config.pbtxt"), """
+                    backend: "onnxruntime"
+                    parameters { key: "latency_objective.1.5x" value { string_value: "p50<=1us" } }
                     """);
             Path auto = ROOT.resolve(AUTO);
             Files.createDirectories(auto);

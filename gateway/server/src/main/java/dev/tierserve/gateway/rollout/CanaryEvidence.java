@@ -14,12 +14,17 @@ import org.HdrHistogram.Histogram;
 @ApplicationScoped
 public class CanaryEvidence {
 
-    /** One variant's figures since the last decision. */
-    public record Figures(long succeeded, long failed, long p99Nanos, long compared, double meanAgreement,
+    /** One variant's figures since the last decision; {@code compute} is a copy, the caller's own. */
+    public record Figures(long succeeded, long failed, Histogram compute, long compared, double meanAgreement,
                           double minAgreement) {
 
         public long requests() {
             return succeeded + failed;
+        }
+
+        /** The compute time at {@code percentile} of the successful requests; 0 when there were none. */
+        public long computeNanosAt(double percentile) {
+            return succeeded == 0 ? 0 : compute.getValueAtPercentile(percentile);
         }
 
         public double errorRate() {
@@ -55,7 +60,7 @@ public class CanaryEvidence {
         }
 
         synchronized Figures figures() {
-            return new Figures(succeeded, failed, succeeded == 0 ? 0 : compute.getValueAtPercentile(99), compared,
+            return new Figures(succeeded, failed, compute.copy(), compared,
                     compared == 0 ? Double.NaN : agreementSum / compared, agreementMin);
         }
     }
