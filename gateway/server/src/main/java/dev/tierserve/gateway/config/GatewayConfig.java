@@ -54,8 +54,7 @@ public interface GatewayConfig {
 
         /**
          * Canary requests (served or compared in shadow) a judgement needs; fewer: no decision this interval. 100, so
-         * that a p99 is not just the slowest request: on a busy 2-core machine, p99s of 40 requests failed a faster
-         * canary on latency.
+         * that the tail latency compared (p90 below 1,000 requests) is not decided by one or two slow runs.
          */
         @WithDefault("100")
         int minRequests();
