@@ -146,7 +146,7 @@ public class RolloutJudge {
 
         if (failures.isEmpty()) {
             if (assigned.canaryWeight() >= settings.maxWeight()) {
-                rollouts.promoteIf(model, tier, canary, "judge", "passed every check at weight "
+                rollouts.end(model, tier, canary, RolloutAction.PROMOTE, "judge", "passed every check at weight "
                         + assigned.canaryWeight(), values);
                 return Verdict.PROMOTED;
             }
@@ -157,8 +157,8 @@ public class RolloutJudge {
         String reason = String.join("; ", failures);
         int failed = assigned.failedChecks() + 1;
         if (failed >= settings.failureThreshold()) {
-            rollouts.rollbackIf(model, tier, canary, "judge", reason + " (" + failed + " failed check(s) in a row)",
-                    values);
+            rollouts.end(model, tier, canary, RolloutAction.ROLLBACK, "judge",
+                    reason + " (" + failed + " failed check(s) in a row)", values);
             return Verdict.ROLLED_BACK;
         }
         rollouts.judged(model, tier, canary, assigned.canaryWeight(), failed, RolloutAction.CHECK_FAILED, reason,

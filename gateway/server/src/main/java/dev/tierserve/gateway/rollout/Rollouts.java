@@ -80,39 +80,34 @@ public class Rollouts {
     }
 
     public State promote(String model, String tier, String actor, String reason, Map<String, Double> values) {
-        return promoteIf(model, tier, null, actor, reason, values);
-    }
-
-    /**
-     * Promotes the canary if it is still {@code expectedCanary} (null: whichever it is), so that the judge never acts
-     * on a canary an admin replaced while it judged.
-     */
-    public State promoteIf(String model, String tier, String expectedCanary, String actor, String reason,
-                           Map<String, Double> values) {
-        String name = speedupTier(tier);
-        requireModel(model);
-        return change(model, name, table -> {
-            TierTable.Assignment old = requireCanary(table, model, name, expectedCanary);
-            LOG.infof("rollout %s/%s: %s promoted to stable (%s: %s)", model, name, old.canary(), actor, reason);
-            // Weight 1 after: the promoted variant now answers the whole tier.
-            return table.with(name, old.promoted()).recording(event(name, RolloutAction.PROMOTE, old.canary(),
-                    old.canaryWeight(), 1, actor, reason, values));
-        });
+        return end(model, tier, null, RolloutAction.PROMOTE, actor, reason, values);
     }
 
     public State rollback(String model, String tier, String actor, String reason, Map<String, Double> values) {
-        return rollbackIf(model, tier, null, actor, reason, values);
+        return end(model, tier, null, RolloutAction.ROLLBACK, actor, reason, values);
     }
 
-    public State rollbackIf(String model, String tier, String expectedCanary, String actor, String reason,
-                            Map<String, Double> values) {
+    /**
+     * Ends the tier's rollout ({@code PROMOTE}: the canary becomes stable; {@code ROLLBACK}: it is removed) if its
+     * canary is still {@code expectedCanary} (null: whichever it is), so that the judge never acts on a canary an admin
+     * replaced while it judged.
+     */
+    public State end(String model, String tier, String expectedCanary, RolloutAction action, String actor,
+                     String reason, Map<String, Double> values) {
+        boolean promote = switch (action) {
+            case PROMOTE -> true;
+            case ROLLBACK -> false;
+            default -> throw new IllegalArgumentException(action + " does not end a rollout");
+        };
         String name = speedupTier(tier);
         requireModel(model);
         return change(model, name, table -> {
             TierTable.Assignment old = requireCanary(table, model, name, expectedCanary);
-            LOG.infof("rollout %s/%s: %s rolled back (%s: %s)", model, name, old.canary(), actor, reason);
-            return table.with(name, old.rolledBack()).recording(event(name, RolloutAction.ROLLBACK, old.canary(),
-                    old.canaryWeight(), 0, actor, reason, values));
+            LOG.infof("rollout %s/%s: %s %s (%s: %s)", model, name, old.canary(),
+                    promote ? "promoted to stable" : "rolled back", actor, reason);
+            // A promoted variant answers the whole tier: weight 1 after.
+            return table.with(name, promote ? old.promoted() : old.rolledBack()).recording(event(name, action,
+                    old.canary(), old.canaryWeight(), promote ? 1 : 0, actor, reason, values));
         });
     }
 
