@@ -222,6 +222,36 @@ class RolloutTest extends ConnectedGatewayTest {
     }
 
     @Test
+    void theRoutingKeyIsTheParameterElseTheMetadataElseTheRequestIdAndAPinnedVersionWins() {
+        admin().setCanary(SetCanaryRequest.newBuilder().setModel(MODEL).setTier(TIER).setVariant("good-copy")
+                .setWeight(0.5).build());
+        Metadata.Key<String> header = Metadata.Key.of("x-routing-key", Metadata.ASCII_STRING_MARSHALLER);
+        int onCanary = 0;
+        for (int i = 0; i < 16; i++) {
+            String key = "key-" + i;
+            ModelInferRequest plain = bertRequest(MODEL, 1, 8, i).putParameters("tier", string(TIER)).build();
+            boolean byParameter = canary(client.stub.modelInfer(plain.toBuilder()
+                    .putParameters("routing_key", string(key)).build()));
+            Metadata metadata = new Metadata();
+            metadata.put(header, key);
+            boolean byMetadata = canary(client.stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(metadata))
+                    .modelInfer(plain));
+            boolean byId = canary(client.stub.modelInfer(plain.toBuilder().setId(key).build()));
+            assertEquals(byParameter, byMetadata, key);
+            assertEquals(byParameter, byId, key);
+            onCanary += byParameter ? 1 : 0;
+            ModelInferResponse pinned = client.stub.modelInfer(plain.toBuilder().setModelVersion(STABLE)
+                    .putParameters("routing_key", string(key)).build());
+            assertFalse(canary(pinned), "model_version pins the stable variant");
+        }
+        assertTrue(onCanary > 0 && onCanary < 16, onCanary + " of 16 keys on a 50% canary");
+    }
+
+    private static boolean canary(ModelInferResponse response) {
+        return response.getParametersOrThrow("canary").getBoolParam();
+    }
+
+    @Test
     void shadowWorkIsDroppedNotQueuedWhileRequestsWait() throws Exception {
         admin().setCanary(SetCanaryRequest.newBuilder().setModel(MODEL).setTier(TIER).setVariant("good-copy")
                 .setWeight(0).build());
