@@ -30,9 +30,11 @@ public class Rollouts {
     }
 
     private final VariantCatalog catalog;
+    private final CanaryEvidence evidence;
 
-    Rollouts(VariantCatalog catalog) {
+    Rollouts(VariantCatalog catalog, CanaryEvidence evidence) {
         this.catalog = catalog;
+        this.evidence = evidence;
     }
 
     public State state(String model, String tier) {
@@ -60,6 +62,9 @@ public class Rollouts {
                         + "variant of tier " + name).asRuntimeException();
             }
             boolean sameCanary = variant.equals(old.canary());
+            if (!sameCanary) {
+                evidence.reset(model, name); // a new canary is judged on what happens from now on
+            }
             TierTable.Assignment next = sameCanary ? old.withWeight(weight, old.failedChecks())
                     : old.withCanary(variant, weight, old.shadowRate());
             return table.with(name, next).recording(event(name, sameCanary ? RolloutAction.WEIGHT
