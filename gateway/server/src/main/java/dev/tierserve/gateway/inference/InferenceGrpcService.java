@@ -295,7 +295,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
                         timings.input() + timings.infer() + timings.output(), executed.executionRequests());
                 ModelInferResponse answer = respond(executed.response(), model, route, request);
                 send(response, answer);
-                if (!route.served().equals(Tier.EXACT)) {
+                if (router.inRollout(model, route)) {
                     evidence.succeeded(model.sessionKey(), route.served().name(), route.variantId(),
                             timings.input() + timings.infer() + timings.output());
                     if (request.getModelVersion().isEmpty()) {
@@ -305,7 +305,7 @@ public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInference
             } else {
                 recorder.recordFailure(System.nanoTime() - received);
                 metrics.recordFailure(served, failure.getStatus());
-                if (!route.served().equals(Tier.EXACT) && isVariantFault(failure.getStatus())) {
+                if (isVariantFault(failure.getStatus()) && router.inRollout(model, route)) {
                     evidence.failed(model.sessionKey(), route.served().name(), route.variantId());
                 }
                 response.onError(failure);

@@ -82,6 +82,15 @@ public class TierRouter {
         return to(variants.forTier(fallback).orElseThrow(), Tier.parse(fallback), tier.name());
     }
 
+    /** Whether the route's tier has a canary now: only then is what its requests did evidence for a judgement. */
+    public boolean inRollout(ModelEntry model, TierRoute route) {
+        if (route.served().equals(Tier.EXACT)) {
+            return false;
+        }
+        TierTable.Assignment assigned = catalog.of(model.sessionKey()).table().get(route.served().name());
+        return assigned != null && assigned.hasCanary();
+    }
+
     /**
      * The route with the served tier's canary in place of its stable variant when the tier has a canary serving a
      * share of its requests and {@code routingKey} falls in that share ({@link StickySplit}). {@code exact} has no
