@@ -39,7 +39,7 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         InputFiles.directory(spec, "--models", models);
-        CompressionWorker worker = new CompressionWorker(new VariantStore(store), ModelLocator.directory(models),
+        CompressionWorker worker = new CompressionWorker(VariantStore.filesystem(store), ModelLocator.directory(models),
                 WorkerDefaults.of(runtime.settings()), System.out::println);
         Server server = Grpc.newServerBuilderForPort(port, InsecureServerCredentials.create())
                 .addService(new CompressorGrpcService(worker)).build().start();

@@ -12,6 +12,7 @@ import dev.tierserve.compressor.graph.structure.Projection;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.method.CompressedVariant;
 import dev.tierserve.compressor.method.Unreached;
+import dev.tierserve.compressor.store.TierChange;
 import dev.tierserve.compressor.store.TierNames;
 import dev.tierserve.compressor.store.UnreachedTarget;
 import dev.tierserve.compressor.store.VariantManifest;
@@ -53,7 +54,7 @@ public final class TierPlanner {
         List<TextSample> samples = request.calibration().equals("brown") ? BrownCorpus.bundled()
                 : TextFiles.read(Path.of(request.calibration()));
         Projection lmHead = StructureDetector.detect(parent).lmHead();
-        MethodRunner runner = new MethodRunner(request, samples, tokenizer, store.root().resolve(".latency-tables"),
+        MethodRunner runner = new MethodRunner(request, samples, tokenizer, store.workDir().resolve(".latency-tables"),
                 lmHead == null ? OptionalInt.empty() : OptionalInt.of(lmHead.outFeatures()), progress);
 
         List<CompressedVariant> variants = new ArrayList<>();
@@ -72,7 +73,7 @@ public final class TierPlanner {
             MethodRunner.Outcome outcome = runner.run(method, parent, tiers);
             variants.addAll(outcome.variants());
             for (Unreached miss : outcome.unreached()) {
-                store.publisher().recordUnreached(request.model(), TierNames.format(miss.targetSpeedup()),
+                store.recordUnreached(request.model(), TierNames.format(miss.targetSpeedup()),
                         new UnreachedTarget(request.model(), parentSha, miss.method(), miss.targetSpeedup(),
                                 miss.bestMeasuredSpeedup(), request.runtime(), miss.reason(), Instant.now().toString()));
             }
@@ -154,7 +155,7 @@ public final class TierPlanner {
             parameters.put("jobId", request.jobId());
         }
         if (store.variant(request.model(), id).isEmpty()) {
-            Path published = store.publisher().publish(request.model(), id, variant.model(), sha -> new VariantManifest(
+            String published = store.publish(request.model(), id, variant.model(), sha -> new VariantManifest(
                     id, request.model(), parentSha, variant.method(), parameters, tier, variant.measuredSpeedup(),
                     new VariantManifest.Latency(variant.parentMs(), variant.variantMs(), request.runtime(), 5, 20),
                     new VariantManifest.Quality(request.calibration(), report.testTexts(), quality.encoder(),
@@ -165,7 +166,7 @@ public final class TierPlanner {
         }
         // The first variant of a tier becomes its stable answer; a later one enters as a canary at weight 0, judged in
         // shadow against exact before the gateway's rollout judgement steps it up (or rolls it back).
-        store.updateTiers(request.model(), table -> table.published(TierNames.format(tier), id,
+        store.updateTiers(request.model(), new TierChange.Published(TierNames.format(tier), id,
                 "job " + request.jobId(), Instant.now().toString()));
         return id;
     }

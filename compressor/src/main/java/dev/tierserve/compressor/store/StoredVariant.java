@@ -1,16 +1,10 @@
 package dev.tierserve.compressor.store;
 
-import java.nio.file.Path;
-
-/** A published variant: its directory in the store and its manifest. */
-public record StoredVariant(String model, String id, Path directory, VariantManifest manifest) {
+/** A published variant of a model: its id in the store and its manifest. */
+public record StoredVariant(String model, String id, VariantManifest manifest) {
 
     public static final String MODEL_FILE = "model.onnx";
     public static final String MANIFEST_FILE = "variant.json";
-
-    public Path modelFile() {
-        return directory.resolve(MODEL_FILE);
-    }
 
     public String tier() {
         return TierNames.format(manifest.targetSpeedup());

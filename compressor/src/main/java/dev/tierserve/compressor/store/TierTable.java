@@ -74,6 +74,29 @@ public record TierTable(Map<String, Assignment> tiers, List<RolloutEvent> histor
         return tiers.get(tier);
     }
 
+    /** The tier's assignment, or an empty one (no stable variant, no canary). */
+    public Assignment assignment(String tier) {
+        Assignment assigned = tiers.get(tier);
+        return assigned != null ? assigned : new Assignment(null, null, 0, 0, 0);
+    }
+
+    /**
+     * The tier's assignment if it has a canary, and that canary is {@code expected} (null: any).
+     *
+     * @throws RejectedTierChange otherwise
+     */
+    Assignment requireCanary(String tier, String expected) {
+        Assignment assigned = assignment(tier);
+        if (!assigned.hasCanary()) {
+            throw new RejectedTierChange(RejectedTierChange.Reason.NO_CANARY, "tier " + tier + " has no canary");
+        }
+        if (expected != null && !expected.equals(assigned.canary())) {
+            throw new RejectedTierChange(RejectedTierChange.Reason.CANARY_CHANGED, "tier " + tier + " now has canary "
+                    + assigned.canary() + ", not " + expected);
+        }
+        return assigned;
+    }
+
     public TierTable withStable(String tier, String variantId) {
         Assignment old = tiers.get(tier);
         return with(tier, old == null ? Assignment.stable(variantId)

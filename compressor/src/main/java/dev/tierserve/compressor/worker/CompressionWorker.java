@@ -57,7 +57,7 @@ public final class CompressionWorker implements AutoCloseable {
 
     public CompressionWorker(VariantStore store, ModelLocator models, WorkerDefaults defaults, Consumer<String> log) {
         this.store = store;
-        this.jobs = new JobStore(store.root());
+        this.jobs = new JobStore(store.workDir());
         this.models = models;
         this.defaults = defaults;
         this.log = log;

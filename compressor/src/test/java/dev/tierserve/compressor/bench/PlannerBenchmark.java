@@ -29,7 +29,7 @@ class PlannerBenchmark {
         Path root = Path.of("target", "benchmarks", "planner-store");
         Path parent = TestModels.modelDirectory(root.resolveSibling("planner-parent"), TestModels.BGE_SMALL,
                 TestModels.BGE_TOKENIZER);
-        VariantStore store = new VariantStore(root);
+        VariantStore store = VariantStore.filesystem(root);
         long start = System.nanoTime();
 
         List<TierDecision> decisions = new TierPlanner(store, System.out::println).plan(

@@ -5,6 +5,7 @@ import dev.tierserve.compressor.graph.OnnxModelReader;
 import dev.tierserve.compressor.runtime.RuntimeSettings;
 import dev.tierserve.compressor.store.UnreachedTarget;
 import dev.tierserve.compressor.store.VariantPublisher;
+import dev.tierserve.compressor.store.FileVariantStore;
 import dev.tierserve.compressor.store.VariantStore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -33,9 +34,9 @@ class TierPlannerTest {
     @Test
     void aMethodRecordedAsNotReachingATierOnThisRuntimeIsNotRunAgain() throws Exception {
         Path parent = parent();
-        VariantStore store = new VariantStore(dir.resolve("store"));
+        FileVariantStore store = VariantStore.filesystem(dir.resolve("store"));
         String sha = VariantPublisher.sha256(OnnxModelReader.read(parent));
-        store.publisher().recordUnreached("minilm", "3x", new UnreachedTarget("minilm", sha, "parallel", 3.0, 1.06,
+        store.recordUnreached("minilm", "3x", new UnreachedTarget("minilm", sha, "parallel", 3.0, 1.06,
                 RUNTIME, "pairs do not pay off", "2026-11-23T00:00:00Z"));
         List<String> log = new ArrayList<>();
 
@@ -58,7 +59,7 @@ class TierPlannerTest {
     @Test
     void aTierBelowItsMinimumQualityPublishesNothingAndSaysWhy() throws Exception {
         Path parent = parent();
-        VariantStore store = new VariantStore(dir.resolve("store"));
+        FileVariantStore store = VariantStore.filesystem(dir.resolve("store"));
 
         List<TierDecision> decisions = new TierPlanner(store, line -> { }).plan(PlanRequest.builder("minilm", parent)
                 .tiers(List.of(1.2)).methods(List.of("trimllm")).runtime(RUNTIME).calibrationTexts(16).testTexts(20)
@@ -70,13 +71,13 @@ class TierPlannerTest {
         assertTrue(decision.candidates().stream().allMatch(c -> !c.chosen()
                 && c.rejectedBecause().contains("below the tier's minimum")), decision.candidates().toString());
         assertEquals(List.of(), store.variants("minilm"));
-        assertTrue(Files.notExists(store.root().resolve("minilm").resolve(VariantStore.TIERS_FILE)));
+        assertTrue(Files.notExists(store.root().resolve("minilm").resolve(FileVariantStore.TIERS_FILE)));
     }
 
     @Test
     void zipLmOnTopOfTheDepthResultReusesTheTrimLlmTrajectoryAndReachesTheTier() throws Exception {
         Path parent = parent();
-        VariantStore store = new VariantStore(dir.resolve("store"));
+        FileVariantStore store = VariantStore.filesystem(dir.resolve("store"));
         List<String> log = new ArrayList<>();
 
         List<TierDecision> decisions = new TierPlanner(store, log::add).plan(PlanRequest.builder("minilm", parent)

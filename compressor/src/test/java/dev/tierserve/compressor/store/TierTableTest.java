@@ -49,10 +49,13 @@ class TierTableTest {
         assertEquals(TierTable.HISTORY_LIMIT, table.history().size());
         assertEquals("#5", table.history().get(0).reason());
 
-        VariantStore store = new VariantStore(root);
-        TierTable written = table;
-        store.updateTiers("m", old -> written);
-        assertEquals(written, store.tiers("m"));
+        VariantStore store = VariantStore.filesystem(root);
+        TierTable written = store.updateTiers("m", new TierChange.Stable("2x", "a"));
+        for (int i = 0; i < TierTable.HISTORY_LIMIT + 5; i++) {
+            written = store.updateTiers("m", new TierChange.Shadow("2x", 0.5, "admin", "#" + i, NOW));
+        }
+        assertEquals(TierTable.HISTORY_LIMIT, written.history().size());
+        assertEquals(written, store.tiers("m"), "re-read from disk");
     }
 
     @Test

@@ -30,9 +30,9 @@ class VariantStoreTest {
 
     @Test
     void listsPublishedVariantsWithTheirManifestsAndNothingHalfWritten() throws Exception {
-        VariantStore store = new VariantStore(root);
+        FileVariantStore store = VariantStore.filesystem(root);
         assertEquals(List.of(), store.variants("tiny"));
-        store.publisher().publish("tiny", "ziplm-2x-a", model, sha -> manifest("ziplm-2x-a", 2.0, sha));
+        store.publish("tiny", "ziplm-2x-a", model, sha -> manifest("ziplm-2x-a", 2.0, sha));
         // What a publisher killed mid-write leaves: a staging directory and a job folder, neither a variant.
         Files.createDirectories(root.resolve("tiny/.ziplm-3x-b-123"));
         Files.writeString(root.resolve("tiny/.ziplm-3x-b-123/model.onnx"), "partial");
@@ -46,7 +46,7 @@ class VariantStoreTest {
         assertEquals(2.2, variant.manifest().measuredSpeedup());
         assertEquals(0.95, variant.meanCosine());
         assertEquals(RuntimeSettings.cpu(1, 1, 16), variant.manifest().latency().runtime());
-        assertEquals(variant.modelFile(), store.verifiedModelFile(variant));
+        assertEquals(store.modelFile(variant), store.verifiedModelFile(variant));
 
         assertEquals(1, store.removeAbandonedStaging("tiny", 0));
         assertTrue(Files.notExists(root.resolve("tiny/.ziplm-3x-b-123")));
@@ -54,26 +54,26 @@ class VariantStoreTest {
 
     @Test
     void aVariantWhoseFileNoLongerMatchesItsChecksumIsRefused() throws Exception {
-        VariantStore store = new VariantStore(root);
-        store.publisher().publish("tiny", "v", model, sha -> manifest("v", 1.5, sha));
+        FileVariantStore store = VariantStore.filesystem(root);
+        store.publish("tiny", "v", model, sha -> manifest("v", 1.5, sha));
         StoredVariant variant = store.variants("tiny").get(0);
-        byte[] bytes = Files.readAllBytes(variant.modelFile());
+        byte[] bytes = Files.readAllBytes(store.modelFile(variant));
         bytes[bytes.length / 2] ^= 1;
-        Files.write(variant.modelFile(), bytes);
+        Files.write(store.modelFile(variant), bytes);
         CorruptVariantException error = assertThrows(CorruptVariantException.class, () -> store.verifiedModelFile(variant));
         assertTrue(error.getMessage().contains("checksum"), error.getMessage());
-        Files.delete(variant.modelFile());
+        Files.delete(store.modelFile(variant));
         assertThrows(CorruptVariantException.class, () -> store.verifiedModelFile(variant));
     }
 
     @Test
     void concurrentTierUpdatesAreNotLost() throws Exception {
-        VariantStore store = new VariantStore(root);
+        FileVariantStore store = VariantStore.filesystem(root);
         ExecutorService pool = Executors.newFixedThreadPool(4);
         List<Future<?>> updates = new ArrayList<>();
         for (int i = 0; i < 40; i++) {
             String tier = (i + 2) + "x";
-            updates.add(pool.submit(() -> store.updateTiers("tiny", table -> table.withStable(tier, "variant-" + tier))));
+            updates.add(pool.submit(() -> store.updateTiers("tiny", new TierChange.Stable(tier, "variant-" + tier))));
         }
         for (Future<?> update : updates) {
             update.get();
@@ -82,7 +82,7 @@ class VariantStoreTest {
         TierTable table = store.tiers("tiny");
         assertEquals(40, table.tiers().size());
         assertEquals("variant-7x", table.get("7x").stable());
-        assertEquals(table, new VariantStore(root).tiers("tiny"), "re-read from disk");
+        assertEquals(table, VariantStore.filesystem(root).tiers("tiny"), "re-read from disk");
     }
 
     @Test

@@ -42,7 +42,7 @@ class CompressionWorkerTest {
 
     @Test
     void aJobPublishesOneMeasuredVariantPerTierRecordsItsDecisionAndIsNotRunTwice() throws Exception {
-        VariantStore store = new VariantStore(dir.resolve("store"));
+        VariantStore store = VariantStore.filesystem(dir.resolve("store"));
         try (CompressionWorker worker = worker(store)) {
             Job job = worker.submit(clsJob("1.2x"));
             assertEquals(job.getId(), worker.submit(clsJob("1.20x")).getId(), "same model and tier: same job");
@@ -85,7 +85,7 @@ class CompressionWorkerTest {
 
     @Test
     void cancellingARunningJobStopsItAndPublishesNothing() throws Exception {
-        VariantStore store = new VariantStore(dir.resolve("store"));
+        VariantStore store = VariantStore.filesystem(dir.resolve("store"));
         try (CompressionWorker worker = worker(store)) {
             Job job = worker.submit(smallJob("1.3x"));
             await(() -> worker.job(job.getId()).orElseThrow(), j -> j.getState() == Job.State.RUNNING, 60);
@@ -98,7 +98,7 @@ class CompressionWorkerTest {
 
     @Test
     void badRequestsAreRefusedBeforeAJobExists() throws Exception {
-        VariantStore store = new VariantStore(dir.resolve("store"));
+        VariantStore store = VariantStore.filesystem(dir.resolve("store"));
         try (CompressionWorker worker = worker(store)) {
             SubmitJobRequest good = smallJob("1.5x");
             assertThrows(IllegalArgumentException.class, () -> worker.submit(good.toBuilder().setModel("nope").build()));

@@ -64,7 +64,7 @@ class WorkerRestartIT {
             // Kill it once the method is under way (its progress lines come from TrimLLM's steps).
             await(() -> stub.getJob(get), j -> j.getProgress().startsWith("TrimLLM step"), 300);
             first.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-            assertEquals(List.of(), new VariantStore(store).variants(MODEL), "nothing published by the killed worker");
+            assertEquals(List.of(), VariantStore.filesystem(store).variants(MODEL), "nothing published by the killed worker");
 
             Process second = serve(models, store, port, dir.resolve("second.log"));
             try {
@@ -79,7 +79,7 @@ class WorkerRestartIT {
                         .getVariantsList();
                 assertEquals(1, variants.size(), "exactly one published variant: " + variants);
                 assertEquals(last.getTiers(0).getVariantId(),
-                        new VariantStore(store).variants(MODEL).get(0).id());
+                        VariantStore.filesystem(store).variants(MODEL).get(0).id());
                 try (Stream<Path> entries = Files.list(store.resolve(MODEL))) {
                     assertEquals(0, entries.filter(p -> p.getFileName().toString().startsWith(".trimllm")).count(),
                             "no staging directory left");

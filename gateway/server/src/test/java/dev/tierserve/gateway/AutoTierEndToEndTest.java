@@ -78,7 +78,7 @@ class AutoTierEndToEndTest extends ConnectedGatewayTest {
         }
         // The speedup is the kept layers' share, not measured: this fixture tests routing, not compression.
         double nominal = 6.0 / (6 - dropped);
-        store.publisher().publish(TestModels.AUTO, id, model, sha -> new VariantManifest(id, TestModels.AUTO, "",
+        store.publish(TestModels.AUTO, id, model, sha -> new VariantManifest(id, TestModels.AUTO, "",
                 "fixture: last " + dropped + " layers dropped", Map.of(), tier, nominal, null,
                 new VariantManifest.Quality("fixture", 0, new EncoderQuality(cosine, cosine, 1, null, null), null),
                 "", sha, Instant.now().toString(), false));

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.tierserve.compressor.store.FileVariantStore;
+import dev.tierserve.compressor.store.TierChange;
 import dev.tierserve.compressor.store.TierTable;
 import dev.tierserve.compressor.store.VariantStore;
 import dev.tierserve.gateway.inference.InferenceExecutor;
@@ -117,7 +119,7 @@ class RolloutTest extends ConnectedGatewayTest {
         VariantFixtures.publish(store, MODEL, "good-copy", VariantFixtures.dropLast(MODEL, 0), 1.5, 0.99);
         VariantFixtures.publish(store, MODEL, "bad-drop3", VariantFixtures.dropLast(MODEL, 3), 1.5, 0.99);
         VariantFixtures.publish(store, MODEL, "slow-padded-360", VariantFixtures.padded(MODEL, 360, 384), 1.5, 0.99);
-        store.updateTiers(MODEL, table -> TierTable.empty().withStable(TIER, STABLE));
+        resetTiers(MODEL);
         catalog.refresh(MODEL);
         evidence.reset(MODEL, TIER);
     }
@@ -133,7 +135,7 @@ class RolloutTest extends ConnectedGatewayTest {
         Rollout stepped = admin().getRollout(TierRef.newBuilder().setModel(MODEL).setTier(TIER).build());
         assertEquals(0.5, stepped.getState().getCanaryWeight(), 1e-9);
         // All of a rollout's state is in the store: a gateway started now over it resumes at this weight.
-        TierTable.Assignment restarted = new VariantStore(catalog.store().root()).tiers(MODEL).get(TIER);
+        TierTable.Assignment restarted = VariantStore.filesystem(storeRoot()).tiers(MODEL).get(TIER);
         assertEquals("good-copy", restarted.canary());
         assertEquals(0.5, restarted.canaryWeight(), 1e-9);
 
@@ -203,7 +205,7 @@ class RolloutTest extends ConnectedGatewayTest {
         String model = TestModels.ROLLOUT_SLO;
         VariantFixtures.publish(catalog.store(), model, STABLE, VariantFixtures.dropLast(model, 0), 1.5, 0.99);
         VariantFixtures.publish(catalog.store(), model, "good-copy", VariantFixtures.dropLast(model, 0), 1.5, 0.99);
-        catalog.store().updateTiers(model, table -> TierTable.empty().withStable(TIER, STABLE));
+        resetTiers(model);
         catalog.refresh(model);
         admin().setCanary(SetCanaryRequest.newBuilder().setModel(model).setTier(TIER).setVariant("good-copy")
                 .setWeight(0.5).build());
@@ -371,5 +373,19 @@ class RolloutTest extends ConnectedGatewayTest {
 
     private static List<String> actions(Rollout rollout) {
         return rollout.getHistoryList().stream().map(e -> e.getAction()).toList();
+    }
+
+    private Path storeRoot() {
+        return ((FileVariantStore) catalog.store()).root();
+    }
+
+    /** A tier table with the stable variant alone and no history. */
+    private void resetTiers(String model) {
+        try {
+            Files.deleteIfExists(storeRoot().resolve(model).resolve(FileVariantStore.TIERS_FILE));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        catalog.store().updateTiers(model, new TierChange.Stable(TIER, STABLE));
     }
 }

@@ -80,7 +80,7 @@ class TierEndToEndTest extends ConnectedGatewayTest {
         assertTrue(!served.getParametersMap().containsKey("degraded_from"));
         String variantId = served.getParametersOrThrow("variant").getStringParam();
 
-        VariantStore store = new VariantStore(STORE);
+        VariantStore store = VariantStore.filesystem(STORE);
         List<StoredVariant> variants = store.variants(TestModels.MINILM);
         assertEquals(1, variants.size(), "exactly one variant published");
         StoredVariant variant = variants.get(0);

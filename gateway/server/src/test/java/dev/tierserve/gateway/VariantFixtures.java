@@ -76,7 +76,7 @@ public final class VariantFixtures {
         if (store.variant(model, id).isPresent()) {
             return; // published by an earlier run into this build's store
         }
-        store.publisher().publish(model, id, graph, sha -> new VariantManifest(id, model, "", "fixture: " + id,
+        store.publish(model, id, graph, sha -> new VariantManifest(id, model, "", "fixture: " + id,
                 Map.of(), tier, tier, null,
                 new VariantManifest.Quality("fixture", 0, new EncoderQuality(cosine, cosine, 1, null, null), null),
                 "", sha, Instant.now().toString(), false));

@@ -38,7 +38,7 @@ public class CompressorClients {
         GatewayConfig.Compressor settings = config.compressor();
         return switch (settings.mode()) {
             case IN_PROCESS -> {
-                LOG.infof("compressor: in-process, store %s", catalog.store().root());
+                LOG.infof("compressor: in-process, store %s", catalog.store().describe());
                 ModelLocator models = name -> repository.models().stream()
                         .filter(m -> m.name().equals(name) && m.kind() == ModelKind.ONNX).findFirst()
                         .map(m -> m.onnxFile());

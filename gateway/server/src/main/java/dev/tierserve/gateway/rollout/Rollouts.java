@@ -2,7 +2,9 @@ package dev.tierserve.gateway.rollout;
 
 import dev.tierserve.compressor.store.RolloutAction;
 import dev.tierserve.compressor.store.RolloutEvent;
+import dev.tierserve.compressor.store.RejectedTierChange;
 import dev.tierserve.compressor.store.StoredVariant;
+import dev.tierserve.compressor.store.TierChange;
 import dev.tierserve.compressor.store.TierTable;
 import dev.tierserve.gateway.tier.Tier;
 import dev.tierserve.gateway.tier.VariantCatalog;
@@ -11,14 +13,12 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
-import java.util.function.UnaryOperator;
 import org.jboss.logging.Logger;
 
 /**
- * Changes to a tier's rollout, by an admin or the judge: each is one read-modify-write of the model's
- * {@code tiers.json} (state and history together, under the store's lock, one atomic rename), after which the
- * catalog is re-read so that the next request is routed by it. Reads and writes the store: never on a gRPC thread.
+ * Changes to a tier's rollout, by an admin or the judge: each is one {@link TierChange} applied by the store to the
+ * model's tier table (state and history together), after which the catalog is re-read so that the next request is
+ * routed by it. Reads and writes the store: never on a gRPC thread.
  */
 @ApplicationScoped
 public class Rollouts {
@@ -55,33 +55,19 @@ public class Rollouts {
             throw Status.INVALID_ARGUMENT.withDescription("variant '" + variant + "' was built for tier "
                     + canary.tier() + ", slower than " + name).asRuntimeException();
         }
-        return change(model, name, table -> {
-            TierTable.Assignment old = assignment(table, name);
-            if (variant.equals(old.stable())) {
-                throw Status.FAILED_PRECONDITION.withDescription("variant '" + variant + "' is already the stable "
-                        + "variant of tier " + name).asRuntimeException();
-            }
-            boolean sameCanary = variant.equals(old.canary());
-            if (!sameCanary) {
-                evidence.reset(model, name); // a new canary is judged on what happens from now on
-            }
-            TierTable.Assignment next = sameCanary ? old.withWeight(weight, old.failedChecks())
-                    : old.withCanary(variant, weight, old.shadowRate());
-            return table.with(name, next).recording(event(name, sameCanary ? RolloutAction.WEIGHT
-                    : RolloutAction.CANARY, variant, old.canaryWeight(), weight, actor, reason, Map.of()));
-        });
+        TierTable.Assignment now = catalog.of(model).table().assignment(name);
+        if (!variant.equals(now.canary()) && !variant.equals(now.stable())) {
+            evidence.reset(model, name); // a new canary is judged on what happens from now on
+        }
+        return change(model, new TierChange.Canary(name, variant, weight, actor, reason, now()));
     }
 
     public State setShadow(String model, String tier, double rate, String actor, String reason) {
         String name = speedupTier(tier);
         requireShare("sample rate", rate);
         requireModel(model);
-        return change(model, name, table -> {
-            TierTable.Assignment old = assignment(table, name);
-            return table.with(name, old.withShadowRate(rate)).recording(event(name, RolloutAction.SHADOW,
-                    old.canary(), old.canaryWeight(), old.canaryWeight(), actor,
-                    reason.isEmpty() ? "shadow sample rate " + rate : reason, Map.of("shadow_rate", rate)));
-        });
+        return change(model, new TierChange.Shadow(name, rate, actor,
+                reason.isEmpty() ? "shadow sample rate " + rate : reason, now()));
     }
 
     public State promote(String model, String tier, String actor, String reason, Map<String, Double> values) {
@@ -99,60 +85,43 @@ public class Rollouts {
      */
     public State end(String model, String tier, String expectedCanary, RolloutAction action, String actor,
                      String reason, Map<String, Double> values) {
-        boolean promote = switch (action) {
-            case PROMOTE -> true;
-            case ROLLBACK -> false;
-            default -> throw new IllegalArgumentException(action + " does not end a rollout");
-        };
+        if (action != RolloutAction.PROMOTE && action != RolloutAction.ROLLBACK) {
+            throw new IllegalArgumentException(action + " does not end a rollout");
+        }
         String name = speedupTier(tier);
         requireModel(model);
-        return change(model, name, table -> {
-            TierTable.Assignment old = requireCanary(table, model, name, expectedCanary);
-            LOG.infof("rollout %s/%s: %s %s (%s: %s)", model, name, old.canary(),
-                    promote ? "promoted to stable" : "rolled back", actor, reason);
-            // A promoted variant answers the whole tier: weight 1 after.
-            return table.with(name, promote ? old.promoted() : old.rolledBack()).recording(event(name, action,
-                    old.canary(), old.canaryWeight(), promote ? 1 : 0, actor, reason, values));
-        });
+        State state = change(model, new TierChange.End(name, expectedCanary, action, actor, reason, values, now()));
+        RolloutEvent last = state.history().get(state.history().size() - 1);
+        LOG.infof("rollout %s/%s: %s %s (%s: %s)", model, name, last.variant(),
+                action == RolloutAction.PROMOTE ? "promoted to stable" : "rolled back", actor, reason);
+        return state;
     }
 
     /** The judge's verdict on a canary that did not end its rollout: its new weight and failed-check count. */
     public State judged(String model, String tier, String expectedCanary, double weight, int failedChecks,
                         RolloutAction action, String reason, Map<String, Double> values) {
-        return change(model, tier, table -> {
-            TierTable.Assignment old = requireCanary(table, model, tier, expectedCanary);
-            return table.with(tier, old.withWeight(weight, failedChecks)).recording(event(tier, action,
-                    old.canary(), old.canaryWeight(), weight, "judge", reason, values));
-        });
+        return change(model, new TierChange.Judged(tier, expectedCanary, weight, failedChecks, action, reason, values,
+                now()));
     }
 
-    private State change(String model, String tier, UnaryOperator<TierTable> change) {
-        TierTable table = catalog.store().updateTiers(model, change);
+    private State change(String model, TierChange change) {
+        TierTable table;
+        try {
+            table = catalog.store().updateTiers(model, change);
+        } catch (RejectedTierChange e) {
+            Status status = switch (e.reason()) {
+                case ALREADY_STABLE, NO_CANARY -> Status.FAILED_PRECONDITION;
+                case CANARY_CHANGED -> Status.ABORTED;
+            };
+            throw status.withDescription("model '" + model + "': " + e.getMessage()).asRuntimeException();
+        }
         catalog.refresh(model);
-        return state(model, tier, table);
+        return state(model, change.tier(), table);
     }
 
     private static State state(String model, String tier, TierTable table) {
-        return new State(model, tier, assignment(table, tier),
+        return new State(model, tier, table.assignment(tier),
                 table.history().stream().filter(e -> e.tier().equals(tier)).toList());
-    }
-
-    private static TierTable.Assignment assignment(TierTable table, String tier) {
-        return Optional.ofNullable(table.get(tier)).orElse(new TierTable.Assignment(null, null, 0, 0, 0));
-    }
-
-    private static TierTable.Assignment requireCanary(TierTable table, String model, String tier,
-                                                      String expectedCanary) {
-        TierTable.Assignment old = assignment(table, tier);
-        if (!old.hasCanary()) {
-            throw Status.FAILED_PRECONDITION.withDescription("tier " + tier + " of model '" + model
-                    + "' has no canary").asRuntimeException();
-        }
-        if (expectedCanary != null && !expectedCanary.equals(old.canary())) {
-            throw Status.ABORTED.withDescription("tier " + tier + " of model '" + model + "' now has canary "
-                    + old.canary() + ", not " + expectedCanary).asRuntimeException();
-        }
-        return old;
     }
 
     private String requireModel(String model) {
@@ -180,8 +149,7 @@ public class Rollouts {
         }
     }
 
-    private static RolloutEvent event(String tier, RolloutAction action, String variant, double from, double to,
-                                      String actor, String reason, Map<String, Double> values) {
-        return new RolloutEvent(Instant.now().toString(), tier, action, variant, from, to, actor, reason, values);
+    private static String now() {
+        return Instant.now().toString();
     }
 }

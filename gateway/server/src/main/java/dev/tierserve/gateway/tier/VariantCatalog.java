@@ -73,7 +73,7 @@ public class VariantCatalog {
 
     @Inject
     public VariantCatalog(GatewayConfig config, ModelRepository repository) {
-        this(new VariantStore(config.variants().store()), repository.models().stream()
+        this(VariantStore.filesystem(config.variants().store()), repository.models().stream()
                 .filter(m -> m.kind() == ModelKind.ONNX).map(ModelEntry::name).toList(),
                 config.variants().watchInterval());
     }

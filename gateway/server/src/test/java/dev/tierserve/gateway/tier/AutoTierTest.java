@@ -64,7 +64,7 @@ class AutoTierTest {
 
     @BeforeEach
     void publish() {
-        VariantStore variants = new VariantStore(store);
+        VariantStore variants = VariantStore.filesystem(store);
         publish(variants, "v15", 1.5, 1.6, 0.98);
         publish(variants, "v3", 3, 3.2, 0.90);
         catalog = new VariantCatalog(variants, List.of(MODEL), Duration.ofHours(1));
@@ -135,7 +135,7 @@ class AutoTierTest {
 
     private static void publish(VariantStore store, String id, double target, double measured, double cosine) {
         ModelProto model = ModelProto.newBuilder().setIrVersion(8).setGraph(GraphProto.newBuilder().setName(id)).build();
-        store.publisher().publish(MODEL, id, model, sha -> new VariantManifest(id, MODEL, "parent-sha", "fixture",
+        store.publish(MODEL, id, model, sha -> new VariantManifest(id, MODEL, "parent-sha", "fixture",
                 Map.of(), target, measured, null,
                 new VariantManifest.Quality("fixture", 1, new EncoderQuality(cosine, cosine, 1, null, null), null),
                 "", sha, "2026-11-30T00:00:00Z", false));

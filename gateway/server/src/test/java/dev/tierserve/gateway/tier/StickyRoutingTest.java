@@ -9,6 +9,7 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.tierserve.compressor.eval.EncoderQuality;
 import dev.tierserve.compressor.store.TierTable;
 import dev.tierserve.compressor.store.VariantManifest;
+import dev.tierserve.compressor.store.TierChange;
 import dev.tierserve.compressor.store.VariantStore;
 import dev.tierserve.gateway.repository.ModelEntry;
 import dev.tierserve.gateway.repository.ModelKind;
@@ -44,10 +45,10 @@ class StickyRoutingTest {
 
     @BeforeEach
     void publish() {
-        store = new VariantStore(root);
+        store = VariantStore.filesystem(root);
         publish("stable");
         publish("candidate");
-        store.updateTiers(MODEL, table -> table.withStable("2x", "stable"));
+        store.updateTiers(MODEL, new TierChange.Stable("2x", "stable"));
         catalog = new VariantCatalog(store, List.of(MODEL), Duration.ofHours(1));
         router = new TierRouter(catalog);
     }
@@ -85,7 +86,7 @@ class StickyRoutingTest {
     }
 
     private void setWeight(double weight) {
-        store.updateTiers(MODEL, table -> table.with("2x", table.get("2x").withCanary("candidate", weight, 0)));
+        store.updateTiers(MODEL, new TierChange.Canary("2x", "candidate", weight, "test", "", "now"));
         catalog.refresh(MODEL);
     }
 
@@ -107,7 +108,7 @@ class StickyRoutingTest {
 
     private void publish(String id) {
         ModelProto model = ModelProto.newBuilder().setIrVersion(8).setGraph(GraphProto.newBuilder().setName(id)).build();
-        store.publisher().publish(MODEL, id, model, sha -> new VariantManifest(id, MODEL, "parent-sha", "fixture",
+        store.publish(MODEL, id, model, sha -> new VariantManifest(id, MODEL, "parent-sha", "fixture",
                 Map.of(), 2, 2, null,
                 new VariantManifest.Quality("fixture", 1, new EncoderQuality(0.9, 0.9, 1, null, null), null),
                 "", sha, "2026-11-30T00:00:00Z", false));
