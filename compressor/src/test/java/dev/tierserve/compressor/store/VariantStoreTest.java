@@ -94,7 +94,7 @@ class VariantStoreTest {
         assertThrows(IllegalArgumentException.class, () -> TierNames.parse("fast"));
     }
 
-    private static VariantManifest manifest(String id, double target, String sha) {
+    static VariantManifest manifest(String id, double target, String sha) {
         return new VariantManifest(id, "tiny", "parent-sha", "ziplm", Map.of("calibrationTexts", 8), target,
                 target + 0.2, new VariantManifest.Latency(10, 4.5, RuntimeSettings.cpu(1, 1, 16), 5, 20),
                 new VariantManifest.Quality("brown", 20, new EncoderQuality(0.95, 0.9, 0.8, null, null), null),
