@@ -73,8 +73,8 @@ final class CompressCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42")
     long seed;
 
-    @Option(names = "--out", defaultValue = "variants", description = "the variant store root")
-    Path out;
+    @Mixin
+    StoreOptions store;
 
     @Override
     public Integer call() {
@@ -93,7 +93,7 @@ final class CompressCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) { // an unknown method, a target of 1 or less
             throw new ParameterException(spec.commandLine(), e.getMessage(), e);
         }
-        List<TierDecision> decisions = new TierPlanner(VariantStore.filesystem(out), System.out::println).plan(request);
+        List<TierDecision> decisions = new TierPlanner(store.open(), System.out::println).plan(request);
         for (TierDecision decision : decisions) {
             System.out.printf(Locale.ROOT, "%s: %s%n", TierNames.format(decision.tier()),
                     decision.published() ? decision.variantId() + " (" + decision.reason() + ")"

@@ -1,6 +1,5 @@
 package dev.tierserve.compressor.cli;
 
-import dev.tierserve.compressor.store.VariantStore;
 import dev.tierserve.compressor.worker.CompressionWorker;
 import dev.tierserve.compressor.worker.CompressorGrpcService;
 import dev.tierserve.compressor.worker.ModelLocator;
@@ -30,8 +29,8 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--models", required = true, description = "model repository: <dir>/<model>/model.onnx + tokenizer.json")
     Path models;
 
-    @Option(names = "--store", defaultValue = "variants", description = "the variant store root (shared with the gateway)")
-    Path store;
+    @Mixin
+    StoreOptions store;
 
     @Mixin
     RuntimeOptions runtime;
@@ -39,11 +38,11 @@ final class ServeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         InputFiles.directory(spec, "--models", models);
-        CompressionWorker worker = new CompressionWorker(VariantStore.filesystem(store), ModelLocator.directory(models),
+        CompressionWorker worker = new CompressionWorker(store.open(), ModelLocator.directory(models),
                 WorkerDefaults.of(runtime.settings()), System.out::println);
         Server server = Grpc.newServerBuilderForPort(port, InsecureServerCredentials.create())
                 .addService(new CompressorGrpcService(worker)).build().start();
-        System.out.println("compressor worker listening on port " + server.getPort() + ", store " + store.toAbsolutePath()
+        System.out.println("compressor worker listening on port " + server.getPort() + ", store " + worker.store().describe()
                 + ", runtime " + runtime.settings().key());
         int resumed = worker.resumeUnfinished();
         if (resumed > 0) {

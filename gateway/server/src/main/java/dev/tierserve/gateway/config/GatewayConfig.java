@@ -118,9 +118,35 @@ public interface GatewayConfig {
     }
 
     interface Variants {
-        /** The variant store: {@code <store>/<model>/<variant id>/model.onnx + variant.json}, and tiers.json. */
+        /**
+         * The variant store: a directory ({@code <store>/<model>/<variant id>/model.onnx + variant.json}, and
+         * tiers.json), or {@code s3://<bucket>[/<prefix>]} for a store shared by several gateways and workers.
+         */
         @WithDefault("variants")
-        Path store();
+        String store();
+
+        /** An S3 store's settings; credentials come from the AWS SDK's sources (AWS_ACCESS_KEY_ID, ...). */
+        S3 s3();
+
+        interface S3 {
+            /** An S3-compatible server instead of AWS (path-style addressing), e.g. http://minio:9000. */
+            Optional<java.net.URI> endpoint();
+
+            @WithDefault("us-east-1")
+            String region();
+
+            /** Where downloaded variant model files are kept. */
+            @WithDefault("variant-cache")
+            Path cacheDir();
+
+            /** Upper bound on the downloaded model files kept, in bytes (least recently used go first). */
+            @WithDefault("8589934592")
+            long cacheMaxBytes();
+
+            /** Local files of the in-process compressor beside an S3 store (job records, latency tables). */
+            @WithDefault("store-work")
+            Path workDir();
+        }
 
         /** How often the store is re-read, so that variants published by other processes are served. */
         @WithDefault("1s")

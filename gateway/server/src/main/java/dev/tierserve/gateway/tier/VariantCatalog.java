@@ -1,5 +1,6 @@
 package dev.tierserve.gateway.tier;
 
+import dev.tierserve.compressor.store.S3VariantStore;
 import dev.tierserve.compressor.store.StoredVariant;
 import dev.tierserve.compressor.store.TierTable;
 import dev.tierserve.compressor.store.VariantStore;
@@ -73,7 +74,7 @@ public class VariantCatalog {
 
     @Inject
     public VariantCatalog(GatewayConfig config, ModelRepository repository) {
-        this(VariantStore.filesystem(config.variants().store()), repository.models().stream()
+        this(open(config.variants()), repository.models().stream()
                 .filter(m -> m.kind() == ModelKind.ONNX).map(ModelEntry::name).toList(),
                 config.variants().watchInterval());
     }
@@ -86,6 +87,18 @@ public class VariantCatalog {
         }
         long every = Math.max(50, watchInterval.toMillis());
         watcher.scheduleWithFixedDelay(this::refreshAll, every, every, TimeUnit.MILLISECONDS);
+    }
+
+    /** The store the configuration names: a directory, or an S3 location with its settings. */
+    static VariantStore open(GatewayConfig.Variants config) {
+        if (!S3VariantStore.isS3(config.store())) {
+            return VariantStore.filesystem(Path.of(config.store()));
+        }
+        GatewayConfig.Variants.S3 s3 = config.s3();
+        S3VariantStore.Builder builder = S3VariantStore.builder(config.store()).region(s3.region())
+                .cache(s3.cacheDir(), s3.cacheMaxBytes()).workDir(s3.workDir());
+        s3.endpoint().ifPresent(builder::endpoint);
+        return builder.build();
     }
 
     public VariantStore store() {
