@@ -1,7 +1,6 @@
 package dev.tierserve.compressor.store;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -13,18 +12,19 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * s3proxy (a real S3 API server, from Maven Central) started as its own process on loopback, keeping its objects in a
- * directory, so a test can stop it and start it again over the same objects.
+ * directory, so a test can stop it and start it again over the same objects. The jar is the build's copy of
+ * {@code org.gaul:s3proxy:jar-with-dependencies}, named by the system property {@code s3proxy.jar}.
  */
-final class S3ProxyServer implements AutoCloseable {
+public final class S3ProxyServer implements AutoCloseable {
 
-    static final String IDENTITY = "tierserve-test";
-    static final String CREDENTIAL = "tierserve-test-secret";
+    public static final String IDENTITY = "tierserve-test";
+    public static final String CREDENTIAL = "tierserve-test-secret";
 
     private final Path dir;
     private final int port;
     private Process process;
 
-    S3ProxyServer(Path dir) throws IOException {
+    public S3ProxyServer(Path dir) throws IOException {
         this.dir = dir;
         Files.createDirectories(dir.resolve("data"));
         try (ServerSocket socket = new ServerSocket(0)) {
@@ -41,12 +41,12 @@ final class S3ProxyServer implements AutoCloseable {
                 "jclouds.filesystem.basedir=" + dir.resolve("data")) + "\n");
     }
 
-    URI endpoint() {
+    public URI endpoint() {
         return URI.create("http://127.0.0.1:" + port);
     }
 
     /** Starts the server and returns once it accepts connections. */
-    S3ProxyServer start() throws IOException, InterruptedException {
+    public S3ProxyServer start() throws IOException, InterruptedException {
         String jar = System.getProperty("s3proxy.jar");
         if (jar == null || !Files.isRegularFile(Path.of(jar))) {
             throw new IllegalStateException("s3proxy.jar (copied by the build into target/s3proxy) is missing: " + jar);
@@ -64,7 +64,7 @@ final class S3ProxyServer implements AutoCloseable {
     }
 
     /** Kills the server at once, as a crash would. */
-    void kill() {
+    public void kill() {
         process.destroyForcibly();
         try {
             process.waitFor(30, TimeUnit.SECONDS);
@@ -86,14 +86,6 @@ final class S3ProxyServer implements AutoCloseable {
     public void close() {
         if (process != null) {
             kill();
-        }
-    }
-
-    static void deleteQuietly(Path path) {
-        try {
-            Files.deleteIfExists(path);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
         }
     }
 }

@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
 @QuarkusTestResource(TestModels.class)
 class TritonMetricsTest extends ConnectedGatewayTest {
 
-    static final Path DASHBOARD = Path.of("../../deploy/grafana/tierserve-dashboard.json");
+    static final Path DASHBOARD = Path.of("../../deploy/kubernetes/base/tierserve-dashboard.json");
 
     @TestHTTPResource("/q/metrics")
     URL metrics;

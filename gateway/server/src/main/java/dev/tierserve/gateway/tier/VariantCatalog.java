@@ -82,6 +82,7 @@ public class VariantCatalog {
     /** A catalog of {@code models} in {@code store}, re-read every {@code watchInterval}. */
     VariantCatalog(VariantStore store, List<String> models, java.time.Duration watchInterval) {
         this.store = store;
+        LOG.infof("variant store %s, re-read every %s", store.describe(), watchInterval);
         for (String model : models) {
             snapshots.put(model, readOrEmpty(model));
         }

@@ -1,0 +1,162 @@
+package dev.tierserve.it;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tierserve.compressor.store.S3ProxyServer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+import software.amazon.awssdk.core.sync.RequestBody;
+import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
+import software.amazon.awssdk.regions.Region;
+import software.amazon.awssdk.services.s3.S3Client;
+
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Two packaged gateways sharing one S3 variant store (s3proxy, a real S3 API server started by the test as its own
+ * process): a variant this test's process publishes into the bucket is served by both gateways without a restart, and
+ * a canary set through one gateway applies at the other, which routes each key to the same side.
+ */
+class ScaleOutIT {
+
+    private static final String BGE = "bge-small-en-v1.5";
+    private static final String BGE_TEXT = "bge-small-en-v1.5-text";
+    private static final String BUCKET = "tierserve";
+    private static final String PREFIX = "store";
+    private static final String TOKEN = "it-scale-out-token-41c9";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    /** How long a change may take to reach the other gateway before the test gives up (the bound is the watch interval). */
+    private static final long PROPAGATION_LIMIT_SECONDS = 60;
+
+    @TempDir
+    Path home;
+
+    @Test
+    void twoGatewaysServeWhatIsPublishedToTheSharedStoreAndApplyEachOthersRollouts() throws Exception {
+        try (S3ProxyServer s3proxy = new S3ProxyServer(home.resolve("s3proxy")).start();
+             S3Client s3 = S3Client.builder().endpointOverride(s3proxy.endpoint()).forcePathStyle(true)
+                     .region(Region.US_EAST_1).httpClient(UrlConnectionHttpClient.create())
+                     .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(
+                             S3ProxyServer.IDENTITY, S3ProxyServer.CREDENTIAL))).build()) {
+            s3.createBucket(b -> b.bucket(BUCKET));
+            Path tokenFile = Files.writeString(home.resolve("admin-token"), TOKEN);
+            String[] settings = {"gateway.variants.store=s3://" + BUCKET + "/" + PREFIX,
+                    "gateway.variants.s3.endpoint=" + s3proxy.endpoint(), "gateway.variants.watch-interval=1s",
+                    "aws.accessKeyId=" + S3ProxyServer.IDENTITY, "aws.secretAccessKey=" + S3ProxyServer.CREDENTIAL,
+                    "gateway.admin.token-file=" + tokenFile, "gateway.rollout.interval=1h",
+                    "gateway.compressor.mode=off"};
+            try (PackagedGateway first = PackagedGateway.start(home.resolve("first"), settings);
+                 PackagedGateway second = PackagedGateway.start(home.resolve("second"), settings)) {
+                PackagedClient one = new PackagedClient(first.grpcTarget());
+                PackagedClient two = new PackagedClient(second.grpcTarget());
+                assertTrue(infer(one, "k").contains("served tier exact"), "no variant yet: exact answers");
+
+                Path parent = home.resolve("first/models").resolve(BGE).resolve("model.onnx");
+                publish(s3, parent, "v1");
+                awaitTrue(() -> infer(one, "k").contains("served tier 1.5x, variant v1"), "first serves v1");
+                awaitTrue(() -> infer(two, "k").contains("served tier 1.5x, variant v1"), "second serves v1");
+
+                String token = "--token-file=" + tokenFile;
+                // v1 becomes the tier's stable variant in the store's tier table (a rollout needs one beside its canary).
+                for (String[] step : List.of(new String[] {"canary", "--variant", "v1", "--weight", "0"},
+                        new String[] {"promote", "--reason", "first variant"})) {
+                    List<String> args = new ArrayList<>(List.of("rollout", token, step[0], "--model", BGE, "--tier",
+                            "1.5x"));
+                    args.addAll(List.of(step).subList(1, step.length));
+                    PackagedClient.Run run = one.run(args.toArray(String[]::new));
+                    assertEquals(0, run.exitCode(), run.toString());
+                }
+                publish(s3, parent, "v2");
+                PackagedClient.Run canary = two.run("rollout", token, "canary", "--model", BGE, "--tier", "1.5x",
+                        "--variant", "v2", "--weight", "0.5");
+                assertEquals(0, canary.exitCode(), canary.toString());
+                awaitTrue(() -> status(one, token).at("/state/canary").asText().equals("v2"),
+                        "the canary set through the second gateway is the first's");
+                assertEquals(0.5, status(one, token).at("/state/canaryWeight").asDouble(), 1e-9);
+                int canaryKeys = 0;
+                for (int key = 0; key < 8; key++) {
+                    String atFirst = infer(one, "user-" + key);
+                    String atSecond = infer(two, "user-" + key);
+                    assertEquals(side(atFirst), side(atSecond), "key user-" + key + " on the same side at both");
+                    canaryKeys += side(atFirst) ? 1 : 0;
+                }
+                assertTrue(canaryKeys > 0 && canaryKeys < 8, "a 50% canary got " + canaryKeys + " of 8 keys");
+
+                PackagedClient.Run promote = one.run("rollout", token, "promote", "--model", BGE, "--tier", "1.5x",
+                        "--reason", "scale-out test");
+                assertEquals(0, promote.exitCode(), promote.toString());
+                awaitTrue(() -> status(two, token).at("/state/stable").asText().equals("v2"),
+                        "the promotion through the first gateway is the second's");
+                assertTrue(first.logText().contains("s3://" + BUCKET + "/" + PREFIX), "the store in the log");
+            }
+        }
+    }
+
+    /** The first line of the client's answer for one routing key on tier 1.5x. */
+    private static String infer(PackagedClient client, String routingKey) throws Exception {
+        PackagedClient.Run run = client.run("infer", "--model", BGE_TEXT, "--tier", "1.5x", "--text",
+                "a scale-out test sentence", "--routing-key", routingKey);
+        assertEquals(0, run.exitCode(), run.toString());
+        return run.stdout().lines().findFirst().orElse("");
+    }
+
+    private static boolean side(String firstLine) {
+        return firstLine.contains("canary true");
+    }
+
+    private static JsonNode status(PackagedClient client, String token) throws Exception {
+        PackagedClient.Run run = client.run("rollout", token, "status", "--model", BGE, "--tier", "1.5x", "--json");
+        assertEquals(0, run.exitCode(), run.toString());
+        return JSON.readTree(run.stdout());
+    }
+
+    /** Publishes a copy of BGE-small as a variant of tier 1.5x, as a publisher does: model file first, manifest last. */
+    private static void publish(S3Client s3, Path parent, String id) throws Exception {
+        String dir = PREFIX + "/" + BGE + "/" + id + "/";
+        s3.putObject(put -> put.bucket(BUCKET).key(dir + "model.onnx"), RequestBody.fromFile(parent));
+        ObjectNode manifest = JSON.createObjectNode().put("id", id).put("parent", BGE).put("method", "copy")
+                .put("targetSpeedup", 1.5).put("measuredSpeedup", 1.5).put("sha256", sha256(parent))
+                .put("created", Instant.now().toString());
+        manifest.putObject("quality").put("data", "fixture").putObject("encoder").put("meanCosine", 1.0);
+        s3.putObject(put -> put.bucket(BUCKET).key(dir + "variant.json"), RequestBody.fromBytes(
+                JSON.writeValueAsBytes(manifest)));
+    }
+
+    private interface Check {
+        boolean holds() throws Exception;
+    }
+
+    /** Polls until {@code check} holds; fails after {@link #PROPAGATION_LIMIT_SECONDS} (a limit, not a measurement). */
+    private static void awaitTrue(Check check, String what) throws Exception {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(PROPAGATION_LIMIT_SECONDS);
+        while (!check.holds()) {
+            if (System.nanoTime() > until) {
+                throw new AssertionError("not within " + PROPAGATION_LIMIT_SECONDS + " s: " + what);
+            }
+            Thread.sleep(500);
+        }
+    }
+
+    private static String sha256(Path file) throws Exception {
+        try (InputStream in = new DigestInputStream(Files.newInputStream(file), MessageDigest.getInstance("SHA-256"))) {
+            MessageDigest digest = ((DigestInputStream) in).getMessageDigest();
+            in.transferTo(java.io.OutputStream.nullOutputStream());
+            return HexFormat.of().formatHex(digest.digest());
+        }
+    }
+}
