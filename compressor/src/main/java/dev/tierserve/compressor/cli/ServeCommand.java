@@ -16,7 +16,7 @@ import picocli.CommandLine.Spec;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-@Command(name = "serve", description = "Run the compressor worker as its own gRPC service (tierserve.compressor.v1."
+@Command(name = "serve", mixinStandardHelpOptions = true, description = "Run the compressor worker as its own gRPC service (tierserve.compressor.v1."
         + "CompressorService), taking over unfinished jobs in the store.")
 final class ServeCommand implements Callable<Integer> {
 
