@@ -48,6 +48,8 @@ final class ServeCommand implements Callable<Integer> {
         if (resumed > 0) {
             System.out.println("resumed " + resumed + " unfinished job(s)");
         }
+        // Other workers share the store: a job whose worker died is taken over once its lease lapses.
+        worker.takeOverEvery(java.time.Duration.ofSeconds(5));
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             server.shutdown();
             worker.close();

@@ -9,6 +9,7 @@ import picocli.CommandLine.Model.CommandSpec;
 
 import java.net.URI;
 import java.nio.file.Path;
+import java.time.Duration;
 
 /** Where the variant store is: a directory, or {@code s3://bucket/prefix} with its S3 settings. */
 final class StoreOptions {
@@ -34,13 +35,17 @@ final class StoreOptions {
             + "(job records, latency tables)")
     Path workDir;
 
+    @Option(names = "--lease-seconds", defaultValue = "30", description = "how long an S3 store's job lease lasts "
+            + "without renewal: a dead worker's job is taken over after it")
+    int leaseSeconds;
+
     VariantStore open() {
         if (!S3VariantStore.isS3(store)) {
             return VariantStore.filesystem(Path.of(store));
         }
         try {
             S3VariantStore.Builder builder = S3VariantStore.builder(store).region(region).cache(cacheDir, 8L << 30)
-                    .workDir(workDir);
+                    .workDir(workDir).leases(Duration.ofSeconds(Math.max(3, leaseSeconds)), Duration.ofSeconds(2));
             return (endpoint == null ? builder : builder.endpoint(endpoint)).build();
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "--store: " + e.getMessage());

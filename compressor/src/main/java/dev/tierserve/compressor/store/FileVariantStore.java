@@ -36,9 +36,11 @@ public final class FileVariantStore implements VariantStore {
     private static final Map<Path, Object> TIER_MONITORS = new ConcurrentHashMap<>();
 
     private final Path root;
+    private final JobQueue jobs;
 
     FileVariantStore(Path root) {
         this.root = root.toAbsolutePath();
+        this.jobs = new FileJobQueue(this.root);
     }
 
     public Path root() {
@@ -64,6 +66,11 @@ public final class FileVariantStore implements VariantStore {
     @Override
     public void recordUnreached(String model, String tier, UnreachedTarget record) {
         new VariantPublisher(root).recordUnreached(model, tier, record);
+    }
+
+    @Override
+    public JobQueue jobs() {
+        return jobs;
     }
 
     /** The variant's model file in this store (not verified: see {@link #verifiedModelFile}). */

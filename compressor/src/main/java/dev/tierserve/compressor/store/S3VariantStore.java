@@ -22,6 +22,7 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -45,6 +46,8 @@ import java.util.function.Function;
  * Every reader folds the log in key order; a change whose precondition no longer holds at its place in the log is
  * skipped, and its writer is told.</li>
  * <li>{@code <model>/unreached/<method>-<tier>-<runtime>.json}: the planner's unreached records.</li>
+ * <li>{@code <model>/jobs/} and {@code <model>/leases/}: compression jobs shared by any number of workers
+ * ({@link S3JobQueue}).</li>
  * </ul>
  * Manifests and changes are immutable once written, so a reader caches them by key and ETag: polling costs one LIST
  * per model, and only new objects are fetched.
@@ -61,6 +64,7 @@ public final class S3VariantStore implements VariantStore {
     private final String prefix;
     private final VariantCache cache;
     private final Path workDir;
+    private final JobQueue jobs;
     /** Parsed manifests and tier changes by key and ETag: objects fetched once. */
     private final Map<String, Cached<?>> parsed = new ConcurrentHashMap<>();
 
@@ -83,11 +87,26 @@ public final class S3VariantStore implements VariantStore {
      * @param workDir a local directory for this process' own files (latency tables, job records)
      */
     S3VariantStore(S3Client s3, String bucket, String prefix, VariantCache cache, Path workDir) {
+        this(s3, bucket, prefix, cache, workDir, Duration.ofSeconds(30), Duration.ofSeconds(2));
+    }
+
+    /**
+     * @param leaseTtl    how long a job's or tier's lease lasts without renewal (a dead worker's job waits this long)
+     * @param leaseSettle how long a claim waits before it counts (longer than two workers' clocks may differ)
+     */
+    S3VariantStore(S3Client s3, String bucket, String prefix, VariantCache cache, Path workDir, Duration leaseTtl,
+                   Duration leaseSettle) {
         this.s3 = s3;
         this.bucket = bucket;
         this.prefix = prefix.isEmpty() || prefix.endsWith("/") ? prefix : prefix + "/";
         this.cache = cache;
         this.workDir = workDir.toAbsolutePath();
+        this.jobs = new S3JobQueue(s3, bucket, this.prefix, leaseTtl, leaseSettle);
+    }
+
+    @Override
+    public JobQueue jobs() {
+        return jobs;
     }
 
     @Override
@@ -374,6 +393,8 @@ public final class S3VariantStore implements VariantStore {
         private Path cacheDir = Path.of("variant-cache");
         private long cacheMaxBytes = 8L << 30;
         private Path workDir = Path.of("store-work");
+        private Duration leaseTtl = Duration.ofSeconds(30);
+        private Duration leaseSettle = Duration.ofSeconds(2);
 
         private Builder(String location) {
             if (!isS3(location) || location.length() == SCHEME.length()) {
@@ -414,6 +435,16 @@ public final class S3VariantStore implements VariantStore {
             return this;
         }
 
+        /**
+         * How long a job's or tier's lease lasts without renewal (30 s: a dead worker's job is taken over after it),
+         * and how long a claim waits before it counts (2 s: longer than the workers' clocks may differ).
+         */
+        public Builder leases(Duration ttl, Duration settle) {
+            this.leaseTtl = ttl;
+            this.leaseSettle = settle;
+            return this;
+        }
+
         public S3VariantStore build() {
             S3ClientBuilder client = S3Client.builder().region(Region.of(region))
                     .httpClient(UrlConnectionHttpClient.create())
@@ -422,7 +453,7 @@ public final class S3VariantStore implements VariantStore {
                 client.endpointOverride(endpoint).forcePathStyle(true);
             }
             return new S3VariantStore(client.build(), bucket, prefix, new VariantCache(cacheDir, cacheMaxBytes),
-                    workDir);
+                    workDir, leaseTtl, leaseSettle);
         }
     }
 }

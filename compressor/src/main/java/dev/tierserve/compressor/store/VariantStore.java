@@ -64,6 +64,9 @@ public interface VariantStore {
     /** Records a target a method could not reach (replacing an older record for the same method, tier and runtime). */
     void recordUnreached(String model, String tier, UnreachedTarget record);
 
+    /** The compression jobs kept in this store, and their leases. */
+    JobQueue jobs();
+
     /** Removes what a killed publisher left behind, older than {@code minAgeMillis}; the number removed. */
     int removeAbandonedStaging(String model, long minAgeMillis);
 }

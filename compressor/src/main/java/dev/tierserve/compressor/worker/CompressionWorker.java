@@ -4,6 +4,7 @@ import dev.tierserve.compressor.plan.Candidate;
 import dev.tierserve.compressor.plan.PlanRequest;
 import dev.tierserve.compressor.plan.TierDecision;
 import dev.tierserve.compressor.plan.TierPlanner;
+import dev.tierserve.compressor.store.JobQueue;
 import dev.tierserve.compressor.store.StoredVariant;
 import dev.tierserve.compressor.store.TierNames;
 import dev.tierserve.compressor.store.TierTable;
@@ -25,6 +26,7 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -41,7 +43,7 @@ public final class CompressionWorker implements AutoCloseable {
     private static final Set<Job.State> ACTIVE = Set.of(Job.State.QUEUED, Job.State.RUNNING);
 
     private final VariantStore store;
-    private final JobStore jobs;
+    private final JobQueue jobs;
     private final ModelLocator models;
     private final WorkerDefaults defaults;
     private final Consumer<String> log;
@@ -50,14 +52,17 @@ public final class CompressionWorker implements AutoCloseable {
         thread.setDaemon(true);
         return thread;
     });
+    private final List<ScheduledExecutorService> scanners = new CopyOnWriteArrayList<>();
     /** Jobs this worker has queued or is running, in their latest state. */
     private final Map<String, Job> mine = new ConcurrentHashMap<>();
     private final Set<String> cancelRequested = ConcurrentHashMap.newKeySet();
+    /** The leases each running job holds: its own, then its tiers'. */
+    private final Map<String, List<JobQueue.Lease>> held = new ConcurrentHashMap<>();
     private final Map<String, List<Consumer<Job>>> watchers = new ConcurrentHashMap<>();
 
     public CompressionWorker(VariantStore store, ModelLocator models, WorkerDefaults defaults, Consumer<String> log) {
         this.store = store;
-        this.jobs = new JobStore(store.workDir());
+        this.jobs = store.jobs();
         this.models = models;
         this.defaults = defaults;
         this.log = log;
@@ -67,11 +72,34 @@ public final class CompressionWorker implements AutoCloseable {
         return store;
     }
 
+    /**
+     * Looks for unfinished jobs no live worker owns every {@code interval}, so that a job whose worker died (its lease
+     * lapsed) is taken over by this one.
+     */
+    public void takeOverEvery(java.time.Duration interval) {
+        ScheduledExecutorService scanner = Executors.newSingleThreadScheduledExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "compressor-take-over");
+            thread.setDaemon(true);
+            return thread;
+        });
+        scanners.add(scanner);
+        scanner.scheduleWithFixedDelay(() -> {
+            try {
+                int resumed = resumeUnfinished();
+                if (resumed > 0) {
+                    log.accept("took over " + resumed + " unfinished job(s)");
+                }
+            } catch (RuntimeException e) {
+                log.accept("cannot look for unfinished jobs: " + e.getMessage());
+            }
+        }, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
+    }
+
     /** Takes over unfinished jobs that no live worker owns (a worker killed mid-job leaves them behind). */
     public synchronized int resumeUnfinished() {
         int resumed = 0;
         for (Job job : jobs.all()) {
-            if (ACTIVE.contains(job.getState()) && adopt(job)) {
+            if (ACTIVE.contains(job.getState()) && !mine.containsKey(job.getId()) && adopt(job)) {
                 // A worker killed while publishing leaves a hidden staging directory; an hour-old one is abandoned.
                 store.removeAbandonedStaging(job.getRequest().getModel(), TimeUnit.HOURS.toMillis(1));
                 resumed++;
@@ -171,6 +199,7 @@ public final class CompressionWorker implements AutoCloseable {
 
     @Override
     public void close() {
+        scanners.forEach(ExecutorService::shutdownNow);
         runner.shutdownNow();
         try {
             runner.awaitTermination(10, TimeUnit.SECONDS);
@@ -186,7 +215,7 @@ public final class CompressionWorker implements AutoCloseable {
         if (mine.containsKey(job.getId())) {
             return true;
         }
-        Optional<FileLocks.Held> probe = FileLocks.tryLock(jobs.ownerLock(job));
+        Optional<JobQueue.Lease> probe = jobs.tryAcquire(job.getRequest().getModel(), job.getId());
         if (probe.isEmpty()) {
             return false; // a live worker is running it
         }
@@ -202,13 +231,15 @@ public final class CompressionWorker implements AutoCloseable {
             mine.remove(id);
             return;
         }
-        Optional<FileLocks.Held> owner = FileLocks.tryLock(jobs.ownerLock(job));
+        Optional<JobQueue.Lease> owner = jobs.tryAcquire(job.getRequest().getModel(), id);
         if (owner.isEmpty()) {
             mine.remove(id); // another worker took it between queueing and now
             return;
         }
-        List<FileLocks.Held> tierLocks = new ArrayList<>();
-        try (FileLocks.Held ignored = owner.get()) {
+        List<JobQueue.Lease> tierLocks = new ArrayList<>();
+        held.put(id, tierLocks);
+        tierLocks.add(owner.get());
+        try {
             job = update(job.toBuilder().setState(Job.State.RUNNING).setAttempts(job.getAttempts() + 1)
                     .setProgress("started (attempt " + (job.getAttempts() + 1) + ")").clearError());
             SubmitJobRequest request = job.getRequest();
@@ -239,6 +270,10 @@ public final class CompressionWorker implements AutoCloseable {
             }
             update(done.setState(Job.State.SUCCEEDED).setProgress("done"));
             log.accept("job " + id + " succeeded");
+        } catch (LeaseLostException e) {
+            // Another worker may own the job now: its record is not ours to write any more.
+            mine.remove(id);
+            log.accept("job " + id + " stopped here: " + e.getMessage());
         } catch (CancellationException e) {
             update(mine.getOrDefault(id, job).toBuilder().setState(Job.State.CANCELLED).setProgress("cancelled"));
             log.accept("job " + id + " cancelled");
@@ -247,16 +282,17 @@ public final class CompressionWorker implements AutoCloseable {
                     e.getClass().getSimpleName() + ": " + e.getMessage()));
             log.accept("job " + id + " failed: " + e);
         } finally {
-            tierLocks.forEach(FileLocks.Held::close);
+            held.remove(id);
+            tierLocks.forEach(JobQueue.Lease::close);
             mine.remove(id);
             cancelRequested.remove(id);
         }
     }
 
-    private FileLocks.Held awaitTierLock(String id, String model, String tier) {
+    private JobQueue.Lease awaitTierLock(String id, String model, String tier) {
         boolean announced = false;
         while (true) {
-            Optional<FileLocks.Held> lock = FileLocks.tryLock(jobs.tierLock(model, tier));
+            Optional<JobQueue.Lease> lock = jobs.tryAcquire(model, "tier-" + tier);
             if (lock.isPresent()) {
                 return lock.get();
             }
@@ -307,6 +343,11 @@ public final class CompressionWorker implements AutoCloseable {
     }
 
     private void checkCancelled(String id) {
+        for (JobQueue.Lease lease : held.getOrDefault(id, List.of())) {
+            if (!lease.held()) {
+                throw new LeaseLostException("job " + id + " lost its lease (the store could not be reached in time)");
+            }
+        }
         if (cancelRequested.contains(id) || Thread.currentThread().isInterrupted()) {
             throw new CancellationException("job " + id + " cancelled");
         }

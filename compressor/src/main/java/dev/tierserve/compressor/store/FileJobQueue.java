@@ -1,4 +1,4 @@
-package dev.tierserve.compressor.worker;
+package dev.tierserve.compressor.store;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import com.google.protobuf.util.JsonFormat;
@@ -17,36 +17,43 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
- * Durable job records in the variant store: {@code <root>/<model>/jobs/<job id>.json}, the wire's {@link Job}
+ * Durable job records in a directory store: {@code <root>/<model>/jobs/<job id>.json}, the wire's {@link Job}
  * message in protobuf JSON, replaced atomically on every change so that a killed worker leaves the last complete
- * record behind.
+ * record behind. Leases are operating-system file locks ({@code jobs/.<name>.lock}), which the system releases when
+ * their process dies, so a worker on the same (shared) filesystem takes over at once.
  */
-final class JobStore {
+final class FileJobQueue implements JobQueue {
 
     private static final JsonFormat.Printer PRINTER = JsonFormat.printer();
     private static final JsonFormat.Parser PARSER = JsonFormat.parser().ignoringUnknownFields();
 
     private final Path root;
 
-    JobStore(Path root) {
+    FileJobQueue(Path root) {
         this.root = root;
     }
 
-    Path jobsDir(String model) {
+    private Path jobsDir(String model) {
         return root.resolve(model).resolve("jobs");
     }
 
-    /** The file whose lock marks the worker running the job. */
-    Path ownerLock(Job job) {
-        return jobsDir(job.getRequest().getModel()).resolve("." + job.getId() + ".lock");
+    @Override
+    public Optional<Lease> tryAcquire(String model, String name) {
+        return FileLocks.tryLock(jobsDir(model).resolve("." + name + ".lock")).map(held -> new Lease() {
+            @Override
+            public boolean held() {
+                return true; // a lock is held until released, or until its process dies
+            }
+
+            @Override
+            public void close() {
+                held.close();
+            }
+        });
     }
 
-    /** The file whose lock marks the job compressing {@code tier} of {@code model}, in any process. */
-    Path tierLock(String model, String tier) {
-        return jobsDir(model).resolve(".tier-" + tier + ".lock");
-    }
-
-    synchronized void save(Job job) {
+    @Override
+    public synchronized void save(Job job) {
         Path dir = jobsDir(job.getRequest().getModel());
         try {
             Files.createDirectories(dir);
@@ -59,8 +66,8 @@ final class JobStore {
         }
     }
 
-    /** Every job record of every model, oldest first. */
-    List<Job> all() {
+    @Override
+    public List<Job> all() {
         List<Job> jobs = new ArrayList<>();
         if (!Files.isDirectory(root)) {
             return jobs;
@@ -74,10 +81,6 @@ final class JobStore {
         }
         jobs.sort(Comparator.comparing(Job::getCreated));
         return jobs;
-    }
-
-    Optional<Job> find(String id) {
-        return all().stream().filter(job -> job.getId().equals(id)).findFirst();
     }
 
     private static List<Job> read(Path dir) throws IOException {

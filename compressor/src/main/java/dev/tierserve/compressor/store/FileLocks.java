@@ -1,4 +1,4 @@
-package dev.tierserve.compressor.worker;
+package dev.tierserve.compressor.store;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
