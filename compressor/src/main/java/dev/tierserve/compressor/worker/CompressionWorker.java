@@ -27,6 +27,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -53,6 +54,11 @@ public final class CompressionWorker implements AutoCloseable {
         return thread;
     });
     private final List<ScheduledExecutorService> scanners = new CopyOnWriteArrayList<>();
+    private final ScheduledExecutorService followers = Executors.newSingleThreadScheduledExecutor(runnable -> {
+        Thread thread = new Thread(runnable, "compressor-job-follower");
+        thread.setDaemon(true);
+        return thread;
+    });
     /** Jobs this worker has queued or is running, in their latest state. */
     private final Map<String, Job> mine = new ConcurrentHashMap<>();
     private final Set<String> cancelRequested = ConcurrentHashMap.newKeySet();
@@ -190,7 +196,32 @@ public final class CompressionWorker implements AutoCloseable {
         List<Consumer<Job>> list = watchers.computeIfAbsent(id, key -> new CopyOnWriteArrayList<>());
         list.add(listener);
         listener.accept(current(id).orElse(job));
-        return () -> list.remove(listener);
+        // A job another worker runs changes only in the store: its record is read again every second.
+        Job[] seen = {current(id).orElse(job)};
+        List<ScheduledFuture<?>> follow = new CopyOnWriteArrayList<>();
+        if (!finished(seen[0])) {
+            follow.add(followers.scheduleWithFixedDelay(() -> {
+                if (mine.containsKey(id) || finished(seen[0])) {
+                    return; // this worker's own updates reach the listener directly
+                }
+                try {
+                    jobs.find(id).filter(latest -> !latest.getUpdated().equals(seen[0].getUpdated()))
+                            .ifPresent(latest -> {
+                                seen[0] = latest;
+                                listener.accept(latest);
+                                if (finished(latest)) {
+                                    follow.forEach(f -> f.cancel(false));
+                                }
+                            });
+                } catch (RuntimeException e) {
+                    log.accept("cannot read job " + id + ": " + e.getMessage()); // tried again in a second
+                }
+            }, 1, 1, TimeUnit.SECONDS));
+        }
+        return () -> {
+            list.remove(listener);
+            follow.forEach(f -> f.cancel(false));
+        };
     }
 
     public static boolean finished(Job job) {
@@ -200,6 +231,7 @@ public final class CompressionWorker implements AutoCloseable {
     @Override
     public void close() {
         scanners.forEach(ExecutorService::shutdownNow);
+        followers.shutdownNow();
         runner.shutdownNow();
         try {
             runner.awaitTermination(10, TimeUnit.SECONDS);
