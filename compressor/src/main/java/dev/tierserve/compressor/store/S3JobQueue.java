@@ -18,8 +18,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
@@ -52,6 +54,13 @@ final class S3JobQueue implements JobQueue {
     private final Duration settle;
     private final String worker;
     private final Pattern jobKey;
+    /** Lease claims by key (they never change) and job records by key and ETag: each fetched once. */
+    private final Map<String, Claim> claims = new ConcurrentHashMap<>();
+    private final Map<String, Cached> records = new ConcurrentHashMap<>();
+
+    private record Cached(String etag, Job job) {
+    }
+
     private final ScheduledExecutorService renewer = Executors.newSingleThreadScheduledExecutor(runnable -> {
         Thread thread = new Thread(runnable, "lease-renewer");
         thread.setDaemon(true);
@@ -91,9 +100,15 @@ final class S3JobQueue implements JobQueue {
             if (!jobKey.matcher(object.key()).matches()) {
                 continue;
             }
+            Cached cached = records.get(object.key());
+            if (cached != null && cached.etag().equals(object.eTag())) {
+                jobs.add(cached.job());
+                continue;
+            }
             try {
                 Job.Builder job = Job.newBuilder();
                 PARSER.merge(s3.getObjectAsBytes(get -> get.bucket(bucket).key(object.key())).asUtf8String(), job);
+                records.put(object.key(), new Cached(object.eTag(), job.build()));
                 jobs.add(job.build());
             } catch (NoSuchKeyException | InvalidProtocolBufferException e) {
                 // removed meanwhile, or not one of ours
@@ -130,18 +145,21 @@ final class S3JobQueue implements JobQueue {
     }
 
     private Fold fold(String dir) {
-        List<S3Object> claims = new ArrayList<>(list(dir));
-        claims.sort(Comparator.comparing(S3Object::key));
+        List<S3Object> log = new ArrayList<>(list(dir));
+        log.sort(Comparator.comparing(S3Object::key));
         String owner = null;
         long expires = 0;
         String lastKey = "";
-        for (S3Object object : claims) {
-            Claim claim;
-            try {
-                claim = JSON.readValue(s3.getObjectAsBytes(get -> get.bucket(bucket).key(object.key())).asByteArray(),
-                        Claim.class);
-            } catch (IOException | NoSuchKeyException e) {
-                continue; // removed by a release meanwhile, or not ours
+        for (S3Object object : log) {
+            Claim claim = claims.get(object.key());
+            if (claim == null) {
+                try {
+                    claim = JSON.readValue(s3.getObjectAsBytes(get -> get.bucket(bucket).key(object.key()))
+                            .asByteArray(), Claim.class);
+                } catch (IOException | NoSuchKeyException e) {
+                    continue; // removed by a release meanwhile, or not ours
+                }
+                claims.put(object.key(), claim); // claims never change: fetched once
             }
             lastKey = object.key().substring(dir.length());
             if (claim.release()) {
@@ -239,6 +257,7 @@ final class S3JobQueue implements JobQueue {
                 for (S3Object object : list(dir)) {
                     if (object.key().compareTo(released) <= 0) {
                         s3.deleteObject(delete -> delete.bucket(bucket).key(object.key()));
+                        claims.remove(object.key());
                     }
                 }
             } catch (RuntimeException e) {

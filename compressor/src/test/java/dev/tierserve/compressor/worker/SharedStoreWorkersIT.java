@@ -29,6 +29,8 @@ import java.util.concurrent.TimeUnit;
 
 import static dev.tierserve.compressor.worker.WorkerFixtures.MODEL;
 import static dev.tierserve.compressor.worker.WorkerFixtures.await;
+import static dev.tierserve.compressor.worker.WorkerFixtures.awaitServer;
+import static dev.tierserve.compressor.worker.WorkerFixtures.freePort;
 import static dev.tierserve.compressor.worker.WorkerFixtures.smallJob;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -116,28 +118,6 @@ class SharedStoreWorkersIT {
             return Files.readString(dir.resolve(name + ".log"));
         } catch (IOException e) {
             return "";
-        }
-    }
-
-    private static CompressorServiceGrpc.CompressorServiceBlockingStub awaitServer(
-            CompressorServiceGrpc.CompressorServiceBlockingStub stub) throws InterruptedException {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (true) {
-            try {
-                stub.withDeadlineAfter(5, TimeUnit.SECONDS).listJobs(ListJobsRequest.getDefaultInstance());
-                return stub;
-            } catch (StatusRuntimeException e) {
-                if (System.nanoTime() > until) {
-                    throw e;
-                }
-                Thread.sleep(300);
-            }
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
         }
     }
 }

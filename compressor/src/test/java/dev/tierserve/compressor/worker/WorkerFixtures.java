@@ -1,11 +1,18 @@
 package dev.tierserve.compressor.worker;
 
 import dev.tierserve.compressor.TestModels;
+import dev.tierserve.proto.compressor.CompressorServiceGrpc;
 import dev.tierserve.proto.compressor.Job;
+import dev.tierserve.proto.compressor.ListJobsRequest;
 import dev.tierserve.proto.compressor.RuntimeSettings;
 import dev.tierserve.proto.compressor.SubmitJobRequest;
 
+import io.grpc.StatusRuntimeException;
+
+import java.io.IOException;
+import java.net.ServerSocket;
 import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 
 /** A model repository with all-MiniLM-L6 and a small, fast job for it (TrimLLM, 16 texts, sequence 64). */
@@ -40,5 +47,28 @@ final class WorkerFixtures {
             last = job.get();
         }
         return last;
+    }
+
+    /** The stub once the server answers (a fresh JVM takes a few seconds to listen). */
+    static CompressorServiceGrpc.CompressorServiceBlockingStub awaitServer(
+            CompressorServiceGrpc.CompressorServiceBlockingStub stub) throws InterruptedException {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            try {
+                stub.withDeadlineAfter(5, TimeUnit.SECONDS).listJobs(ListJobsRequest.getDefaultInstance());
+                return stub;
+            } catch (StatusRuntimeException e) {
+                if (System.nanoTime() > until) {
+                    throw e;
+                }
+                Thread.sleep(300);
+            }
+        }
+    }
+
+    static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0)) {
+            return socket.getLocalPort();
+        }
     }
 }

@@ -23,6 +23,8 @@ import java.util.stream.Stream;
 
 import static dev.tierserve.compressor.worker.WorkerFixtures.MODEL;
 import static dev.tierserve.compressor.worker.WorkerFixtures.await;
+import static dev.tierserve.compressor.worker.WorkerFixtures.awaitServer;
+import static dev.tierserve.compressor.worker.WorkerFixtures.freePort;
 import static dev.tierserve.compressor.worker.WorkerFixtures.smallJob;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -99,29 +101,5 @@ class WorkerRestartIT {
         return new ProcessBuilder(java.toString(), "-Xmx4g", "-jar", jar, "serve", "--port", String.valueOf(port),
                 "--models", models.toString(), "--store", store.toString(), "--seq", "64")
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
-    }
-
-    /** The stub once the server answers (a fresh JVM takes a few seconds to listen). */
-    private static CompressorServiceGrpc.CompressorServiceBlockingStub awaitServer(
-            CompressorServiceGrpc.CompressorServiceBlockingStub stub) throws InterruptedException {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (true) {
-            try {
-                stub.withDeadlineAfter(2, TimeUnit.SECONDS).listJobs(dev.tierserve.proto.compressor.ListJobsRequest
-                        .getDefaultInstance());
-                return stub;
-            } catch (StatusRuntimeException e) {
-                if (System.nanoTime() > until) {
-                    throw e;
-                }
-                Thread.sleep(300);
-            }
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
-        }
     }
 }
