@@ -201,7 +201,11 @@ public final class CompressionWorker implements AutoCloseable {
         List<ScheduledFuture<?>> follow = new CopyOnWriteArrayList<>();
         if (!finished(seen[0])) {
             follow.add(followers.scheduleWithFixedDelay(() -> {
-                if (mine.containsKey(id) || finished(seen[0])) {
+                if (finished(seen[0]) || !watchers.getOrDefault(id, List.of()).contains(listener)) {
+                    follow.forEach(f -> f.cancel(false)); // ended, here (update() dropped its watchers) or there
+                    return;
+                }
+                if (mine.containsKey(id)) {
                     return; // this worker's own updates reach the listener directly
                 }
                 try {
@@ -210,6 +214,7 @@ public final class CompressionWorker implements AutoCloseable {
                                 seen[0] = latest;
                                 listener.accept(latest);
                                 if (finished(latest)) {
+                                    list.remove(listener);
                                     follow.forEach(f -> f.cancel(false));
                                 }
                             });
