@@ -6,7 +6,6 @@ import dev.tierserve.compressor.plan.PlanRequest;
 import dev.tierserve.compressor.plan.TierDecision;
 import dev.tierserve.compressor.plan.TierPlanner;
 import dev.tierserve.compressor.store.TierNames;
-import dev.tierserve.compressor.store.VariantStore;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;

@@ -8,12 +8,10 @@ import dev.tierserve.proto.compressor.ListVariantsRequest;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
-import io.grpc.StatusRuntimeException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
@@ -27,7 +25,6 @@ import static dev.tierserve.compressor.worker.WorkerFixtures.awaitServer;
 import static dev.tierserve.compressor.worker.WorkerFixtures.freePort;
 import static dev.tierserve.compressor.worker.WorkerFixtures.smallJob;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * {@code compressor serve} as its own process: killed (SIGKILL) in the middle of a job, then started again on the

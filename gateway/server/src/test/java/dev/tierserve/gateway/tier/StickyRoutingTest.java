@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.tierserve.compressor.eval.EncoderQuality;
-import dev.tierserve.compressor.store.TierTable;
 import dev.tierserve.compressor.store.VariantManifest;
 import dev.tierserve.compressor.store.TierChange;
 import dev.tierserve.compressor.store.VariantStore;
