@@ -9,8 +9,8 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.tierserve.compressor.data.EncodedBatch;
 import dev.tierserve.compressor.runtime.Feeds;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
 import dev.tierserve.compressor.runtime.Sessions;
+import dev.tierserve.store.RuntimeSettings;
 
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;

@@ -9,7 +9,7 @@ import dev.tierserve.compressor.eval.Evaluation;
 import dev.tierserve.compressor.eval.EvaluationReport;
 import dev.tierserve.compressor.graph.OnnxModelReader;
 import dev.tierserve.compressor.report.QualitySpeedupChart;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.store.RuntimeSettings;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;

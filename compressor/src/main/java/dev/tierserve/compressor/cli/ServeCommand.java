@@ -2,8 +2,8 @@ package dev.tierserve.compressor.cli;
 
 import dev.tierserve.compressor.worker.CompressionWorker;
 import dev.tierserve.compressor.worker.CompressorGrpcService;
-import dev.tierserve.compressor.worker.ModelLocator;
 import dev.tierserve.compressor.worker.WorkerDefaults;
+import dev.tierserve.jobs.ModelLocator;
 import io.grpc.Grpc;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;

@@ -1,11 +1,11 @@
 package dev.tierserve.compressor.cli;
 
-import dev.tierserve.compressor.store.S3VariantStore;
-import dev.tierserve.compressor.store.VariantStore;
+import dev.tierserve.store.S3VariantStore;
+import dev.tierserve.store.VariantStore;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 import java.net.URI;
 import java.nio.file.Path;

@@ -12,7 +12,9 @@ import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.latency.LatencyMeter;
 import dev.tierserve.compressor.latency.LatencyReport;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.store.DecoderQuality;
+import dev.tierserve.store.EncoderQuality;
+import dev.tierserve.store.RuntimeSettings;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -86,8 +88,8 @@ public final class Evaluation {
         }
         if (decoder) {
             int vocabulary = map.lmHead().outFeatures();
-            testBatches = testBatches.stream().map(b -> DecoderQuality.foldIntoVocabulary(b, vocabulary)).toList();
-            latencyBatch = DecoderQuality.foldIntoVocabulary(latencyBatch, vocabulary);
+            testBatches = testBatches.stream().map(b -> DecoderComparison.foldIntoVocabulary(b, vocabulary)).toList();
+            latencyBatch = DecoderComparison.foldIntoVocabulary(latencyBatch, vocabulary);
         }
 
         List<LatencyMeter.Candidate> candidates = all.stream()
@@ -98,7 +100,7 @@ public final class Evaluation {
         List<VariantResult> results = new ArrayList<>();
         if (decoder) {
             for (Model model : all) {
-                DecoderQuality quality = DecoderQuality.evaluate(parent.proto(), model.proto(), testBatches,
+                DecoderQuality quality = DecoderComparison.evaluate(parent.proto(), model.proto(), testBatches,
                         latency.provider(), latency.threads(), map.synthetic());
                 results.add(result(model, timing, null, quality));
             }
@@ -115,7 +117,7 @@ public final class Evaluation {
             }
             for (Model model : all) {
                 float[][] test = model == parent ? parentTest : embed(model.proto(), output, testBatches);
-                results.add(result(model, timing, EncoderQuality.compare(parentTest, test, classifier, testLabels), null));
+                results.add(result(model, timing, EncoderComparison.compare(parentTest, test, classifier, testLabels), null));
             }
         }
         return new EvaluationReport(parent.name(), map.synthetic(), latency, warmupRuns, rounds, dataName,

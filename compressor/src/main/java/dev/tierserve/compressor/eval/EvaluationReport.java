@@ -1,6 +1,8 @@
 package dev.tierserve.compressor.eval;
 
-import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.store.DecoderQuality;
+import dev.tierserve.store.EncoderQuality;
+import dev.tierserve.store.RuntimeSettings;
 
 import java.util.List;
 import java.util.Locale;

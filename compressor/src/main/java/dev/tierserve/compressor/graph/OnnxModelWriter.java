@@ -12,6 +12,9 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 
 /**
  * Writes an ONNX model. A protobuf message cannot exceed 2 GB, so when the initializers are larger than
@@ -36,6 +39,16 @@ public final class OnnxModelWriter {
 
     public static Builder builder() {
         return new Builder();
+    }
+
+    /** The sha256 of the model's serialised bytes: what {@link #write} writes for a model that fits inline. */
+    public static String sha256(ModelProto model) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                    .digest(model.toByteArray()));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     /** Writes inline when it fits, else with external data. */

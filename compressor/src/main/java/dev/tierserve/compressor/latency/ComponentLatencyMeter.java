@@ -9,7 +9,7 @@ import dev.tierserve.compressor.graph.edit.SubBlockRemoval;
 import dev.tierserve.compressor.graph.structure.AttentionBlock;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.store.RuntimeSettings;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -14,7 +14,7 @@ import java.util.List;
  * @param fullMs          the whole parent
  * @param fixedMs         the parent with every layer removed
  */
-public record ComponentLatencyTable(String modelKey, dev.tierserve.compressor.runtime.RuntimeSettings settings,
+public record ComponentLatencyTable(String modelKey, dev.tierserve.store.RuntimeSettings settings,
                                     int layers, int headsPerLevel, double[] attentionMs, List<MlpLevel> mlpLevels,
                                     double fullMs, double fixedMs) {
 

@@ -1,6 +1,6 @@
 package dev.tierserve.compressor.latency;
 
-import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.store.RuntimeSettings;
 
 import java.util.List;
 import java.util.Locale;

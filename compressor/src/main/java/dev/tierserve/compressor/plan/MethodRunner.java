@@ -5,7 +5,7 @@ import dev.tierserve.compressor.data.BatchTokenizer;
 import dev.tierserve.compressor.data.DataSplits;
 import dev.tierserve.compressor.data.EncodedBatch;
 import dev.tierserve.compressor.data.TextSample;
-import dev.tierserve.compressor.eval.DecoderQuality;
+import dev.tierserve.compressor.eval.DecoderComparison;
 import dev.tierserve.compressor.eval.Evaluation;
 import dev.tierserve.compressor.latency.ComponentLatencyMeter;
 import dev.tierserve.compressor.latency.ComponentLatencyTable;
@@ -24,7 +24,7 @@ import dev.tierserve.compressor.method.ziplm.ZipLm;
 import dev.tierserve.compressor.method.ziplm.ZipLmOptions;
 import dev.tierserve.compressor.method.ziplm.ZipLmResult;
 import dev.tierserve.compressor.method.ziplm.ZipLmRun;
-import dev.tierserve.compressor.store.TierNames;
+import dev.tierserve.store.TierNames;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -213,7 +213,7 @@ final class MethodRunner {
     }
 
     private EncodedBatch forModel(EncodedBatch batch) {
-        return decoderVocabulary.isPresent() ? DecoderQuality.foldIntoVocabulary(batch, decoderVocabulary.getAsInt())
+        return decoderVocabulary.isPresent() ? DecoderComparison.foldIntoVocabulary(batch, decoderVocabulary.getAsInt())
                 : batch;
     }
 }

@@ -1,7 +1,7 @@
 package dev.tierserve.compressor.plan;
 
 import dev.tierserve.compressor.calib.Pooling;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.store.RuntimeSettings;
 
 import java.nio.file.Path;
 import java.util.List;

@@ -8,16 +8,16 @@ import dev.tierserve.compressor.eval.Evaluation;
 import dev.tierserve.compressor.eval.EvaluationReport;
 import dev.tierserve.compressor.eval.VariantResult;
 import dev.tierserve.compressor.graph.OnnxModelReader;
+import dev.tierserve.compressor.graph.OnnxModelWriter;
 import dev.tierserve.compressor.graph.structure.Projection;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.method.CompressedVariant;
 import dev.tierserve.compressor.method.Unreached;
-import dev.tierserve.compressor.store.TierChange;
-import dev.tierserve.compressor.store.TierNames;
-import dev.tierserve.compressor.store.UnreachedTarget;
-import dev.tierserve.compressor.store.VariantManifest;
-import dev.tierserve.compressor.store.VariantPublisher;
-import dev.tierserve.compressor.store.VariantStore;
+import dev.tierserve.store.TierChange;
+import dev.tierserve.store.TierNames;
+import dev.tierserve.store.UnreachedTarget;
+import dev.tierserve.store.VariantManifest;
+import dev.tierserve.store.VariantStore;
 
 import java.nio.file.Path;
 import java.time.Instant;
@@ -49,7 +49,7 @@ public final class TierPlanner {
     public List<TierDecision> plan(PlanRequest request) {
         long start = System.nanoTime();
         ModelProto parent = OnnxModelReader.read(request.parentFile());
-        String parentSha = VariantPublisher.sha256(parent);
+        String parentSha = OnnxModelWriter.sha256(parent);
         Path tokenizer = request.tokenizer();
         List<TextSample> samples = request.calibration().equals("brown") ? BrownCorpus.bundled()
                 : TextFiles.read(Path.of(request.calibration()));
@@ -141,7 +141,7 @@ public final class TierPlanner {
     private String publish(PlanRequest request, double tier, CompressedVariant variant, VariantResult quality,
                            EvaluationReport report, String parentSha, boolean synthetic) {
         String id = variant.method().replace('+', '-') + "-" + TierNames.format(tier) + "-"
-                + VariantPublisher.sha256(variant.model()).substring(0, 8);
+                + OnnxModelWriter.sha256(variant.model()).substring(0, 8);
         Map<String, Object> parameters = new LinkedHashMap<>(variant.parameters());
         parameters.put("calibrationData", request.calibration());
         parameters.put("calibrationLoss", variant.calibrationLoss());
@@ -155,7 +155,7 @@ public final class TierPlanner {
             parameters.put("jobId", request.jobId());
         }
         if (store.variant(request.model(), id).isEmpty()) {
-            String published = store.publish(request.model(), id, variant.model(), sha -> new VariantManifest(
+            String published = store.publish(request.model(), id, file -> OnnxModelWriter.write(variant.model(), file), sha -> new VariantManifest(
                     id, request.model(), parentSha, variant.method(), parameters, tier, variant.measuredSpeedup(),
                     new VariantManifest.Latency(variant.parentMs(), variant.variantMs(), request.runtime(), 5, 20),
                     new VariantManifest.Quality(request.calibration(), report.testTexts(), quality.encoder(),

@@ -4,6 +4,7 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
+import dev.tierserve.store.RuntimeSettings;
 
 /** ONNX Runtime sessions for the compressor: one environment, the provider and threads of the settings. */
 public final class Sessions {

@@ -4,14 +4,18 @@ import dev.tierserve.compressor.plan.Candidate;
 import dev.tierserve.compressor.plan.PlanRequest;
 import dev.tierserve.compressor.plan.TierDecision;
 import dev.tierserve.compressor.plan.TierPlanner;
-import dev.tierserve.compressor.store.JobQueue;
-import dev.tierserve.compressor.store.StoredVariant;
-import dev.tierserve.compressor.store.TierNames;
-import dev.tierserve.compressor.store.TierTable;
-import dev.tierserve.compressor.store.VariantStore;
+import dev.tierserve.jobs.EmbeddedWorker;
+import dev.tierserve.jobs.JobNotFoundException;
+import dev.tierserve.jobs.ModelLocator;
+import dev.tierserve.jobs.RuntimeWire;
 import dev.tierserve.proto.compressor.Job;
 import dev.tierserve.proto.compressor.SubmitJobRequest;
 import dev.tierserve.proto.compressor.TierOutcome;
+import dev.tierserve.store.JobQueue;
+import dev.tierserve.store.StoredVariant;
+import dev.tierserve.store.TierNames;
+import dev.tierserve.store.TierTable;
+import dev.tierserve.store.VariantStore;
 
 import java.nio.file.Path;
 import java.time.Instant;
@@ -26,9 +30,9 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
@@ -39,7 +43,7 @@ import java.util.function.Consumer;
  * A job compresses a tier only while holding that tier's lock, so no two jobs, in any process, build the same
  * model and tier at once.
  */
-public final class CompressionWorker implements AutoCloseable {
+public final class CompressionWorker implements EmbeddedWorker {
 
     private static final Set<Job.State> ACTIVE = Set.of(Job.State.QUEUED, Job.State.RUNNING);
 
@@ -102,6 +106,7 @@ public final class CompressionWorker implements AutoCloseable {
     }
 
     /** Takes over unfinished jobs that no live worker owns (a worker killed mid-job leaves them behind). */
+    @Override
     public synchronized int resumeUnfinished() {
         int resumed = 0;
         for (Job job : jobs.all()) {
@@ -119,6 +124,7 @@ public final class CompressionWorker implements AutoCloseable {
      *
      * @throws IllegalArgumentException for an unknown model, a malformed tier, method, runtime or pooling
      */
+    @Override
     public synchronized Job submit(SubmitJobRequest request) {
         if (models.parentFile(request.getModel()).isEmpty()) {
             throw new IllegalArgumentException("unknown model '" + request.getModel() + "'");
@@ -159,6 +165,7 @@ public final class CompressionWorker implements AutoCloseable {
         return job;
     }
 
+    @Override
     public Optional<Job> job(String id) {
         return current(id);
     }

@@ -1,6 +1,8 @@
 package dev.tierserve.compressor.worker;
 
-import dev.tierserve.compressor.store.StoredVariant;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tierserve.jobs.JobNotFoundException;
 import dev.tierserve.proto.compressor.CompressorServiceGrpc;
 import dev.tierserve.proto.compressor.GetJobRequest;
 import dev.tierserve.proto.compressor.Job;
@@ -10,8 +12,7 @@ import dev.tierserve.proto.compressor.ListVariantsRequest;
 import dev.tierserve.proto.compressor.ListVariantsResponse;
 import dev.tierserve.proto.compressor.SubmitJobRequest;
 import dev.tierserve.proto.compressor.Variant;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tierserve.store.StoredVariant;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;

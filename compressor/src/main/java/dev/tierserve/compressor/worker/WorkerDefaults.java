@@ -1,7 +1,7 @@
 package dev.tierserve.compressor.worker;
 
 import dev.tierserve.compressor.plan.PlanRequest;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.store.RuntimeSettings;
 
 import java.util.List;
 

@@ -23,7 +23,7 @@ import dev.tierserve.compressor.method.bonsai.BonsaiResult;
 import dev.tierserve.compressor.method.ziplm.ZipLm;
 import dev.tierserve.compressor.method.ziplm.ZipLmOptions;
 import dev.tierserve.compressor.report.QualitySpeedupChart;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.store.RuntimeSettings;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 

@@ -14,7 +14,7 @@ import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.latency.ComponentLatencyMeter;
 import dev.tierserve.compressor.latency.ComponentLatencyTable;
 import dev.tierserve.compressor.report.QualitySpeedupChart;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.store.RuntimeSettings;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 

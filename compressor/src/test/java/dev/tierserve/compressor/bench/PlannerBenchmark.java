@@ -6,8 +6,8 @@ import dev.tierserve.compressor.plan.Candidate;
 import dev.tierserve.compressor.plan.PlanRequest;
 import dev.tierserve.compressor.plan.TierDecision;
 import dev.tierserve.compressor.plan.TierPlanner;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
-import dev.tierserve.compressor.store.VariantStore;
+import dev.tierserve.store.RuntimeSettings;
+import dev.tierserve.store.VariantStore;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 

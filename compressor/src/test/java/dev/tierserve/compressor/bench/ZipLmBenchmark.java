@@ -10,15 +10,15 @@ import dev.tierserve.compressor.data.EncodedBatch;
 import dev.tierserve.compressor.data.TextSample;
 import dev.tierserve.compressor.eval.Evaluation;
 import dev.tierserve.compressor.eval.EvaluationReport;
+import dev.tierserve.compressor.graph.edit.SubBlockRemoval;
 import dev.tierserve.compressor.latency.ComponentLatencyMeter;
 import dev.tierserve.compressor.latency.ComponentLatencyTable;
-import dev.tierserve.compressor.graph.edit.SubBlockRemoval;
 import dev.tierserve.compressor.method.baseline.MagnitudePruning;
 import dev.tierserve.compressor.method.ziplm.ZipLm;
 import dev.tierserve.compressor.method.ziplm.ZipLmOptions;
 import dev.tierserve.compressor.method.ziplm.ZipLmResult;
 import dev.tierserve.compressor.report.QualitySpeedupChart;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.store.RuntimeSettings;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 

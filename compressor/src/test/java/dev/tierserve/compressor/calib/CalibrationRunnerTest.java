@@ -8,7 +8,7 @@ import dev.tierserve.compressor.graph.search.SearchGraph;
 import dev.tierserve.compressor.graph.search.SearchGraph.Probe;
 import dev.tierserve.compressor.graph.search.SearchGraphBuilder;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.store.RuntimeSettings;
 import org.ejml.data.DMatrixRMaj;
 import org.junit.jupiter.api.Test;
 

@@ -3,7 +3,7 @@ package dev.tierserve.compressor.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tierserve.compressor.TestModels;
-import dev.tierserve.compressor.store.VariantPublisher;
+import dev.tierserve.store.VariantPublisher;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

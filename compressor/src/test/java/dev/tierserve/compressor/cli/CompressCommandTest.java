@@ -7,9 +7,9 @@ import dev.tierserve.compressor.graph.OnnxModelReader;
 import dev.tierserve.compressor.graph.OnnxModelWriter;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
-import dev.tierserve.compressor.store.VariantPublisher;
 import dev.tierserve.compressor.synthetic.DecoderBuilder;
 import dev.tierserve.compressor.synthetic.DecoderConfig;
+import dev.tierserve.store.VariantPublisher;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -9,9 +9,11 @@ import dev.tierserve.compressor.data.BrownCorpus;
 import dev.tierserve.compressor.graph.TensorData;
 import dev.tierserve.compressor.graph.edit.SubBlockRemoval;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
 import dev.tierserve.compressor.synthetic.DecoderBuilder;
 import dev.tierserve.compressor.synthetic.DecoderConfig;
+import dev.tierserve.store.DecoderQuality;
+import dev.tierserve.store.EncoderQuality;
+import dev.tierserve.store.RuntimeSettings;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

@@ -4,7 +4,7 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.tierserve.compressor.TestModels;
 import dev.tierserve.compressor.data.EncodedBatch;
 import dev.tierserve.compressor.graph.edit.SubBlockRemoval;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.store.RuntimeSettings;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

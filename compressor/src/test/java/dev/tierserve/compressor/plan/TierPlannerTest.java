@@ -2,11 +2,11 @@ package dev.tierserve.compressor.plan;
 
 import dev.tierserve.compressor.TestModels;
 import dev.tierserve.compressor.graph.OnnxModelReader;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
-import dev.tierserve.compressor.store.UnreachedTarget;
-import dev.tierserve.compressor.store.VariantPublisher;
-import dev.tierserve.compressor.store.FileVariantStore;
-import dev.tierserve.compressor.store.VariantStore;
+import dev.tierserve.compressor.graph.OnnxModelWriter;
+import dev.tierserve.store.FileVariantStore;
+import dev.tierserve.store.RuntimeSettings;
+import dev.tierserve.store.UnreachedTarget;
+import dev.tierserve.store.VariantStore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -35,7 +35,7 @@ class TierPlannerTest {
     void aMethodRecordedAsNotReachingATierOnThisRuntimeIsNotRunAgain() throws Exception {
         Path parent = parent();
         FileVariantStore store = VariantStore.filesystem(dir.resolve("store"));
-        String sha = VariantPublisher.sha256(OnnxModelReader.read(parent));
+        String sha = OnnxModelWriter.sha256(OnnxModelReader.read(parent));
         store.recordUnreached("minilm", "3x", new UnreachedTarget("minilm", sha, "parallel", 3.0, 1.06,
                 RUNTIME, "pairs do not pay off", "2026-11-23T00:00:00Z"));
         List<String> log = new ArrayList<>();

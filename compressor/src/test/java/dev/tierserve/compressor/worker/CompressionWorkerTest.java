@@ -1,11 +1,13 @@
 package dev.tierserve.compressor.worker;
 
-import dev.tierserve.compressor.runtime.RuntimeSettings;
-import dev.tierserve.compressor.store.StoredVariant;
-import dev.tierserve.compressor.store.VariantStore;
+import dev.tierserve.jobs.JobNotFoundException;
+import dev.tierserve.jobs.ModelLocator;
 import dev.tierserve.proto.compressor.Job;
 import dev.tierserve.proto.compressor.Pooling;
 import dev.tierserve.proto.compressor.SubmitJobRequest;
+import dev.tierserve.store.RuntimeSettings;
+import dev.tierserve.store.StoredVariant;
+import dev.tierserve.store.VariantStore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 

@@ -1,11 +1,11 @@
 package dev.tierserve.compressor.worker;
 
-import dev.tierserve.compressor.store.S3ProxyServer;
 import dev.tierserve.proto.compressor.CompressorServiceGrpc;
 import dev.tierserve.proto.compressor.GetJobRequest;
 import dev.tierserve.proto.compressor.Job;
 import dev.tierserve.proto.compressor.ListJobsRequest;
 import dev.tierserve.proto.compressor.ListVariantsRequest;
+import dev.tierserve.store.S3ProxyServer;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;

@@ -1,10 +1,10 @@
 package dev.tierserve.compressor.worker;
 
-import dev.tierserve.compressor.store.VariantStore;
 import dev.tierserve.proto.compressor.CompressorServiceGrpc;
 import dev.tierserve.proto.compressor.GetJobRequest;
 import dev.tierserve.proto.compressor.Job;
 import dev.tierserve.proto.compressor.ListVariantsRequest;
+import dev.tierserve.store.VariantStore;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;

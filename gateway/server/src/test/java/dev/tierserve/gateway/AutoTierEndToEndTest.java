@@ -7,16 +7,13 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import dev.tierserve.compressor.eval.EncoderQuality;
-import dev.tierserve.compressor.graph.OnnxModelReader;
-import dev.tierserve.compressor.graph.edit.SubBlockRemoval;
-import dev.tierserve.compressor.graph.structure.StructureDetector;
-import dev.tierserve.compressor.graph.structure.StructureMap;
-import dev.tierserve.compressor.store.VariantManifest;
-import dev.tierserve.compressor.store.VariantStore;
+import dev.tierserve.compressor.testing.GraphFixtures;
 import dev.tierserve.gateway.tier.VariantCatalog;
 import dev.tierserve.proto.inference.ModelInferRequest;
 import dev.tierserve.proto.inference.ModelInferResponse;
+import dev.tierserve.store.EncoderQuality;
+import dev.tierserve.store.VariantManifest;
+import dev.tierserve.store.VariantStore;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
@@ -71,14 +68,10 @@ class AutoTierEndToEndTest extends ConnectedGatewayTest {
         if (store.variant(TestModels.AUTO, id).isPresent()) {
             return; // published by an earlier run into this build's store
         }
-        ModelProto model = OnnxModelReader.read(TestModels.ROOT.resolve(TestModels.AUTO).resolve("model.onnx"));
-        for (int i = 0; i < dropped; i++) {
-            StructureMap map = StructureDetector.detect(model);
-            model = SubBlockRemoval.dropLayer(model, map, map.layerCount() - 1);
-        }
+        ModelProto model = VariantFixtures.dropLast(TestModels.AUTO, dropped);
         // The speedup is the kept layers' share, not measured: this fixture tests routing, not compression.
         double nominal = 6.0 / (6 - dropped);
-        store.publish(TestModels.AUTO, id, model, sha -> new VariantManifest(id, TestModels.AUTO, "",
+        store.publish(TestModels.AUTO, id, GraphFixtures.writer(model), sha -> new VariantManifest(id, TestModels.AUTO, "",
                 "fixture: last " + dropped + " layers dropped", Map.of(), tier, nominal, null,
                 new VariantManifest.Quality("fixture", 0, new EncoderQuality(cosine, cosine, 1, null, null), null),
                 "", sha, Instant.now().toString(), false));

@@ -6,12 +6,12 @@ import static dev.tierserve.gateway.GatewayTestClient.string;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.tierserve.compressor.store.StoredVariant;
-import dev.tierserve.compressor.store.VariantStore;
 import dev.tierserve.proto.inference.InferParameter;
 import dev.tierserve.proto.inference.ModelInferRequest;
 import dev.tierserve.proto.inference.ModelInferResponse;
 import dev.tierserve.proto.inference.ModelMetadataRequest;
+import dev.tierserve.store.StoredVariant;
+import dev.tierserve.store.VariantStore;
 import io.grpc.Status;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;

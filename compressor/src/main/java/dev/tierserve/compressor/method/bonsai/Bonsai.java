@@ -23,8 +23,8 @@ import dev.tierserve.compressor.latency.LatencyMeter;
 import dev.tierserve.compressor.latency.LatencyReport;
 import dev.tierserve.compressor.method.CompressedVariant;
 import dev.tierserve.compressor.method.Unreached;
+import dev.tierserve.store.RuntimeSettings;
 import org.ejml.data.FMatrixRMaj;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
 
 import java.util.ArrayList;
 import java.util.Arrays;

@@ -14,7 +14,7 @@ import dev.tierserve.compressor.method.CompressedVariant;
 import dev.tierserve.compressor.method.Unreached;
 import dev.tierserve.compressor.method.parallel.ParallelResult.Width;
 import dev.tierserve.compressor.method.parallel.ParallelResult.Window;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.store.RuntimeSettings;
 
 import java.util.ArrayList;
 import java.util.Comparator;

@@ -22,7 +22,7 @@ import dev.tierserve.compressor.latency.LatencyReport;
 import dev.tierserve.compressor.method.Unreached;
 import dev.tierserve.compressor.method.recovery.OutputProjectionRefit;
 import dev.tierserve.compressor.method.ziplm.BudgetAllocator.Level;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.store.RuntimeSettings;
 import org.ejml.data.DMatrixRMaj;
 
 import java.util.ArrayList;

@@ -11,7 +11,7 @@ import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.method.CompressedVariant;
 import dev.tierserve.compressor.method.DepthFixtures;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.store.RuntimeSettings;
 import org.ejml.data.FMatrixRMaj;
 import org.junit.jupiter.api.Test;
 

@@ -11,7 +11,7 @@ import dev.tierserve.compressor.method.DepthFixtures;
 import dev.tierserve.compressor.method.Unreached;
 import dev.tierserve.compressor.method.parallel.ParallelResult.Width;
 import dev.tierserve.compressor.method.parallel.ParallelResult.Window;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.store.RuntimeSettings;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

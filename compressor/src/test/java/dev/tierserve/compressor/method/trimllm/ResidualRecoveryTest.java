@@ -15,7 +15,7 @@ import dev.tierserve.compressor.graph.edit.SubBlockRemoval.Span;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.method.DepthFixtures;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.store.RuntimeSettings;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;

@@ -5,7 +5,7 @@ import dev.tierserve.compressor.calib.CalibrationRunner;
 import dev.tierserve.compressor.calib.OutputRecorder;
 import dev.tierserve.compressor.calib.RelativeError;
 import dev.tierserve.compressor.data.EncodedBatch;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.store.RuntimeSettings;
 
 import java.util.List;
 import java.util.Map;

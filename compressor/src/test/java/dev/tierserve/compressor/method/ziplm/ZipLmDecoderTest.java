@@ -3,7 +3,7 @@ package dev.tierserve.compressor.method.ziplm;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.tierserve.compressor.data.Batches;
 import dev.tierserve.compressor.data.EncodedBatch;
-import dev.tierserve.compressor.eval.DecoderQuality;
+import dev.tierserve.compressor.eval.DecoderComparison;
 import dev.tierserve.compressor.graph.structure.AttentionBlock;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
@@ -11,9 +11,9 @@ import dev.tierserve.compressor.graph.structure.TransformerLayer;
 import dev.tierserve.compressor.latency.ComponentLatencyMeter;
 import dev.tierserve.compressor.latency.ComponentLatencyTable;
 import dev.tierserve.compressor.method.DepthFixtures;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
 import dev.tierserve.compressor.synthetic.DecoderBuilder;
 import dev.tierserve.compressor.synthetic.DecoderConfig;
+import dev.tierserve.store.RuntimeSettings;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -40,9 +40,9 @@ class ZipLmDecoderTest {
         StructureMap parentMap = StructureDetector.detect(parent);
         int vocabulary = parentMap.lmHead().outFeatures();
         RuntimeSettings settings = RuntimeSettings.cpu(1, 1, 128);
-        EncodedBatch timing = DecoderQuality.foldIntoVocabulary(DepthFixtures.miniLmTiming(128), vocabulary);
+        EncodedBatch timing = DecoderComparison.foldIntoVocabulary(DepthFixtures.miniLmTiming(128), vocabulary);
         List<EncodedBatch> calibration = DepthFixtures.miniLmCalibration(64, 48).stream()
-                .map(b -> DecoderQuality.foldIntoVocabulary(b, vocabulary)).toList();
+                .map(b -> DecoderComparison.foldIntoVocabulary(b, vocabulary)).toList();
         ComponentLatencyTable table = new ComponentLatencyMeter(settings, 3, 10).measure(parent, timing);
         ZipLmOptions options = ZipLmOptions.defaults().withCalibration(64, 48, 32).withSearch(2, 3);
 

@@ -12,13 +12,13 @@ import dev.tierserve.compressor.data.TextSample;
 import dev.tierserve.compressor.eval.Evaluation;
 import dev.tierserve.compressor.eval.EvaluationReport;
 import dev.tierserve.compressor.graph.TensorData;
+import dev.tierserve.compressor.graph.edit.SubBlockRemoval;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.latency.ComponentLatencyMeter;
 import dev.tierserve.compressor.latency.ComponentLatencyTable;
-import dev.tierserve.compressor.graph.edit.SubBlockRemoval;
 import dev.tierserve.compressor.method.baseline.MagnitudePruning;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.store.RuntimeSettings;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

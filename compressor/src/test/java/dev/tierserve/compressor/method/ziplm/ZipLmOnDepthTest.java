@@ -13,7 +13,7 @@ import dev.tierserve.compressor.graph.structure.TransformerLayer;
 import dev.tierserve.compressor.latency.ComponentLatencyMeter;
 import dev.tierserve.compressor.latency.ComponentLatencyTable;
 import dev.tierserve.compressor.method.DepthFixtures;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
+import dev.tierserve.store.RuntimeSettings;
 import org.junit.jupiter.api.Test;
 
 import java.util.Arrays;

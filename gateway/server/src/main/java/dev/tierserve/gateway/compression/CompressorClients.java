@@ -1,18 +1,20 @@
 package dev.tierserve.gateway.compression;
 
-import dev.tierserve.compressor.worker.ModelLocator;
-import dev.tierserve.compressor.worker.WorkerDefaults;
-import dev.tierserve.compressor.runtime.RuntimeSettings;
 import dev.tierserve.gateway.config.GatewayConfig;
 import dev.tierserve.gateway.repository.ModelKind;
 import dev.tierserve.gateway.repository.ModelRepository;
 import dev.tierserve.gateway.runtime.ExecutionProvider;
 import dev.tierserve.gateway.runtime.OnnxRuntimeFactory;
 import dev.tierserve.gateway.tier.VariantCatalog;
+import dev.tierserve.jobs.EmbeddedWorker;
+import dev.tierserve.jobs.ModelLocator;
 import dev.tierserve.proto.compressor.Job;
 import dev.tierserve.proto.compressor.SubmitJobRequest;
+import dev.tierserve.store.RuntimeSettings;
 import io.grpc.Status;
+import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
 import java.util.concurrent.CompletableFuture;
@@ -31,6 +33,13 @@ public class CompressorClients {
                 config.compressor().sequence());
     }
 
+    /** Says at start, not at the first request for a missing tier, that this packaging cannot run the mode asked for. */
+    void checkMode(@Observes StartupEvent event, GatewayConfig config) {
+        if (config.compressor().mode() == GatewayConfig.Compressor.Mode.IN_PROCESS && EmbeddedWorker.factory().isEmpty()) {
+            throw new IllegalStateException(InProcessCompressor.PACKAGED_WITHOUT);
+        }
+    }
+
     @Produces
     @ApplicationScoped
     CompressorClient client(GatewayConfig config, ModelRepository repository, VariantCatalog catalog,
@@ -42,8 +51,7 @@ public class CompressorClients {
                 ModelLocator models = name -> repository.models().stream()
                         .filter(m -> m.name().equals(name) && m.kind() == ModelKind.ONNX).findFirst()
                         .map(m -> m.onnxFile());
-                WorkerDefaults defaults = WorkerDefaults.of(servingRuntime(config, runtime));
-                yield new InProcessCompressor(catalog.store(), models, defaults);
+                yield new InProcessCompressor(catalog.store(), models, servingRuntime(config, runtime));
             }
             case REMOTE -> {
                 String address = settings.address().orElseThrow(() -> new IllegalStateException(

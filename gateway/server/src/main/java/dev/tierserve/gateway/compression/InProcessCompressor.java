@@ -1,24 +1,31 @@
 package dev.tierserve.gateway.compression;
 
-import dev.tierserve.compressor.store.VariantStore;
-import dev.tierserve.compressor.worker.CompressionWorker;
-import dev.tierserve.compressor.worker.JobNotFoundException;
-import dev.tierserve.compressor.worker.ModelLocator;
-import dev.tierserve.compressor.worker.WorkerDefaults;
+import dev.tierserve.jobs.EmbeddedWorker;
+import dev.tierserve.jobs.JobNotFoundException;
+import dev.tierserve.jobs.ModelLocator;
 import dev.tierserve.proto.compressor.Job;
 import dev.tierserve.proto.compressor.SubmitJobRequest;
+import dev.tierserve.store.RuntimeSettings;
+import dev.tierserve.store.VariantStore;
 import io.grpc.Status;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.jboss.logging.Logger;
 
-/** The compressor worker inside the gateway's process, sharing its variant store and model repository. */
+/**
+ * The compressor worker inside the gateway's process, sharing its variant store and model repository. Needs the
+ * compressor's methods on the class path; a gateway packaged without them serves in remote mode only.
+ */
 public final class InProcessCompressor implements CompressorClient {
 
     private static final Logger LOG = Logger.getLogger(InProcessCompressor.class);
 
-    private final CompressionWorker worker;
+    static final String PACKAGED_WITHOUT = "gateway.compressor.mode=in-process needs the compressor, and this gateway"
+            + " was packaged without it (quarkus-app-remote); set gateway.compressor.mode=remote with"
+            + " gateway.compressor.address, or off";
+
+    private final EmbeddedWorker worker;
     /** Submissions read the store's job records: kept off the gRPC threads. */
     private final ExecutorService calls = Executors.newSingleThreadExecutor(runnable -> {
         Thread thread = new Thread(runnable, "compressor-calls");
@@ -26,8 +33,10 @@ public final class InProcessCompressor implements CompressorClient {
         return thread;
     });
 
-    public InProcessCompressor(VariantStore store, ModelLocator models, WorkerDefaults defaults) {
-        this.worker = new CompressionWorker(store, models, defaults, LOG::info);
+    /** @throws IllegalStateException when this gateway was packaged without the compressor */
+    public InProcessCompressor(VariantStore store, ModelLocator models, RuntimeSettings runtime) {
+        this.worker = EmbeddedWorker.factory().orElseThrow(() -> new IllegalStateException(PACKAGED_WITHOUT))
+                .start(store, models, runtime, LOG::info);
         calls.execute(() -> {
             int resumed = worker.resumeUnfinished();
             if (resumed > 0) {

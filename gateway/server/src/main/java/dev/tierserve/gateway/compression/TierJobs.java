@@ -1,6 +1,5 @@
 package dev.tierserve.gateway.compression;
 
-import dev.tierserve.compressor.worker.RuntimeWire;
 import dev.tierserve.gateway.config.GatewayConfig;
 import dev.tierserve.gateway.repository.ModelEntry;
 import dev.tierserve.gateway.repository.ModelKind;
@@ -8,6 +7,7 @@ import dev.tierserve.gateway.repository.ModelRepository;
 import dev.tierserve.gateway.runtime.OnnxRuntimeFactory;
 import dev.tierserve.gateway.tier.Tier;
 import dev.tierserve.gateway.tier.VariantCatalog;
+import dev.tierserve.jobs.RuntimeWire;
 import dev.tierserve.proto.compressor.Job;
 import dev.tierserve.proto.compressor.SubmitJobRequest;
 import dev.tierserve.proto.compressor.TierOutcome;

@@ -1,6 +1,5 @@
 package dev.tierserve.gateway.inference;
 
-import dev.tierserve.compressor.store.TierTable;
 import dev.tierserve.gateway.repository.ModelEntry;
 import dev.tierserve.gateway.rollout.CanaryEvidence;
 import dev.tierserve.gateway.runtime.SessionCache;
@@ -10,6 +9,7 @@ import dev.tierserve.gateway.tier.TierRouter;
 import dev.tierserve.gateway.tier.VariantCatalog;
 import dev.tierserve.proto.inference.ModelInferRequest;
 import dev.tierserve.proto.inference.ModelInferResponse;
+import dev.tierserve.store.TierTable;
 import io.grpc.Deadline;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;

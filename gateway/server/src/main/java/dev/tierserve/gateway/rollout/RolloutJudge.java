@@ -1,13 +1,13 @@
 package dev.tierserve.gateway.rollout;
 
-import dev.tierserve.compressor.store.RolloutAction;
-import dev.tierserve.compressor.store.StoredVariant;
-import dev.tierserve.compressor.store.TierTable;
 import dev.tierserve.gateway.config.GatewayConfig;
 import dev.tierserve.gateway.repository.LatencyObjective;
 import dev.tierserve.gateway.repository.ModelEntry;
 import dev.tierserve.gateway.repository.ModelRepository;
 import dev.tierserve.gateway.tier.VariantCatalog;
+import dev.tierserve.store.RolloutAction;
+import dev.tierserve.store.StoredVariant;
+import dev.tierserve.store.TierTable;
 import io.grpc.StatusRuntimeException;
 import io.quarkus.runtime.Startup;
 import jakarta.annotation.PreDestroy;

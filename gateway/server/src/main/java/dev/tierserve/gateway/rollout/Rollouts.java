@@ -1,13 +1,13 @@
 package dev.tierserve.gateway.rollout;
 
-import dev.tierserve.compressor.store.RolloutAction;
-import dev.tierserve.compressor.store.RolloutEvent;
-import dev.tierserve.compressor.store.RejectedTierChange;
-import dev.tierserve.compressor.store.StoredVariant;
-import dev.tierserve.compressor.store.TierChange;
-import dev.tierserve.compressor.store.TierTable;
 import dev.tierserve.gateway.tier.Tier;
 import dev.tierserve.gateway.tier.VariantCatalog;
+import dev.tierserve.store.RejectedTierChange;
+import dev.tierserve.store.RolloutAction;
+import dev.tierserve.store.RolloutEvent;
+import dev.tierserve.store.StoredVariant;
+import dev.tierserve.store.TierChange;
+import dev.tierserve.store.TierTable;
 import io.grpc.Status;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.time.Instant;

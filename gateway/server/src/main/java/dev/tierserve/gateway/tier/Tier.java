@@ -1,6 +1,6 @@
 package dev.tierserve.gateway.tier;
 
-import dev.tierserve.compressor.store.TierNames;
+import dev.tierserve.store.TierNames;
 import io.grpc.Status;
 import java.util.regex.Pattern;
 

@@ -1,8 +1,8 @@
 package dev.tierserve.gateway.tier;
 
-import dev.tierserve.compressor.store.StoredVariant;
-import dev.tierserve.compressor.store.TierTable;
 import dev.tierserve.gateway.repository.ModelEntry;
+import dev.tierserve.store.StoredVariant;
+import dev.tierserve.store.TierTable;
 import io.grpc.Status;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.ArrayList;

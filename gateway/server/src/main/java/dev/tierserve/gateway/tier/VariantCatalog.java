@@ -1,13 +1,13 @@
 package dev.tierserve.gateway.tier;
 
-import dev.tierserve.compressor.store.S3VariantStore;
-import dev.tierserve.compressor.store.StoredVariant;
-import dev.tierserve.compressor.store.TierTable;
-import dev.tierserve.compressor.store.VariantStore;
 import dev.tierserve.gateway.config.GatewayConfig;
 import dev.tierserve.gateway.repository.ModelEntry;
 import dev.tierserve.gateway.repository.ModelKind;
 import dev.tierserve.gateway.repository.ModelRepository;
+import dev.tierserve.store.S3VariantStore;
+import dev.tierserve.store.StoredVariant;
+import dev.tierserve.store.TierTable;
+import dev.tierserve.store.VariantStore;
 import io.quarkus.runtime.Startup;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -60,7 +60,7 @@ public class VariantCatalog {
         /** Tier names with a variant, slowest first. */
         public List<String> readyTiers() {
             return variants.stream().map(v -> v.manifest().targetSpeedup()).distinct().sorted()
-                    .map(dev.tierserve.compressor.store.TierNames::format).filter(t -> forTier(t).isPresent()).toList();
+                    .map(dev.tierserve.store.TierNames::format).filter(t -> forTier(t).isPresent()).toList();
         }
     }
 

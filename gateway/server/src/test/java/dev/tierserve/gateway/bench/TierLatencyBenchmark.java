@@ -4,7 +4,6 @@ import static dev.tierserve.gateway.GatewayTestClient.BGE;
 import static dev.tierserve.gateway.GatewayTestClient.bertRawRequest;
 import static dev.tierserve.gateway.GatewayTestClient.string;
 
-import dev.tierserve.compressor.store.StoredVariant;
 import dev.tierserve.gateway.GatewayTestClient;
 import dev.tierserve.gateway.TestModels;
 import dev.tierserve.gateway.compression.TierJobs;
@@ -13,6 +12,7 @@ import dev.tierserve.gateway.repository.ModelRepository;
 import dev.tierserve.gateway.runtime.OnnxRuntimeFactory;
 import dev.tierserve.gateway.tier.VariantCatalog;
 import dev.tierserve.proto.inference.ModelInferRequest;
+import dev.tierserve.store.StoredVariant;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;

@@ -6,13 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnx.proto.OnnxMl.GraphProto;
 import ai.onnx.proto.OnnxMl.ModelProto;
-import dev.tierserve.compressor.eval.EncoderQuality;
-import dev.tierserve.compressor.store.VariantManifest;
-import dev.tierserve.compressor.store.TierChange;
-import dev.tierserve.compressor.store.VariantStore;
 import dev.tierserve.gateway.repository.ModelEntry;
 import dev.tierserve.gateway.repository.ModelKind;
 import dev.tierserve.proto.inference.ModelConfig;
+import dev.tierserve.store.EncoderQuality;
+import dev.tierserve.store.TierChange;
+import dev.tierserve.store.VariantManifest;
+import dev.tierserve.store.VariantStore;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
@@ -107,7 +108,7 @@ class StickyRoutingTest {
 
     private void publish(String id) {
         ModelProto model = ModelProto.newBuilder().setIrVersion(8).setGraph(GraphProto.newBuilder().setName(id)).build();
-        store.publish(MODEL, id, model, sha -> new VariantManifest(id, MODEL, "parent-sha", "fixture",
+        store.publish(MODEL, id, file -> Files.write(file, model.toByteArray()), sha -> new VariantManifest(id, MODEL, "parent-sha", "fixture",
                 Map.of(), 2, 2, null,
                 new VariantManifest.Quality("fixture", 1, new EncoderQuality(0.9, 0.9, 1, null, null), null),
                 "", sha, "2026-11-30T00:00:00Z", false));

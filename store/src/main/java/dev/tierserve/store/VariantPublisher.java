@@ -1,0 +1,85 @@
+package dev.tierserve.store;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.DigestInputStream;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.function.Function;
+
+/**
+ * Writes a variant into the store layout {@code <root>/<model>/<variant id>/model.onnx + variant.json}:
+ * everything goes to a temporary directory first, the model's checksum is verified after writing, and one
+ * rename makes the variant visible, so a reader never sees half a variant.
+ */
+public final class VariantPublisher {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final Path root;
+
+    public VariantPublisher(Path root) {
+        this.root = root;
+    }
+
+    /** @param manifest given the model file's sha256, the manifest to write beside it */
+    public Path publish(String model, String variantId, ModelFileWriter modelFile,
+                        Function<String, VariantManifest> manifest) {
+        Path modelDir = root.resolve(model);
+        Path target = modelDir.resolve(variantId);
+        try {
+            Files.createDirectories(modelDir);
+            Path staging = Files.createTempDirectory(modelDir, "." + variantId + "-");
+            Path file = staging.resolve("model.onnx");
+            modelFile.writeTo(file);
+            String sha256 = sha256(file);
+            JSON.writerWithDefaultPrettyPrinter().writeValue(staging.resolve("variant.json").toFile(),
+                    manifest.apply(sha256));
+            if (Files.exists(target)) {
+                throw new IOException("variant " + target + " already exists");
+            }
+            Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+            return target;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot publish " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Records a target a method could not reach (replacing an older record for the same method, tier and runtime). */
+    public Path recordUnreached(String model, String tier, UnreachedTarget record) {
+        Path dir = root.resolve(model).resolve("unreached");
+        Path target = dir.resolve(record.method() + "-" + tier + "-" + record.runtime().key() + ".json");
+        try {
+            Files.createDirectories(dir);
+            Path staging = Files.createTempFile(dir, ".unreached-", ".json");
+            JSON.writerWithDefaultPrettyPrinter().writeValue(staging.toFile(), record);
+            Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            return target;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot record " + target + ": " + e.getMessage(), e);
+        }
+    }
+
+    public static String sha256(Path file) throws IOException {
+        try (InputStream in = new DigestInputStream(Files.newInputStream(file), digest())) {
+            MessageDigest digest = ((DigestInputStream) in).getMessageDigest();
+            in.transferTo(java.io.OutputStream.nullOutputStream());
+            return HexFormat.of().formatHex(digest.digest());
+        }
+    }
+
+    private static MessageDigest digest() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

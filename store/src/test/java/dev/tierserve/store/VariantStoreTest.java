@@ -1,0 +1,98 @@
+package dev.tierserve.store;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class VariantStoreTest {
+
+    @TempDir
+    Path root;
+
+    private final TestModelFile model = TestModelFile.random(256 * 1024);
+
+    @Test
+    void listsPublishedVariantsWithTheirManifestsAndNothingHalfWritten() throws Exception {
+        FileVariantStore store = VariantStore.filesystem(root);
+        assertEquals(List.of(), store.variants("tiny"));
+        store.publish("tiny", "ziplm-2x-a", model, sha -> manifest("ziplm-2x-a", 2.0, sha));
+        // What a publisher killed mid-write leaves: a staging directory and a job folder, neither a variant.
+        Files.createDirectories(root.resolve("tiny/.ziplm-3x-b-123"));
+        Files.writeString(root.resolve("tiny/.ziplm-3x-b-123/model.onnx"), "partial");
+        Files.createDirectories(root.resolve("tiny/jobs"));
+
+        List<StoredVariant> variants = store.variants("tiny");
+        assertEquals(1, variants.size());
+        StoredVariant variant = variants.get(0);
+        assertEquals("ziplm-2x-a", variant.id());
+        assertEquals("2x", variant.tier());
+        assertEquals(2.2, variant.manifest().measuredSpeedup());
+        assertEquals(0.95, variant.meanCosine());
+        assertEquals(RuntimeSettings.cpu(1, 1, 16), variant.manifest().latency().runtime());
+        assertEquals(store.modelFile(variant), store.verifiedModelFile(variant));
+
+        assertEquals(1, store.removeAbandonedStaging("tiny", 0));
+        assertTrue(Files.notExists(root.resolve("tiny/.ziplm-3x-b-123")));
+    }
+
+    @Test
+    void aVariantWhoseFileNoLongerMatchesItsChecksumIsRefused() throws Exception {
+        FileVariantStore store = VariantStore.filesystem(root);
+        store.publish("tiny", "v", model, sha -> manifest("v", 1.5, sha));
+        StoredVariant variant = store.variants("tiny").get(0);
+        byte[] bytes = Files.readAllBytes(store.modelFile(variant));
+        bytes[bytes.length / 2] ^= 1;
+        Files.write(store.modelFile(variant), bytes);
+        CorruptVariantException error = assertThrows(CorruptVariantException.class, () -> store.verifiedModelFile(variant));
+        assertTrue(error.getMessage().contains("checksum"), error.getMessage());
+        Files.delete(store.modelFile(variant));
+        assertThrows(CorruptVariantException.class, () -> store.verifiedModelFile(variant));
+    }
+
+    @Test
+    void concurrentTierUpdatesAreNotLost() throws Exception {
+        FileVariantStore store = VariantStore.filesystem(root);
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        List<Future<?>> updates = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            String tier = (i + 2) + "x";
+            updates.add(pool.submit(() -> store.updateTiers("tiny", new TierChange.Stable(tier, "variant-" + tier))));
+        }
+        for (Future<?> update : updates) {
+            update.get();
+        }
+        pool.shutdown();
+        TierTable table = store.tiers("tiny");
+        assertEquals(40, table.tiers().size());
+        assertEquals("variant-7x", table.get("7x").stable());
+        assertEquals(table, VariantStore.filesystem(root).tiers("tiny"), "re-read from disk");
+    }
+
+    @Test
+    void tierNamesRoundTrip() {
+        assertEquals("1.5x", TierNames.format(1.5));
+        assertEquals("2x", TierNames.format(2.0));
+        assertEquals(2.0, TierNames.parse(" 2X "));
+        assertThrows(IllegalArgumentException.class, () -> TierNames.parse("1x"));
+        assertThrows(IllegalArgumentException.class, () -> TierNames.parse("fast"));
+    }
+
+    static VariantManifest manifest(String id, double target, String sha) {
+        return new VariantManifest(id, "tiny", "parent-sha", "ziplm", Map.of("calibrationTexts", 8), target,
+                target + 0.2, new VariantManifest.Latency(10, 4.5, RuntimeSettings.cpu(1, 1, 16), 5, 20),
+                new VariantManifest.Quality("brown", 20, new EncoderQuality(0.95, 0.9, 0.8, null, null), null),
+                "test", sha, "2026-11-23T00:00:00Z", true);
+    }
+}
