@@ -18,6 +18,7 @@ import dev.tierserve.store.TierTable;
 import dev.tierserve.store.VariantStore;
 
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -46,6 +47,8 @@ import java.util.function.Consumer;
 public final class CompressionWorker implements EmbeddedWorker {
 
     private static final Set<Job.State> ACTIVE = Set.of(Job.State.QUEUED, Job.State.RUNNING);
+    /** A submission holds its lease for one lease settle and a few store calls: far longer means an unreachable store. */
+    private static final Duration SUBMISSION_WAIT = Duration.ofSeconds(30);
 
     private final VariantStore store;
     private final JobQueue jobs;
@@ -86,7 +89,7 @@ public final class CompressionWorker implements EmbeddedWorker {
      * Looks for unfinished jobs no live worker owns every {@code interval}, so that a job whose worker died (its lease
      * lapsed) is taken over by this one.
      */
-    public void takeOverEvery(java.time.Duration interval) {
+    public void takeOverEvery(Duration interval) {
         ScheduledExecutorService scanner = Executors.newSingleThreadScheduledExecutor(runnable -> {
             Thread thread = new Thread(runnable, "compressor-take-over");
             thread.setDaemon(true);
@@ -149,20 +152,45 @@ public final class CompressionWorker implements EmbeddedWorker {
         SubmitJobRequest wanted = normalised.build();
         RuntimeWire.fromWire(wanted.getRuntime()); // rejects an unknown provider or non-positive sizes now, not mid-job
         PoolingWire.fromWire(wanted.getPooling()); // and a pooling value from a newer contract
-        for (Job existing : jobs.all()) {
-            if (ACTIVE.contains(existing.getState()) && existing.getRequest().getModel().equals(wanted.getModel())
-                    && existing.getRequest().getTiersList().containsAll(wanted.getTiersList())) {
-                adopt(existing);
-                return current(existing.getId()).orElse(existing);
+        // Two workers asked for the same tier at once (two gateways, each with its own worker) must agree on one job:
+        // the look for an unfinished job and the new record happen under the model's submission lease.
+        Job job;
+        try (JobQueue.Lease ignored = submissionLease(wanted.getModel())) {
+            for (Job existing : jobs.all()) {
+                if (ACTIVE.contains(existing.getState()) && existing.getRequest().getModel().equals(wanted.getModel())
+                        && existing.getRequest().getTiersList().containsAll(wanted.getTiersList())) {
+                    adopt(existing);
+                    return current(existing.getId()).orElse(existing);
+                }
             }
+            String now = Instant.now().toString();
+            job = Job.newBuilder().setId("job-" + UUID.randomUUID().toString().substring(0, 12)).setRequest(wanted)
+                    .setState(Job.State.QUEUED).setProgress("queued").setCreated(now).setUpdated(now).build();
+            jobs.save(job);
         }
-        String now = Instant.now().toString();
-        Job job = Job.newBuilder().setId("job-" + UUID.randomUUID().toString().substring(0, 12)).setRequest(wanted)
-                .setState(Job.State.QUEUED).setProgress("queued").setCreated(now).setUpdated(now).build();
-        jobs.save(job);
         log.accept("job " + job.getId() + ": " + wanted.getModel() + " " + wanted.getTiersList() + " queued");
         adopt(job);
         return job;
+    }
+
+    /** Waits for the model's submission lease, which another worker holds only while it submits. */
+    private JobQueue.Lease submissionLease(String model) {
+        long until = System.nanoTime() + SUBMISSION_WAIT.toNanos();
+        while (true) {
+            Optional<JobQueue.Lease> lease = jobs.tryAcquire(model, "submit");
+            if (lease.isPresent()) {
+                return lease.get();
+            }
+            if (System.nanoTime() > until || Thread.currentThread().isInterrupted()) {
+                throw new IllegalStateException("another worker has been submitting a job for model '" + model
+                        + "' for over " + SUBMISSION_WAIT.toSeconds() + " s");
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     @Override

@@ -17,6 +17,8 @@ import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 
+import java.io.UncheckedIOException;
+
 /** The worker's gRPC face ({@code compressor serve}): thin translation of {@link CompressionWorker} calls. */
 public final class CompressorGrpcService extends CompressorServiceGrpc.CompressorServiceImplBase {
 
@@ -34,6 +36,9 @@ public final class CompressorGrpcService extends CompressorServiceGrpc.Compresso
             reply(response, worker.submit(request));
         } catch (IllegalArgumentException e) {
             response.onError(Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+        } catch (IllegalStateException | UncheckedIOException e) {
+            // The store is unreachable, or another worker's submission never ended: the caller may try again.
+            response.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException());
         }
     }
 

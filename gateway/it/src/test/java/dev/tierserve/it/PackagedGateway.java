@@ -22,8 +22,29 @@ import java.util.concurrent.TimeUnit;
  */
 final class PackagedGateway implements AutoCloseable {
 
+    /** The two packagings the build makes of the gateway. */
+    enum Packaging {
+        /** {@code quarkus-app}: with the in-process compressor, the README's embedded default. */
+        EMBEDDED("quarkus-app"),
+        /** {@code quarkus-app-remote}: without the compressor and its methods (the gateway image). */
+        REMOTE("quarkus-app-remote");
+
+        private final String directory;
+
+        Packaging(String directory) {
+            this.directory = directory;
+        }
+
+        Path directory() {
+            return ROOT.resolve("gateway/server/target").resolve(directory);
+        }
+
+        Path jar() {
+            return directory().resolve("quarkus-run.jar");
+        }
+    }
+
     static final Path ROOT = Path.of(System.getProperty("tierserve.root", "../..")).toAbsolutePath().normalize();
-    static final Path JAR = ROOT.resolve("gateway/server/target/quarkus-app/quarkus-run.jar");
     /** How long a cold start may take on a slow CI machine before the test gives up (not a measurement). */
     private static final long START_LIMIT_SECONDS = 300;
 
@@ -48,8 +69,15 @@ final class PackagedGateway implements AutoCloseable {
      * @param properties extra {@code -Dname=value} settings, e.g. {@code "quarkus.shutdown.timeout=30s"}
      */
     static PackagedGateway start(Path workDir, String... properties) throws IOException, InterruptedException {
-        if (!Files.isRegularFile(JAR)) {
-            throw new IllegalStateException(JAR + " is missing: run mvn package first");
+        return start(Packaging.EMBEDDED, workDir, properties);
+    }
+
+    /** Starts the gateway of one of the two packagings in {@code workDir} and waits until it reports ready. */
+    static PackagedGateway start(Packaging packaging, Path workDir, String... properties)
+            throws IOException, InterruptedException {
+        Path jar = packaging.jar();
+        if (!Files.isRegularFile(jar)) {
+            throw new IllegalStateException(jar + " is missing: run mvn package first");
         }
         Files.createDirectories(workDir);
         int grpc = freePort();
@@ -59,7 +87,7 @@ final class PackagedGateway implements AutoCloseable {
         for (String property : properties) {
             command.add("-D" + property);
         }
-        command.addAll(List.of("-jar", JAR.toString()));
+        command.addAll(List.of("-jar", jar.toString()));
         Path log = workDir.resolve("gateway.log");
         Process process = new ProcessBuilder(command).directory(workDir.toFile()).redirectErrorStream(true)
                 .redirectOutput(log.toFile()).start();

@@ -3,6 +3,7 @@ package dev.tierserve.it;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.tierserve.it.PackagedGateway.Packaging;
 import dev.tierserve.store.S3ProxyServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -12,6 +13,7 @@ import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.http.urlconnection.UrlConnectionHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
+import software.amazon.awssdk.services.s3.model.S3Object;
 
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -22,26 +24,36 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * Two packaged gateways sharing one S3 variant store (s3proxy, a real S3 API server started by the test as its own
- * process): a variant this test's process publishes into the bucket is served by both gateways without a restart, and
- * a canary set through one gateway applies at the other, which routes each key to the same side.
+ * Scale-out as deploy/ runs it, every part its own process on loopback: gateways of the remote packaging (no
+ * compressor inside), {@code compressor serve} workers and one S3 server (s3proxy) as the single store. A variant
+ * published into the bucket is served by both gateways without a restart; a canary set through one gateway applies at
+ * the other, which routes each key to the same side; a tier asked at both gateways at once is one job and one variant,
+ * and that job survives the death of the worker running it.
  */
 class ScaleOutIT {
 
     private static final String BGE = "bge-small-en-v1.5";
     private static final String BGE_TEXT = "bge-small-en-v1.5-text";
+    private static final String MINILM = "minilm";
+    private static final String MINILM_TEXT = "minilm-text";
     private static final String BUCKET = "tierserve";
     private static final String PREFIX = "store";
     private static final String TOKEN = "it-scale-out-token-41c9";
     private static final ObjectMapper JSON = new ObjectMapper();
     /** How long a change may take to reach the other gateway before the test gives up (the bound is the watch interval). */
     private static final long PROPAGATION_LIMIT_SECONDS = 60;
+    /** How long a small compression job may take on a slow CI machine (a limit, not a measurement). */
+    private static final long JOB_LIMIT_SECONDS = 600;
 
     @TempDir
     Path home;
@@ -49,10 +61,7 @@ class ScaleOutIT {
     @Test
     void twoGatewaysServeWhatIsPublishedToTheSharedStoreAndApplyEachOthersRollouts() throws Exception {
         try (S3ProxyServer s3proxy = new S3ProxyServer(home.resolve("s3proxy")).start();
-             S3Client s3 = S3Client.builder().endpointOverride(s3proxy.endpoint()).forcePathStyle(true)
-                     .region(Region.US_EAST_1).httpClient(UrlConnectionHttpClient.create())
-                     .credentialsProvider(StaticCredentialsProvider.create(AwsBasicCredentials.create(
-                             S3ProxyServer.IDENTITY, S3ProxyServer.CREDENTIAL))).build()) {
+             S3Client s3 = client(s3proxy)) {
             s3.createBucket(b -> b.bucket(BUCKET));
             Path tokenFile = Files.writeString(home.resolve("admin-token"), TOKEN);
             String[] settings = {"gateway.variants.store=s3://" + BUCKET + "/" + PREFIX,
@@ -60,8 +69,8 @@ class ScaleOutIT {
                     "aws.accessKeyId=" + S3ProxyServer.IDENTITY, "aws.secretAccessKey=" + S3ProxyServer.CREDENTIAL,
                     "gateway.admin.token-file=" + tokenFile, "gateway.rollout.interval=1h",
                     "gateway.compressor.mode=off"};
-            try (PackagedGateway first = PackagedGateway.start(home.resolve("first"), settings);
-                 PackagedGateway second = PackagedGateway.start(home.resolve("second"), settings)) {
+            try (PackagedGateway first = PackagedGateway.start(Packaging.REMOTE, home.resolve("first"), settings);
+                 PackagedGateway second = PackagedGateway.start(Packaging.REMOTE, home.resolve("second"), settings)) {
                 PackagedClient one = new PackagedClient(first.grpcTarget());
                 PackagedClient two = new PackagedClient(second.grpcTarget());
                 assertTrue(infer(one, "k").contains("served tier exact"), "no variant yet: exact answers");
@@ -107,6 +116,115 @@ class ScaleOutIT {
         }
     }
 
+    @Test
+    void aTierAskedAtBothGatewaysAtOnceIsOneJobThatSurvivesTheDeathOfItsWorker() throws Exception {
+        String store = "s3://" + BUCKET + "/" + PREFIX;
+        List<PackagedWorker> workers = new ArrayList<>();
+        List<PackagedGateway> gateways = new ArrayList<>();
+        try (S3ProxyServer s3proxy = new S3ProxyServer(home.resolve("s3proxy")).start();
+             S3Client s3 = client(s3proxy)) {
+            s3.createBucket(b -> b.bucket(BUCKET));
+            for (String name : List.of("a", "b")) {
+                Path models = minilmRepository(home.resolve("worker-" + name + "-models"));
+                workers.add(PackagedWorker.start(home.resolve("worker-" + name), models, s3proxy, store, 6));
+            }
+            for (int i = 0; i < 2; i++) {
+                // Each gateway with its own worker, as two pods behind their own Service endpoints would be.
+                Path models = minilmRepository(home.resolve("gateway-" + i + "-models"));
+                gateways.add(PackagedGateway.start(Packaging.REMOTE, home.resolve("gateway-" + i),
+                        "gateway.repository=" + models, "gateway.variants.store=" + store,
+                        "gateway.variants.s3.endpoint=" + s3proxy.endpoint(), "gateway.variants.watch-interval=1s",
+                        "aws.accessKeyId=" + S3ProxyServer.IDENTITY, "aws.secretAccessKey=" + S3ProxyServer.CREDENTIAL,
+                        "gateway.compressor.mode=remote", "gateway.compressor.address=" + workers.get(i).address(),
+                        "gateway.compressor.methods=trimllm", "gateway.compressor.calibration-texts=16",
+                        "gateway.compressor.test-texts=20", "gateway.compressor.sequence=64"));
+            }
+
+            // Both gateways asked for the tier at the same moment: each answers with exact now and asks its worker.
+            CountDownLatch start = new CountDownLatch(1);
+            ExecutorService callers = Executors.newFixedThreadPool(gateways.size());
+            List<Future<PackagedClient.Run>> asked = new ArrayList<>();
+            for (PackagedGateway gateway : gateways) {
+                asked.add(callers.submit(() -> {
+                    start.await();
+                    return new PackagedClient(gateway.grpcTarget()).run("infer", "--model", MINILM_TEXT, "--tier",
+                            "1.2x", "--text", "a sentence asked of both gateways");
+                }));
+            }
+            start.countDown();
+            for (Future<PackagedClient.Run> answer : asked) {
+                PackagedClient.Run run = answer.get();
+                assertEquals(0, run.exitCode(), run.toString());
+                assertTrue(run.stdout().contains("served tier exact"), run.stdout());
+                assertTrue(run.stdout().contains("degraded from tier 1.2x"), run.stdout());
+            }
+            callers.shutdown();
+            awaitTrue(() -> gateways.stream().allMatch(g -> g.logText().contains("builds " + MINILM + " 1.2x")),
+                    "both gateways have a job for the tier");
+            List<String> jobIds = gateways.stream().map(g -> g.logText().lines()
+                    .filter(line -> line.contains("builds " + MINILM + " 1.2x")).findFirst().orElseThrow()
+                    .replaceAll(".*job (\\S+) builds.*", "$1")).distinct().toList();
+            assertEquals(1, jobIds.size(), "one job for both gateways: " + jobIds);
+
+            awaitTrue(() -> workers.stream().anyMatch(w -> w.logText().contains("TrimLLM step")), "the job runs",
+                    JOB_LIMIT_SECONDS);
+            int running = workers.get(0).logText().contains("TrimLLM step") ? 0 : 1;
+            workers.get(running).kill();
+
+            // The other worker takes the job over once the dead one's lease lapses, and both gateways serve its variant.
+            for (PackagedGateway gateway : gateways) {
+                awaitTrue(() -> new PackagedClient(gateway.grpcTarget()).run("infer", "--model", MINILM_TEXT, "--tier",
+                        "1.2x", "--text", "a sentence asked of both gateways").stdout().contains("served tier 1.2x"),
+                        "the variant served without a restart", JOB_LIMIT_SECONDS);
+            }
+            List<String> jobs = keys(s3, PREFIX + "/" + MINILM + "/jobs/");
+            assertEquals(1, jobs.size(), "one job record: " + jobs);
+            JsonNode job = JSON.readTree(s3.getObjectAsBytes(get -> get.bucket(BUCKET).key(jobs.get(0))).asByteArray());
+            assertEquals("SUCCEEDED", job.path("state").asText(), job.toString());
+            assertEquals(2, job.path("attempts").asInt(), "run again by the other worker: " + job);
+            List<String> variants = keys(s3, PREFIX + "/" + MINILM + "/").stream()
+                    .filter(key -> key.endsWith("/variant.json")).toList();
+            assertEquals(1, variants.size(), "exactly one published variant: " + variants);
+        } catch (Throwable failure) {
+            for (PackagedWorker worker : workers) {
+                System.err.println("---- worker\n" + worker.logText());
+            }
+            throw failure;
+        } finally {
+            gateways.forEach(PackagedGateway::close);
+            workers.forEach(PackagedWorker::close);
+        }
+    }
+
+    /** A model repository with all-MiniLM-L6 ({@code minilm}) and its text embedding ({@code minilm-text}). */
+    private static Path minilmRepository(Path dir) throws Exception {
+        Path minilm = Files.createDirectories(dir.resolve(MINILM));
+        for (String[] file : List.of(new String[] {"/all-minilm-l6-v2.onnx", "model.onnx"},
+                new String[] {"/all-minilm-l6-v2-tokenizer.json", "tokenizer.json"})) {
+            try (InputStream in = ScaleOutIT.class.getResourceAsStream(file[0])) {
+                Files.copy(in, minilm.resolve(file[1]));
+            }
+        }
+        Files.writeString(minilm.resolve("config.pbtxt"), "backend: \"onnxruntime\"\n");
+        Files.writeString(Files.createDirectories(dir.resolve(MINILM_TEXT)).resolve("config.pbtxt"), """
+                backend: "text-embedding"
+                parameters { key: "base_model" value { string_value: "%s" } }
+                parameters { key: "pooling" value { string_value: "mean" } }
+                """.formatted(MINILM));
+        return dir;
+    }
+
+    private static List<String> keys(S3Client s3, String prefix) {
+        return s3.listObjectsV2Paginator(list -> list.bucket(BUCKET).prefix(prefix)).contents().stream()
+                .map(S3Object::key).toList();
+    }
+
+    private static S3Client client(S3ProxyServer s3proxy) {
+        return S3Client.builder().endpointOverride(s3proxy.endpoint()).forcePathStyle(true).region(Region.US_EAST_1)
+                .httpClient(UrlConnectionHttpClient.create()).credentialsProvider(StaticCredentialsProvider.create(
+                        AwsBasicCredentials.create(S3ProxyServer.IDENTITY, S3ProxyServer.CREDENTIAL))).build();
+    }
+
     /** The first line of the client's answer for one routing key on tier 1.5x. */
     private static String infer(PackagedClient client, String routingKey) throws Exception {
         PackagedClient.Run run = client.run("infer", "--model", BGE_TEXT, "--tier", "1.5x", "--text",
@@ -143,10 +261,14 @@ class ScaleOutIT {
 
     /** Polls until {@code check} holds; fails after {@link #PROPAGATION_LIMIT_SECONDS} (a limit, not a measurement). */
     private static void awaitTrue(Check check, String what) throws Exception {
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(PROPAGATION_LIMIT_SECONDS);
+        awaitTrue(check, what, PROPAGATION_LIMIT_SECONDS);
+    }
+
+    private static void awaitTrue(Check check, String what, long limitSeconds) throws Exception {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(limitSeconds);
         while (!check.holds()) {
             if (System.nanoTime() > until) {
-                throw new AssertionError("not within " + PROPAGATION_LIMIT_SECONDS + " s: " + what);
+                throw new AssertionError("not within " + limitSeconds + " s: " + what);
             }
             Thread.sleep(500);
         }
