@@ -112,7 +112,7 @@ public final class FileVariantStore implements VariantStore {
         Path file = modelFile(variant);
         String actual;
         try {
-            actual = VariantPublisher.sha256(file);
+            actual = VariantPublisher.variantSha256(file);
         } catch (IOException e) {
             throw new CorruptVariantException("variant " + variant.model() + "/" + variant.id() + " has no readable "
                     + StoredVariant.MODEL_FILE + ": " + e.getMessage());

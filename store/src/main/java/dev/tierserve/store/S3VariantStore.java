@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
+import java.util.stream.Stream;
 
 /**
  * The variant store in an S3 bucket (AWS SDK v2; any S3-compatible server), the same contract as
@@ -140,12 +141,19 @@ public final class S3VariantStore implements VariantStore {
     public Path verifiedModelFile(StoredVariant variant) {
         String key = key(variant.model(), variant.id(), StoredVariant.MODEL_FILE);
         String sha256 = variant.manifest().sha256();
+        String dataKey = key(variant.model(), variant.id(), StoredVariant.DATA_FILE);
         return cache.file(variant.model(), variant.id(), sha256, target -> {
             try {
                 s3.getObject(GetObjectRequest.builder().bucket(bucket).key(key).build(), target);
             } catch (NoSuchKeyException e) {
                 throw new CorruptVariantException("variant " + variant.model() + "/" + variant.id() + " has no "
                         + StoredVariant.MODEL_FILE + " in " + describe());
+            }
+            try {
+                s3.getObject(GetObjectRequest.builder().bucket(bucket).key(dataKey).build(),
+                        target.resolveSibling(StoredVariant.DATA_FILE));
+            } catch (NoSuchKeyException e) {
+                // no external data: the usual case
             }
         });
     }
@@ -200,15 +208,22 @@ public final class S3VariantStore implements VariantStore {
         Path staging = null;
         try {
             Files.createDirectories(workDir);
-            staging = Files.createTempFile(workDir, ".publish-", ".onnx");
-            modelFile.writeTo(staging);
-            String sha256 = VariantPublisher.sha256(staging);
+            staging = Files.createTempDirectory(workDir, ".publish-");
+            Path file = staging.resolve(StoredVariant.MODEL_FILE);
+            modelFile.writeTo(file);
+            Path data = staging.resolve(StoredVariant.DATA_FILE);
+            String sha256 = VariantPublisher.variantSha256(file);
             String manifestKey = key(model, variantId, StoredVariant.MANIFEST_FILE);
             if (exists(manifestKey)) {
                 throw new IOException("variant " + describe() + model + "/" + variantId + " already exists");
             }
+            // The external data first (a model over 2 GB), then the model, then the manifest.
+            if (Files.exists(data)) {
+                s3.putObject(put -> put.bucket(bucket).key(key(model, variantId, StoredVariant.DATA_FILE)),
+                        RequestBody.fromFile(data));
+            }
             s3.putObject(put -> put.bucket(bucket).key(key(model, variantId, StoredVariant.MODEL_FILE)),
-                    RequestBody.fromFile(staging));
+                    RequestBody.fromFile(file));
             // The manifest last, and only if absent: its appearance is what makes the variant visible.
             try {
                 putIfAbsent(manifestKey, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(manifest.apply(sha256)));
@@ -226,12 +241,23 @@ public final class S3VariantStore implements VariantStore {
                     + describe() + ": " + e.getMessage(), e));
         } finally {
             if (staging != null) {
-                try {
-                    Files.deleteIfExists(staging);
-                } catch (IOException ignored) {
-                    // a temporary file in the work directory
-                }
+                deleteQuietly(staging);
             }
+        }
+    }
+
+    /** A publish's staging directory, in the work directory. */
+    private static void deleteQuietly(Path dir) {
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(path -> {
+                try {
+                    Files.deleteIfExists(path);
+                } catch (IOException ignored) {
+                    // left for the next cleaning of the work directory
+                }
+            });
+        } catch (IOException ignored) {
+            // the same
         }
     }
 

@@ -4,6 +4,11 @@ package dev.tierserve.store;
 public record StoredVariant(String model, String id, VariantManifest manifest) {
 
     public static final String MODEL_FILE = "model.onnx";
+    /**
+     * The external data file beside {@link #MODEL_FILE}, for a model too large for one protobuf message (2 GB): ONNX's
+     * external data, named so by the project's writer. A variant has one or none.
+     */
+    public static final String DATA_FILE = MODEL_FILE + ".data";
     public static final String MANIFEST_FILE = "variant.json";
 
     public String tier() {

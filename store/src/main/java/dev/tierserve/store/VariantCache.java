@@ -14,18 +14,25 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 /**
- * Model files downloaded from a remote store, on local disk under {@code <dir>/<model>/<variant id>/model.onnx},
- * bounded by bytes: the least recently handed-out files go first when a download would pass the bound (the file just
- * downloaded always stays). A file is checked against its sha256 whenever it is handed out, so a file altered or cut
- * short on this disk is downloaded again, and a download that does not match is refused.
+ * Model files downloaded from a remote store, on local disk under {@code <dir>/<model>/<variant id>/model.onnx} (with
+ * {@code model.onnx.data} beside it for a variant with external data), bounded by bytes: the least recently handed-out
+ * variants go first when a download would pass the bound (the one just downloaded always stays). A variant's files are
+ * checked against its checksum whenever they are handed out, so files altered or cut short on this disk are
+ * downloaded again, and a download that does not match is refused.
  */
 public final class VariantCache {
 
-    /** Writes the remote object to {@code target} (which does not exist yet). */
+    /**
+     * Writes the remote model file to {@code target} (which does not exist yet), and its external data file beside it
+     * ({@link StoredVariant#DATA_FILE}) when it has one.
+     */
     @FunctionalInterface
     public interface Download {
         void to(Path target);
     }
+
+    /** A download in progress: {@code <dir>/<model>/<variant id>.part/}. */
+    private static final String PART = ".part";
 
     private final Path dir;
     private final long maxBytes;
@@ -40,29 +47,32 @@ public final class VariantCache {
     }
 
     /**
-     * The local copy of a variant's model file whose sha256 is {@code sha256}, downloaded first if absent or different.
+     * The local copy of a variant's model file whose checksum is {@code sha256} (see
+     * {@link VariantPublisher#variantSha256}), downloaded first if absent or different.
      *
      * @throws CorruptVariantException when the download does not match {@code sha256}
      */
     public Path file(String model, String variantId, String sha256, Download download) {
-        Path target = dir.resolve(model).resolve(variantId).resolve(StoredVariant.MODEL_FILE);
+        Path variantDir = dir.resolve(model).resolve(variantId);
+        Path target = variantDir.resolve(StoredVariant.MODEL_FILE);
         synchronized (downloads.computeIfAbsent(model + "/" + variantId, k -> new Object())) {
             try {
-                if (Files.isRegularFile(target) && VariantPublisher.sha256(target).equals(sha256)) {
+                if (Files.isRegularFile(target) && VariantPublisher.variantSha256(target).equals(sha256)) {
                     Files.setLastModifiedTime(target, FileTime.fromMillis(System.currentTimeMillis()));
                     return target;
                 }
-                Files.createDirectories(target.getParent());
-                Path part = target.resolveSibling(StoredVariant.MODEL_FILE + ".part");
-                Files.deleteIfExists(part);
-                download.to(part);
-                String actual = VariantPublisher.sha256(part);
+                Path part = variantDir.resolveSibling(variantId + PART);
+                deleteRecursively(part);
+                Files.createDirectories(part);
+                download.to(part.resolve(StoredVariant.MODEL_FILE));
+                String actual = VariantPublisher.variantSha256(part.resolve(StoredVariant.MODEL_FILE));
                 if (!actual.equals(sha256)) {
-                    Files.deleteIfExists(part);
+                    deleteRecursively(part);
                     throw new CorruptVariantException("variant " + model + "/" + variantId + " fails its checksum "
                             + "(manifest " + sha256 + ", downloaded " + actual + ")");
                 }
-                Files.move(part, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                deleteRecursively(variantDir);
+                Files.move(part, variantDir, StandardCopyOption.ATOMIC_MOVE);
                 evictBeyondBound(target);
                 return target;
             } catch (IOException e) {
@@ -86,7 +96,7 @@ public final class VariantCache {
             }
             if (!file.equals(keep)) {
                 total -= size(file);
-                Files.deleteIfExists(file);
+                deleteRecursively(file.getParent());
             }
         }
     }
@@ -97,17 +107,33 @@ public final class VariantCache {
         }
         try (Stream<Path> walk = Files.walk(dir, 3)) {
             return walk.filter(p -> p.getFileName().toString().equals(StoredVariant.MODEL_FILE)
-                    && Files.isRegularFile(p)).toList();
+                    && !p.getParent().getFileName().toString().endsWith(PART) && Files.isRegularFile(p)).toList();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list " + dir, e);
         }
     }
 
-    private static long size(Path file) {
-        try {
-            return Files.size(file);
-        } catch (IOException e) {
-            return 0; // removed meanwhile
+    /** A variant's bytes: its model file and its external data file. */
+    private static long size(Path modelFile) {
+        long bytes = 0;
+        for (Path file : List.of(modelFile, modelFile.resolveSibling(StoredVariant.DATA_FILE))) {
+            try {
+                bytes += Files.size(file);
+            } catch (IOException e) {
+                // absent (no external data) or removed meanwhile
+            }
+        }
+        return bytes;
+    }
+
+    private static void deleteRecursively(Path path) throws IOException {
+        if (!Files.exists(path)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(path)) {
+            for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
         }
     }
 

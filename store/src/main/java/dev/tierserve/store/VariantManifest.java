@@ -9,7 +9,8 @@ import java.util.Map;
  * @param parentSha256    the parent's model file hash
  * @param parameters      the method's settings (calibration size, dampening, search sizes, …)
  * @param measuredSpeedup parent/variant latency, measured interleaved in one run on {@code runtime}
- * @param sha256          of this variant's {@code model.onnx}
+ * @param sha256          of this variant's {@code model.onnx} (with its external data file, when it has one: see
+ *                        {@link VariantPublisher#variantSha256})
  * @param synthetic       true for variants of the project's random-weight decoders
  */
 public record VariantManifest(String id, String parent, String parentSha256, String method,

@@ -39,7 +39,7 @@ public final class VariantPublisher {
             Path staging = Files.createTempDirectory(modelDir, "." + variantId + "-");
             Path file = staging.resolve("model.onnx");
             modelFile.writeTo(file);
-            String sha256 = sha256(file);
+            String sha256 = variantSha256(file);
             JSON.writerWithDefaultPrettyPrinter().writeValue(staging.resolve("variant.json").toFile(),
                     manifest.apply(sha256));
             if (Files.exists(target)) {
@@ -65,6 +65,22 @@ public final class VariantPublisher {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot record " + target + ": " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * A variant's checksum, as its manifest records it: the sha256 of {@code model.onnx}, followed by that of its
+     * external data file when it has one (so a variant without external data has its model file's plain sha256).
+     */
+    public static String variantSha256(Path modelFile) throws IOException {
+        String model = sha256(modelFile);
+        Path data = modelFile.resolveSibling(StoredVariant.DATA_FILE);
+        if (!Files.exists(data)) {
+            return model;
+        }
+        MessageDigest digest = digest();
+        digest.update(HexFormat.of().parseHex(model));
+        digest.update(HexFormat.of().parseHex(sha256(data)));
+        return HexFormat.of().formatHex(digest.digest());
     }
 
     public static String sha256(Path file) throws IOException {

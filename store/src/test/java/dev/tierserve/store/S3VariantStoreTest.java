@@ -26,6 +26,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Predicate;
 import java.util.stream.Collectors;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -93,6 +94,32 @@ class S3VariantStoreTest {
                 () -> store.verifiedModelFile(variant));
         assertTrue(refused.getMessage().contains("fails its checksum"), refused.getMessage());
         assertFalse(Files.exists(dir.resolve("corrupt/cache/tiny/v/model.onnx")));
+    }
+
+    @Test
+    void aVariantWithExternalDataIsUploadedAndDownloadedAsAPairAndVerifiedAsOne() throws Exception {
+        S3VariantStore publisher = store("pair-publisher", 1L << 30, null);
+        S3VariantStore reader = store("pair-reader", 1L << 30, null);
+        TestModelFile pair = TestModelFile.randomWithData(4096, 64 * 1024);
+        publisher.publish("tiny", "big", pair, sha -> VariantStoreTest.manifest("big", 2.0, sha));
+
+        Path file = reader.verifiedModelFile(reader.variant("tiny", "big").orElseThrow());
+        assertArrayEquals(pair.bytes(), Files.readAllBytes(file));
+        assertArrayEquals(pair.data(), Files.readAllBytes(file.resolveSibling(StoredVariant.DATA_FILE)));
+        assertEquals(64 * 1024 + 4096, new VariantCache(dir.resolve("pair-reader/cache"), 1).bytes(),
+                "the data counts against the cache's bound");
+
+        // Only the data object corrupted: the variant is refused, and nothing of it stays in the cache.
+        byte[] data = pair.data().clone();
+        data[data.length / 2] ^= 0x5a;
+        try (S3Client s3 = client(null)) {
+            s3.putObject(put -> put.bucket(BUCKET).key(prefixOf(location) + "/tiny/big/model.onnx.data"),
+                    RequestBody.fromBytes(data));
+        }
+        S3VariantStore fresh = store("pair-fresh", 1L << 30, null);
+        StoredVariant variant = fresh.variant("tiny", "big").orElseThrow();
+        assertThrows(CorruptVariantException.class, () -> fresh.verifiedModelFile(variant));
+        assertFalse(Files.exists(dir.resolve("pair-fresh/cache/tiny/big")));
     }
 
     @Test

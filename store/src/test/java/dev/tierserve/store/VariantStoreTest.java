@@ -12,7 +12,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -58,6 +60,23 @@ class VariantStoreTest {
         CorruptVariantException error = assertThrows(CorruptVariantException.class, () -> store.verifiedModelFile(variant));
         assertTrue(error.getMessage().contains("checksum"), error.getMessage());
         Files.delete(store.modelFile(variant));
+        assertThrows(CorruptVariantException.class, () -> store.verifiedModelFile(variant));
+    }
+
+    @Test
+    void aVariantWithExternalDataIsPublishedAndVerifiedAsAPair() throws Exception {
+        FileVariantStore store = VariantStore.filesystem(root);
+        TestModelFile pair = TestModelFile.randomWithData(4096, 64 * 1024);
+        store.publish("tiny", "big", pair, sha -> manifest("big", 2.0, sha));
+        StoredVariant variant = store.variant("tiny", "big").orElseThrow();
+        Path file = store.verifiedModelFile(variant);
+        assertArrayEquals(pair.data(), Files.readAllBytes(file.resolveSibling(StoredVariant.DATA_FILE)));
+        assertEquals(VariantPublisher.variantSha256(file), variant.manifest().sha256());
+        assertNotEquals(VariantPublisher.sha256(file), variant.manifest().sha256(), "the checksum covers the data");
+
+        byte[] data = pair.data().clone();
+        data[data.length / 2] ^= 1;
+        Files.write(file.resolveSibling(StoredVariant.DATA_FILE), data);
         assertThrows(CorruptVariantException.class, () -> store.verifiedModelFile(variant));
     }
 
