@@ -8,6 +8,7 @@ import dev.tierserve.proto.compressor.SubmitJobRequest;
 import dev.tierserve.store.RuntimeSettings;
 import dev.tierserve.store.VariantStore;
 import io.grpc.Status;
+import java.io.UncheckedIOException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -52,6 +53,9 @@ public final class InProcessCompressor implements CompressorClient {
                 return worker.submit(request);
             } catch (IllegalArgumentException e) {
                 throw Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException();
+            } catch (IllegalStateException | UncheckedIOException e) {
+                // the store is unreachable, or another worker's submission never ended: a later request tries again
+                throw Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException();
             }
         }, calls);
     }
