@@ -2,17 +2,26 @@ package dev.tierserve.compressor.cli;
 
 import dev.tierserve.compressor.worker.CompressionWorker;
 import dev.tierserve.compressor.worker.CompressorGrpcService;
+import dev.tierserve.compressor.worker.TokenCheck;
 import dev.tierserve.compressor.worker.WorkerDefaults;
+import dev.tierserve.jobs.BearerToken;
 import dev.tierserve.jobs.ModelLocator;
 import io.grpc.Grpc;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
+import io.grpc.ServerBuilder;
+import io.grpc.ServerCredentials;
+import io.grpc.ServerInterceptors;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.TlsServerCredentials;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
@@ -35,14 +44,41 @@ final class ServeCommand implements Callable<Integer> {
     @Mixin
     RuntimeOptions runtime;
 
+    @Option(names = "--tls-cert", description = "PEM certificate chain: serve over TLS (with --tls-key)")
+    Path tlsCert;
+
+    @Option(names = "--tls-key", description = "PEM PKCS#8 private key of --tls-cert")
+    Path tlsKey;
+
+    @Option(names = "--tls-ca", description = "PEM CA certificates: accept only callers with a certificate they "
+            + "signed (mutual TLS; needs --tls-cert)")
+    Path tlsCa;
+
+    @Option(names = "--token-file", description = "a file holding the bearer token every caller must present "
+            + "(authorization: Bearer <token>)")
+    Path tokenFile;
+
     @Override
     public Integer call() throws Exception {
         InputFiles.directory(spec, "--models", models);
+        ServerBuilder<?> builder = serverBuilder();
+        BearerToken token = null;
+        if (tokenFile != null) {
+            try {
+                token = BearerToken.read(InputFiles.file(spec, "--token-file", tokenFile));
+            } catch (IllegalArgumentException e) {
+                throw new ParameterException(spec.commandLine(), "--token-file: " + e.getMessage());
+            }
+        }
         CompressionWorker worker = new CompressionWorker(store.open(), ModelLocator.directory(models),
                 WorkerDefaults.of(runtime.settings()), System.out::println);
-        Server server = Grpc.newServerBuilderForPort(port, InsecureServerCredentials.create())
-                .addService(new CompressorGrpcService(worker)).build().start();
-        System.out.println("compressor worker listening on port " + server.getPort() + ", store " + worker.store().describe()
+        ServerServiceDefinition service = new CompressorGrpcService(worker).bindService();
+        Server server = builder
+                .addService(token == null ? service : ServerInterceptors.intercept(service, new TokenCheck(token)))
+                .build().start();
+        System.out.println("compressor worker listening on port " + server.getPort() + " ("
+                + (tlsCert == null ? "plain text" : tlsCa == null ? "TLS" : "mutual TLS")
+                + (token == null ? "" : ", bearer token required") + "), store " + worker.store().describe()
                 + ", runtime " + runtime.settings().key());
         int resumed = worker.resumeUnfinished();
         if (resumed > 0) {
@@ -56,5 +92,41 @@ final class ServeCommand implements Callable<Integer> {
         }));
         server.awaitTermination();
         return 0;
+    }
+
+    /** The port with its credentials, the TLS files read and parsed now: a bad file is the user's mistake. */
+    private ServerBuilder<?> serverBuilder() throws IOException {
+        ServerCredentials credentials = credentials();
+        try {
+            return Grpc.newServerBuilderForPort(port, credentials);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "cannot use the TLS files (--tls-cert, --tls-key, "
+                    + "--tls-ca): " + e.getMessage());
+        }
+    }
+
+    /** Plain text, TLS, or mutual TLS that trusts only the CA given (never the system's roots). */
+    private ServerCredentials credentials() throws IOException {
+        if (tlsCert == null && tlsKey == null) {
+            if (tlsCa != null) {
+                throw new ParameterException(spec.commandLine(), "--tls-ca needs --tls-cert and --tls-key");
+            }
+            return InsecureServerCredentials.create();
+        }
+        if (tlsCert == null || tlsKey == null) {
+            throw new ParameterException(spec.commandLine(), "--tls-cert and --tls-key go together");
+        }
+        TlsServerCredentials.Builder tls = TlsServerCredentials.newBuilder();
+        try {
+            tls.keyManager(InputFiles.file(spec, "--tls-cert", tlsCert).toFile(),
+                    InputFiles.file(spec, "--tls-key", tlsKey).toFile());
+            if (tlsCa != null) {
+                tls.trustManager(InputFiles.file(spec, "--tls-ca", tlsCa).toFile())
+                        .clientAuth(TlsServerCredentials.ClientAuth.REQUIRE);
+            }
+        } catch (IOException | IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), "cannot use the TLS files: " + e.getMessage());
+        }
+        return tls.build();
     }
 }

@@ -46,6 +46,7 @@ class CompressCommandIT {
     private static Path randomModel;
     private static Path brokenJsonl;
     private static Path threeTexts;
+    private static Path emptyFile;
 
     @BeforeAll
     static void files() throws IOException {
@@ -67,6 +68,7 @@ class CompressCommandIT {
         Files.writeString(brokenJsonl, "{\"text\": \"a fine line\"}\n{\"body\": \"no text field\"}\n");
         threeTexts = dir.resolve("three.txt");
         Files.writeString(threeTexts, "the first text\nthe second text\nthe third text\n");
+        emptyFile = Files.createFile(dir.resolve("empty"));
     }
 
     @Test
@@ -154,7 +156,14 @@ class CompressCommandIT {
                 arguments("inspect: a missing model file", List.of("inspect", absent + ".onnx"), absent + ".onnx"),
                 arguments("inspect: random bytes named model.onnx", List.of("inspect", randomModel.toString()),
                         randomModel + " is not an ONNX model"),
-                arguments("serve: a missing model repository", List.of("serve", "--models", absent), absent));
+                arguments("serve: a missing model repository", List.of("serve", "--models", absent), absent),
+                arguments("serve: --tls-ca without a certificate", List.of("serve", "--models", dir.toString(),
+                        "--tls-ca", textModel.toString()), "--tls-ca needs --tls-cert and --tls-key"),
+                arguments("serve: a certificate that is not PEM", List.of("serve", "--models", dir.toString(),
+                        "--tls-cert", textModel.toString(), "--tls-key", textModel.toString()),
+                        "cannot use the TLS files"),
+                arguments("serve: an empty token file", List.of("serve", "--models", dir.toString(), "--token-file",
+                        emptyFile.toString()), emptyFile + " is empty"));
     }
 
     @ParameterizedTest(name = "{0}")

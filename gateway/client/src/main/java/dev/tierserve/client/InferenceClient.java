@@ -10,9 +10,14 @@ import dev.tierserve.proto.inference.ModelMetadataRequest;
 import dev.tierserve.proto.inference.ModelStatisticsRequest;
 import dev.tierserve.proto.inference.RepositoryIndexRequest;
 import dev.tierserve.proto.inference.ServerReadyRequest;
+import io.grpc.Grpc;
+import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
 import io.grpc.ManagedChannelBuilder;
 import io.grpc.StatusRuntimeException;
+import io.grpc.TlsChannelCredentials;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -33,6 +38,19 @@ public final class InferenceClient {
             description = "host:port (default: $TIERSERVE_TARGET, else localhost:8001; now ${DEFAULT-VALUE})")
     String target;
 
+    @Option(names = "--tls", description = "TLS to the gateway, trusting the system's roots unless --ca is given")
+    boolean tls;
+
+    @Option(names = "--ca", description = "PEM CA certificates to trust instead of the system's roots (implies --tls)")
+    Path ca;
+
+    @Option(names = "--cert", description = "PEM client certificate chain, for a gateway that requires one (with "
+            + "--key; implies --tls)")
+    Path cert;
+
+    @Option(names = "--key", description = "PEM PKCS#8 private key of --cert")
+    Path key;
+
     public static void main(String[] args) {
         System.exit(new CommandLine(new InferenceClient()).setExecutionExceptionHandler((error, line, parsed) -> {
             // The server's answer or the user's mistake: one line, no stack trace.
@@ -48,9 +66,30 @@ public final class InferenceClient {
         }).execute(args));
     }
 
+    /** A channel to {@code --target}: plain text, or TLS with the trust and the certificate given. */
+    ManagedChannelBuilder<?> channel() {
+        if (!tls && ca == null && cert == null && key == null) {
+            return Grpc.newChannelBuilder(target, InsecureChannelCredentials.create());
+        }
+        if ((cert == null) != (key == null)) {
+            throw new IllegalArgumentException("--cert and --key go together");
+        }
+        TlsChannelCredentials.Builder credentials = TlsChannelCredentials.newBuilder();
+        try {
+            if (ca != null) {
+                credentials.trustManager(ca.toFile());
+            }
+            if (cert != null) {
+                credentials.keyManager(cert.toFile(), key.toFile());
+            }
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read a TLS file: " + e.getMessage());
+        }
+        return Grpc.newChannelBuilder(target, credentials.build());
+    }
+
     <T> T call(java.util.function.Function<GRPCInferenceServiceBlockingStub, T> rpc, long timeoutMillis) {
-        ManagedChannel channel = ManagedChannelBuilder.forTarget(target).usePlaintext()
-                .maxInboundMessageSize(256 << 20).build();
+        ManagedChannel channel = channel().maxInboundMessageSize(256 << 20).build();
         try {
             return rpc.apply(GRPCInferenceServiceGrpc.newBlockingStub(channel)
                     .withDeadlineAfter(timeoutMillis, TimeUnit.MILLISECONDS));

@@ -9,7 +9,6 @@ import dev.tierserve.proto.inference.InferParameter;
 import dev.tierserve.proto.inference.ModelInferRequest;
 import dev.tierserve.proto.inference.ModelInferResponse;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Status;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -63,7 +62,7 @@ final class LoadCommand implements Callable<Integer> {
         if (texts.isEmpty()) {
             throw new IllegalArgumentException("give --text or --texts-file");
         }
-        ManagedChannel channel = ManagedChannelBuilder.forTarget(parent.target).usePlaintext().build();
+        ManagedChannel channel = parent.channel().build();
         try {
             if (warmup > 0) {
                 run(channel, warmup, new LoadReport(), false);

@@ -14,7 +14,6 @@ import dev.tierserve.proto.admin.TierRef;
 import dev.tierserve.proto.admin.TierState;
 import dev.tierserve.proto.admin.VariantInfo;
 import io.grpc.ManagedChannel;
-import io.grpc.ManagedChannelBuilder;
 import io.grpc.Metadata;
 import io.grpc.stub.MetadataUtils;
 import java.io.IOException;
@@ -54,7 +53,7 @@ final class RolloutCommand {
         }
         Metadata headers = new Metadata();
         headers.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer " + token);
-        ManagedChannel channel = ManagedChannelBuilder.forTarget(parent.target).usePlaintext().build();
+        ManagedChannel channel = parent.channel().build();
         try {
             return rpc.apply(AdminServiceGrpc.newBlockingStub(channel)
                     .withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers))

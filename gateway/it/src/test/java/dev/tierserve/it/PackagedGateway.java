@@ -2,6 +2,7 @@ package dev.tierserve.it;
 
 import dev.tierserve.proto.inference.GRPCInferenceServiceGrpc;
 import dev.tierserve.proto.inference.ServerReadyRequest;
+import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
@@ -54,13 +55,13 @@ final class PackagedGateway implements AutoCloseable {
     private final int httpPort;
     private final ManagedChannel channel;
 
-    private PackagedGateway(Process process, Path log, int grpcPort, int httpPort) {
+    private PackagedGateway(Process process, Path log, int grpcPort, int httpPort, ChannelCredentials credentials) {
         this.process = process;
         this.log = log;
         this.grpcPort = grpcPort;
         this.httpPort = httpPort;
-        this.channel = Grpc.newChannelBuilder("127.0.0.1:" + grpcPort, InsecureChannelCredentials.create())
-                .maxInboundMessageSize(64 << 20).build();
+        this.channel = Grpc.newChannelBuilder("127.0.0.1:" + grpcPort, credentials).maxInboundMessageSize(64 << 20)
+                .build();
     }
 
     /**
@@ -75,6 +76,12 @@ final class PackagedGateway implements AutoCloseable {
     /** Starts the gateway of one of the two packagings in {@code workDir} and waits until it reports ready. */
     static PackagedGateway start(Packaging packaging, Path workDir, String... properties)
             throws IOException, InterruptedException {
+        return start(packaging, InsecureChannelCredentials.create(), workDir, properties);
+    }
+
+    /** The same, for a gateway whose gRPC port needs {@code credentials} (TLS). */
+    static PackagedGateway start(Packaging packaging, ChannelCredentials credentials, Path workDir,
+                                 String... properties) throws IOException, InterruptedException {
         Path jar = packaging.jar();
         if (!Files.isRegularFile(jar)) {
             throw new IllegalStateException(jar + " is missing: run mvn package first");
@@ -91,7 +98,7 @@ final class PackagedGateway implements AutoCloseable {
         Path log = workDir.resolve("gateway.log");
         Process process = new ProcessBuilder(command).directory(workDir.toFile()).redirectErrorStream(true)
                 .redirectOutput(log.toFile()).start();
-        PackagedGateway gateway = new PackagedGateway(process, log, grpc, http);
+        PackagedGateway gateway = new PackagedGateway(process, log, grpc, http, credentials);
         try {
             gateway.awaitReady();
         } catch (RuntimeException | Error e) {

@@ -1,12 +1,6 @@
 package dev.tierserve.it;
 
-import dev.tierserve.proto.compressor.CompressorServiceGrpc;
-import dev.tierserve.proto.compressor.ListJobsRequest;
 import dev.tierserve.store.S3ProxyServer;
-import io.grpc.Grpc;
-import io.grpc.InsecureChannelCredentials;
-import io.grpc.ManagedChannel;
-import io.grpc.StatusRuntimeException;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -15,11 +9,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
  * A compressor worker, {@code java -jar compressor/target/tierserve-compressor.jar serve}, started as its own process
- * on a free port with an S3 store, the way deploy/'s worker Deployment runs it.
+ * on a free port, the way deploy/'s worker Deployment runs it.
  */
 final class PackagedWorker implements AutoCloseable {
 
@@ -38,12 +33,22 @@ final class PackagedWorker implements AutoCloseable {
     }
 
     /**
-     * Starts a worker on {@code store} and waits until it answers.
+     * Starts a worker on an S3 store and waits until it listens.
      *
      * @param leaseSeconds how long a worker's leases outlive it
      */
-    static PackagedWorker start(Path workDir, Path models, S3ProxyServer s3proxy, String store, int leaseSeconds,
-                                String... options) throws IOException, InterruptedException {
+    static PackagedWorker start(Path workDir, Path models, S3ProxyServer s3proxy, String store, int leaseSeconds)
+            throws IOException, InterruptedException {
+        // The credentials as deploy/ passes them: the AWS SDK's environment variables.
+        return start(workDir, Map.of("AWS_ACCESS_KEY_ID", S3ProxyServer.IDENTITY, "AWS_SECRET_ACCESS_KEY",
+                S3ProxyServer.CREDENTIAL), "--models", models.toString(), "--store", store, "--s3-endpoint",
+                s3proxy.endpoint().toString(), "--lease-seconds", String.valueOf(leaseSeconds), "--work-dir",
+                workDir.resolve("work").toString(), "--cache-dir", workDir.resolve("cache").toString());
+    }
+
+    /** Starts {@code compressor serve} with {@code options} (and a free {@code --port}) and waits until it listens. */
+    static PackagedWorker start(Path workDir, Map<String, String> environment, String... options)
+            throws IOException, InterruptedException {
         if (!Files.isRegularFile(JAR)) {
             throw new IllegalStateException(JAR + " is missing: run mvn package first");
         }
@@ -52,20 +57,16 @@ final class PackagedWorker implements AutoCloseable {
         try (ServerSocket socket = new ServerSocket(0)) {
             port = socket.getLocalPort();
         }
-        List<String> command = new ArrayList<>(List.of(PackagedGateway.java(), "-Xmx3g", "-jar",
-                JAR.toString(), "serve", "--port", String.valueOf(port), "--models", models.toString(), "--store", store,
-                "--s3-endpoint", s3proxy.endpoint().toString(), "--lease-seconds", String.valueOf(leaseSeconds),
-                "--work-dir", workDir.resolve("work").toString(), "--cache-dir", workDir.resolve("cache").toString()));
+        List<String> command = new ArrayList<>(List.of(PackagedGateway.java(), "-Xmx3g", "-jar", JAR.toString(),
+                "serve", "--port", String.valueOf(port)));
         command.addAll(List.of(options));
         Path log = workDir.resolve("worker.log");
         ProcessBuilder builder = new ProcessBuilder(command).directory(workDir.toFile()).redirectErrorStream(true)
                 .redirectOutput(log.toFile());
-        // The credentials as deploy/ passes them: the AWS SDK's environment variables.
-        builder.environment().put("AWS_ACCESS_KEY_ID", S3ProxyServer.IDENTITY);
-        builder.environment().put("AWS_SECRET_ACCESS_KEY", S3ProxyServer.CREDENTIAL);
+        builder.environment().putAll(environment);
         PackagedWorker worker = new PackagedWorker(builder.start(), log, port);
         try {
-            worker.awaitServing();
+            worker.awaitListening();
         } catch (RuntimeException | Error e) {
             worker.close();
             throw e;
@@ -73,28 +74,18 @@ final class PackagedWorker implements AutoCloseable {
         return worker;
     }
 
-    private void awaitServing() throws InterruptedException {
-        ManagedChannel channel = Grpc.newChannelBuilder(address(), InsecureChannelCredentials.create()).build();
-        try {
-            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(START_LIMIT_SECONDS);
-            while (true) {
-                if (!process.isAlive()) {
-                    throw new IllegalStateException("the worker exited with " + process.exitValue() + ":\n" + logText());
-                }
-                try {
-                    CompressorServiceGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS)
-                            .listJobs(ListJobsRequest.getDefaultInstance());
-                    return;
-                } catch (StatusRuntimeException notYet) {
-                    if (System.nanoTime() > until) {
-                        throw new IllegalStateException("the worker did not answer within " + START_LIMIT_SECONDS
-                                + " s:\n" + logText());
-                    }
-                    Thread.sleep(300);
-                }
+    /** Until the worker says it listens (its line comes after the server started). */
+    private void awaitListening() throws InterruptedException {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(START_LIMIT_SECONDS);
+        while (!logText().contains("compressor worker listening on port " + port)) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException("the worker exited with " + process.exitValue() + ":\n" + logText());
             }
-        } finally {
-            channel.shutdownNow();
+            if (System.nanoTime() > until) {
+                throw new IllegalStateException("the worker did not listen within " + START_LIMIT_SECONDS + " s:\n"
+                        + logText());
+            }
+            Thread.sleep(200);
         }
     }
 

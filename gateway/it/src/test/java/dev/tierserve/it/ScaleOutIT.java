@@ -44,8 +44,8 @@ class ScaleOutIT {
 
     private static final String BGE = "bge-small-en-v1.5";
     private static final String BGE_TEXT = "bge-small-en-v1.5-text";
-    private static final String MINILM = "minilm";
-    private static final String MINILM_TEXT = "minilm-text";
+    private static final String MINILM = MiniLmRepository.MODEL;
+    private static final String MINILM_TEXT = MiniLmRepository.TEXT;
     private static final String BUCKET = "tierserve";
     private static final String PREFIX = "store";
     private static final String TOKEN = "it-scale-out-token-41c9";
@@ -125,12 +125,12 @@ class ScaleOutIT {
              S3Client s3 = client(s3proxy)) {
             s3.createBucket(b -> b.bucket(BUCKET));
             for (String name : List.of("a", "b")) {
-                Path models = minilmRepository(home.resolve("worker-" + name + "-models"));
+                Path models = MiniLmRepository.create(home.resolve("worker-" + name + "-models"));
                 workers.add(PackagedWorker.start(home.resolve("worker-" + name), models, s3proxy, store, 6));
             }
             for (int i = 0; i < 2; i++) {
                 // Each gateway with its own worker, as two pods behind their own Service endpoints would be.
-                Path models = minilmRepository(home.resolve("gateway-" + i + "-models"));
+                Path models = MiniLmRepository.create(home.resolve("gateway-" + i + "-models"));
                 gateways.add(PackagedGateway.start(Packaging.REMOTE, home.resolve("gateway-" + i),
                         "gateway.repository=" + models, "gateway.variants.store=" + store,
                         "gateway.variants.s3.endpoint=" + s3proxy.endpoint(), "gateway.variants.watch-interval=1s",
@@ -194,24 +194,6 @@ class ScaleOutIT {
             gateways.forEach(PackagedGateway::close);
             workers.forEach(PackagedWorker::close);
         }
-    }
-
-    /** A model repository with all-MiniLM-L6 ({@code minilm}) and its text embedding ({@code minilm-text}). */
-    private static Path minilmRepository(Path dir) throws Exception {
-        Path minilm = Files.createDirectories(dir.resolve(MINILM));
-        for (String[] file : List.of(new String[] {"/all-minilm-l6-v2.onnx", "model.onnx"},
-                new String[] {"/all-minilm-l6-v2-tokenizer.json", "tokenizer.json"})) {
-            try (InputStream in = ScaleOutIT.class.getResourceAsStream(file[0])) {
-                Files.copy(in, minilm.resolve(file[1]));
-            }
-        }
-        Files.writeString(minilm.resolve("config.pbtxt"), "backend: \"onnxruntime\"\n");
-        Files.writeString(Files.createDirectories(dir.resolve(MINILM_TEXT)).resolve("config.pbtxt"), """
-                backend: "text-embedding"
-                parameters { key: "base_model" value { string_value: "%s" } }
-                parameters { key: "pooling" value { string_value: "mean" } }
-                """.formatted(MINILM));
-        return dir;
     }
 
     private static List<String> keys(S3Client s3, String prefix) {

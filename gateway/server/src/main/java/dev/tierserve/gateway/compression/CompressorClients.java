@@ -6,17 +6,20 @@ import dev.tierserve.gateway.repository.ModelRepository;
 import dev.tierserve.gateway.runtime.ExecutionProvider;
 import dev.tierserve.gateway.runtime.OnnxRuntimeFactory;
 import dev.tierserve.gateway.tier.VariantCatalog;
+import dev.tierserve.jobs.BearerToken;
 import dev.tierserve.jobs.EmbeddedWorker;
 import dev.tierserve.jobs.ModelLocator;
 import dev.tierserve.proto.compressor.Job;
 import dev.tierserve.proto.compressor.SubmitJobRequest;
 import dev.tierserve.store.RuntimeSettings;
+import io.grpc.ChannelCredentials;
 import io.grpc.Status;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.jboss.logging.Logger;
 
@@ -33,11 +36,25 @@ public class CompressorClients {
                 config.compressor().sequence());
     }
 
-    /** Says at start, not at the first request for a missing tier, that this packaging cannot run the mode asked for. */
+    /**
+     * Says at start, not at the first request for a missing tier, that this packaging cannot run the mode asked for, or
+     * that the remote worker's settings are incomplete.
+     */
     void checkMode(@Observes StartupEvent event, GatewayConfig config) {
-        if (config.compressor().mode() == GatewayConfig.Compressor.Mode.IN_PROCESS && EmbeddedWorker.factory().isEmpty()) {
+        GatewayConfig.Compressor settings = config.compressor();
+        if (settings.mode() == GatewayConfig.Compressor.Mode.IN_PROCESS && EmbeddedWorker.factory().isEmpty()) {
             throw new IllegalStateException(InProcessCompressor.PACKAGED_WITHOUT);
         }
+        if (settings.mode() == GatewayConfig.Compressor.Mode.REMOTE) {
+            address(settings);
+            RemoteCompressor.credentials(settings.tls());
+            settings.tokenFile().ifPresent(BearerToken::read);
+        }
+    }
+
+    private static String address(GatewayConfig.Compressor settings) {
+        return settings.address().orElseThrow(() -> new IllegalStateException(
+                "gateway.compressor.mode=remote needs gateway.compressor.address (host:port)"));
     }
 
     @Produces
@@ -54,10 +71,13 @@ public class CompressorClients {
                 yield new InProcessCompressor(catalog.store(), models, servingRuntime(config, runtime));
             }
             case REMOTE -> {
-                String address = settings.address().orElseThrow(() -> new IllegalStateException(
-                        "gateway.compressor.mode=remote needs gateway.compressor.address (host:port)"));
-                LOG.infof("compressor: remote worker at %s", address);
-                yield new RemoteCompressor(address);
+                String address = address(settings);
+                ChannelCredentials credentials = RemoteCompressor.credentials(settings.tls());
+                Optional<BearerToken> token = settings.tokenFile().map(BearerToken::read);
+                LOG.infof("compressor: remote worker at %s (%s%s)", address, settings.tls().ca().isEmpty() ? "plain text"
+                        : settings.tls().cert().isEmpty() ? "TLS" : "mutual TLS", token.isEmpty() ? ""
+                        : ", bearer token from " + settings.tokenFile().get());
+                yield new RemoteCompressor(address, credentials, token);
             }
             case OFF -> new Disabled();
         };

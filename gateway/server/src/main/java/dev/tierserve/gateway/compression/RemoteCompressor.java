@@ -8,9 +8,15 @@ import dev.tierserve.proto.compressor.CompressorServiceGrpc;
 import dev.tierserve.proto.compressor.GetJobRequest;
 import dev.tierserve.proto.compressor.Job;
 import dev.tierserve.proto.compressor.SubmitJobRequest;
+import dev.tierserve.gateway.config.GatewayConfig;
+import dev.tierserve.jobs.BearerToken;
+import io.grpc.ChannelCredentials;
 import io.grpc.Grpc;
 import io.grpc.InsecureChannelCredentials;
 import io.grpc.ManagedChannel;
+import io.grpc.TlsChannelCredentials;
+import java.io.IOException;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
@@ -22,9 +28,43 @@ public final class RemoteCompressor implements CompressorClient {
     private final ManagedChannel channel;
     private final CompressorServiceGrpc.CompressorServiceFutureStub stub;
 
-    public RemoteCompressor(String address) {
-        this.channel = Grpc.newChannelBuilder(address, InsecureChannelCredentials.create()).build();
-        this.stub = CompressorServiceGrpc.newFutureStub(channel);
+    /**
+     * @param credentials plain text or TLS (see {@link #credentials})
+     * @param token       the worker's bearer token, if it requires one
+     */
+    public RemoteCompressor(String address, ChannelCredentials credentials, Optional<BearerToken> token) {
+        this.channel = Grpc.newChannelBuilder(address, credentials).build();
+        CompressorServiceGrpc.CompressorServiceFutureStub plain = CompressorServiceGrpc.newFutureStub(channel);
+        this.stub = token.map(t -> plain.withCallCredentials(t.callCredentials())).orElse(plain);
+    }
+
+    /**
+     * Plain text without TLS settings; otherwise TLS that trusts only the configured CA (never the system's roots),
+     * presenting the gateway's certificate when one is configured.
+     *
+     * @throws IllegalStateException for TLS settings without a CA, or a certificate without its key
+     */
+    public static ChannelCredentials credentials(GatewayConfig.Compressor.Tls tls) {
+        if (tls.ca().isEmpty()) {
+            if (tls.cert().isPresent() || tls.key().isPresent()) {
+                throw new IllegalStateException("gateway.compressor.tls.cert and .key need gateway.compressor.tls.ca"
+                        + " (the CA the worker's certificate is checked against)");
+            }
+            return InsecureChannelCredentials.create();
+        }
+        if (tls.cert().isPresent() != tls.key().isPresent()) {
+            throw new IllegalStateException("gateway.compressor.tls.cert and gateway.compressor.tls.key go together");
+        }
+        try {
+            TlsChannelCredentials.Builder builder = TlsChannelCredentials.newBuilder()
+                    .trustManager(tls.ca().get().toFile());
+            if (tls.cert().isPresent()) {
+                builder.keyManager(tls.cert().get().toFile(), tls.key().get().toFile());
+            }
+            return builder.build();
+        } catch (IOException | IllegalArgumentException e) {
+            throw new IllegalStateException("cannot use the TLS files of gateway.compressor.tls: " + e.getMessage(), e);
+        }
     }
 
     @Override

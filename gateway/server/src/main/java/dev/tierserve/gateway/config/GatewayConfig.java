@@ -163,6 +163,28 @@ public interface GatewayConfig {
         /** host:port of a remote compressor worker. */
         Optional<String> address();
 
+        /** TLS to the remote worker; without it the channel is plain text. */
+        Tls tls();
+
+        /** A file holding the bearer token the remote worker requires ({@code compressor serve --token-file}). */
+        Optional<Path> tokenFile();
+
+        /**
+         * TLS to the worker. {@code ca} is required with any of these: the worker's certificate is checked against it
+         * alone, never against the system's roots. {@code cert} and {@code key} present the gateway's own certificate
+         * (mutual TLS).
+         */
+        interface Tls {
+            /** PEM CA certificates that signed the worker's certificate. */
+            Optional<Path> ca();
+
+            /** PEM certificate chain of the gateway, for a worker that requires client certificates. */
+            Optional<Path> cert();
+
+            /** PEM PKCS#8 private key of {@code cert}. */
+            Optional<Path> key();
+        }
+
         /** Methods for on-the-fly jobs; none given: the worker's defaults (all methods). */
         Optional<List<String>> methods();
 
