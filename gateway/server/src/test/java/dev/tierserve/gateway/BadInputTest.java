@@ -17,8 +17,8 @@ import dev.tierserve.gateway.runtime.SessionCache;
 import dev.tierserve.proto.inference.InferParameter;
 import dev.tierserve.proto.inference.InferTensorContents;
 import dev.tierserve.proto.inference.ModelInferRequest;
-import dev.tierserve.proto.inference.ModelInferResponse;
 import dev.tierserve.proto.inference.ModelInferRequest.InferInputTensor;
+import dev.tierserve.proto.inference.ModelInferResponse;
 import io.grpc.Status;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
@@ -34,7 +34,6 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 @QuarkusTestResource(TestModels.class)
 class BadInputTest extends ConnectedGatewayTest {
-
 
     @Inject
     SessionCache sessions;
@@ -59,6 +58,11 @@ class BadInputTest extends ConnectedGatewayTest {
     void unknownModelOrVersionIsNotFoundAndATierWithoutVariantDegradesOrIsUnavailable() {
         assertTrue(failure(Status.Code.NOT_FOUND, () -> client.stub.modelInfer(bertRequest("gpt-5", 1, 4, 1).build()))
                 .contains("gpt-5"));
+        // A name longer than a client takes in a response header: the description quoting it is cut, and the answer
+        // stays a clean NOT_FOUND (uncut, the client would see a broken stream as INTERNAL).
+        String cut = failure(Status.Code.NOT_FOUND, () -> client.stub.modelInfer(bertRequest("x".repeat(10_000), 1, 4,
+                1).build()));
+        assertTrue(cut.endsWith("…") && cut.length() <= 513, cut.length() + " characters");
         assertTrue(failure(Status.Code.NOT_FOUND, () -> client.stub.modelInfer(bertRequest(BGE, 1, 4, 1)
                 .setModelVersion("7").build())).contains("versions: [exact]"));
         // Tests run with the compressor off: a missing tier is answered by exact, or refused when strict.
