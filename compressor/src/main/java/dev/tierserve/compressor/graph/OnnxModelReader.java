@@ -13,6 +13,7 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -81,19 +82,15 @@ public final class OnnxModelReader {
         for (StringStringEntryProto entry : tensor.getExternalDataList()) {
             switch (entry.getKey()) {
                 case "location" -> location = entry.getValue();
-                case "offset" -> offset = Long.parseLong(entry.getValue());
-                case "length" -> length = Long.parseLong(entry.getValue());
+                case "offset" -> offset = externalNumber(tensor, entry);
+                case "length" -> length = externalNumber(tensor, entry);
                 default -> { }
             }
         }
         if (location == null) {
             throw new OnnxFormatException("initializer '" + tensor.getName() + "' is external but names no location");
         }
-        Path file = directory.resolve(location).normalize();
-        if (!file.startsWith(directory)) {
-            throw new OnnxFormatException("initializer '" + tensor.getName() + "' points outside the model directory: "
-                    + location);
-        }
+        Path file = insideDirectory(tensor, directory, location);
         try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = length >= 0 ? length : channel.size() - offset;
             if (offset + size > channel.size() || size > Integer.MAX_VALUE - 8) {
@@ -112,5 +109,37 @@ public final class OnnxModelReader {
             throw new OnnxFormatException("cannot read external data " + file + " for initializer '"
                     + tensor.getName() + "': " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The data file {@code location} names, which must lie inside the model's directory once links are followed:
+     * a model file is input from strangers, and its locations must not reach other files of the machine.
+     */
+    private static Path insideDirectory(TensorProto tensor, Path directory, String location) {
+        Path file = directory.resolve(location).normalize();
+        try {
+            if (Path.of(location).isAbsolute() || !file.startsWith(directory)
+                    || !file.toRealPath().startsWith(directory.toRealPath())) {
+                throw new OnnxFormatException("initializer '" + tensor.getName()
+                        + "' points outside the model directory: " + location);
+            }
+        } catch (InvalidPathException | IOException e) {
+            throw new OnnxFormatException("initializer '" + tensor.getName() + "' names external data '" + location
+                    + "' that cannot be read: " + e.getMessage(), e);
+        }
+        return file;
+    }
+
+    private static long externalNumber(TensorProto tensor, StringStringEntryProto entry) {
+        try {
+            long value = Long.parseLong(entry.getValue());
+            if (value >= 0) {
+                return value;
+            }
+        } catch (NumberFormatException e) {
+            // refused below
+        }
+        throw new OnnxFormatException("initializer '" + tensor.getName() + "' has external data " + entry.getKey()
+                + " '" + entry.getValue() + "', not a non-negative number");
     }
 }

@@ -2,6 +2,8 @@ package dev.tierserve.compressor.graph;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
 import dev.tierserve.compressor.OrtRunner;
 import dev.tierserve.compressor.TestModels;
 import org.junit.jupiter.api.Test;
@@ -83,6 +85,38 @@ class OnnxModelIoTest {
         Files.write(dir.resolve("model.onnx.data"), new byte[100]);
         e = assertThrows(OnnxFormatException.class, () -> OnnxModelReader.read(external));
         assertTrue(e.getMessage().contains("wants bytes"), e.getMessage());
+    }
+
+    @Test
+    void externalDataOutsideTheModelDirectoryIsRefusedByTheReaderAndByOnnxRuntime() throws Exception {
+        Path secret = dir.resolve("secret.bin");
+        Path model = dir.resolve("models/m/model.onnx");
+        Files.createDirectories(model.getParent());
+        OnnxModelWriter.builder().forceExternal(true).build().writeTo(TestModels.load(TestModels.MINILM), model);
+        Files.move(model.resolveSibling("model.onnx.data"), secret);
+        Files.createSymbolicLink(model.resolveSibling("linked.data"), secret);
+        for (String location : new String[] {"../../secret.bin", secret.toString(), "linked.data"}) {
+            Files.write(model, relocated(OnnxModelReader.parse(Files.readAllBytes(model)), location).toByteArray());
+            OnnxFormatException e = assertThrows(OnnxFormatException.class, () -> OnnxModelReader.read(model));
+            assertTrue(e.getMessage().contains("outside the model directory"), location + ": " + e.getMessage());
+            // The gateway hands model files to ONNX Runtime by path; its own check refuses these locations.
+            OrtException ort = assertThrows(OrtException.class,
+                    () -> OrtEnvironment.getEnvironment().createSession(model.toString()).close());
+            assertTrue(ort.getMessage().contains("escapes model directory")
+                    || ort.getMessage().contains("Absolute path not allowed"), location + ": " + ort.getMessage());
+        }
+    }
+
+    private static ModelProto relocated(ModelProto model, String location) {
+        ModelProto.Builder builder = model.toBuilder();
+        for (TensorProto.Builder tensor : builder.getGraphBuilder().getInitializerBuilderList()) {
+            for (var entry : tensor.getExternalDataBuilderList()) {
+                if (entry.getKey().equals("location")) {
+                    entry.setValue(location);
+                }
+            }
+        }
+        return builder.build();
     }
 
     @Test

@@ -176,10 +176,18 @@ class BadInputTest extends ConnectedGatewayTest {
     }
 
     @Test
-    void corruptModelFileIsAFailedPreconditionNamingTheModel() {
-        String message = failure(Status.Code.FAILED_PRECONDITION, () -> client.stub.modelInfer(
-                bertRequest(TestModels.CORRUPT, 1, 4, 1).build()));
-        assertTrue(message.contains(TestModels.CORRUPT) && message.contains("failed to load"), message);
+    void corruptModelFileIsAFailedPreconditionNamingTheModelAndIsNotReparsedOnEveryRequest() {
+        long failuresBefore = sessions.loadFailureCount();
+        for (int i = 0; i < 5; i++) {
+            String message = failure(Status.Code.FAILED_PRECONDITION, () -> client.stub.modelInfer(
+                    bertRequest(TestModels.CORRUPT, 1, 4, 1).build()));
+            assertTrue(message.contains(TestModels.CORRUPT) && message.contains("failed to load"), message);
+        }
+        // Another test may have tried it already (then none here): the failure is remembered, not retried per call.
+        assertTrue(sessions.loadFailureCount() - failuresBefore <= 1,
+                "load attempts: " + (sessions.loadFailureCount() - failuresBefore));
+        assertEquals(TestModels.MINILM, client.stub.modelInfer(bertRequest(TestModels.MINILM, 1, 4, 1).build())
+                .getModelName());
     }
 
     private static ModelInferRequest edit(ModelInferRequest.Builder request, int input,

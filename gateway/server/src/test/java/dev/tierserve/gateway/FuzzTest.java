@@ -13,15 +13,16 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
+import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
 import java.nio.charset.StandardCharsets;
+import java.util.Collections;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -34,7 +35,6 @@ import org.junit.jupiter.api.Test;
  */
 @QuarkusTest
 @QuarkusTestResource(TestModels.class)
-@Tag("fuzz") // not in CI yet: it exhausts the gateway's direct memory (see README, "Security", Not yet)
 class FuzzTest extends ConnectedGatewayTest {
 
     private static final long SEED = 20261201L;
@@ -64,8 +64,10 @@ class FuzzTest extends ConnectedGatewayTest {
         MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
         memory.gc();
         long heapBefore = memory.getHeapMemoryUsage().getUsed();
+        long directBefore = directBytes();
         Map<Status.Code, Integer> answers = new EnumMap<>(Status.Code.class);
         int overflowing = 0;
+        int oversized = 0;
         for (int i = 0; i < REQUESTS; i++) {
             ModelInferRequest request = request(random);
             Status.Code code;
@@ -74,32 +76,85 @@ class FuzzTest extends ConnectedGatewayTest {
                 code = Status.Code.OK;
             } catch (StatusRuntimeException e) {
                 code = e.getStatus().getCode();
+                int index = i;
                 assertTrue(code != Status.Code.INTERNAL && code != Status.Code.UNKNOWN,
-                        "request " + i + " (seed " + SEED + ") got " + e.getStatus() + ": " + brief(request));
+                        () -> "request " + index + " (seed " + SEED + ") got " + e.getStatus() + ": " + brief(request));
             }
             answers.merge(code, 1, Integer::sum);
+            if (request.getSerializedSize() > MESSAGE_LIMIT) {
+                // grpc-java's client keeps the unsent frames of a request the server refused for its size until
+                // the channel closes (about 25 MB each, measured: the JDK's direct pool fell back when the channel
+                // closed). That is the test client's memory, not the gateway's: a new channel after each one.
+                client.close();
+                client = new GatewayTestClient();
+                oversized++;
+            }
             if (overflows(request) && MODELS.subList(0, 3).contains(request.getModelName())
                     && request.getModelVersion().isEmpty() && request.getSerializedSize() < MESSAGE_LIMIT) {
                 overflowing++;
-                assertEquals(Status.Code.INVALID_ARGUMENT, code, "an overflowing shape, request " + i + ": "
+                int index = i;
+                assertEquals(Status.Code.INVALID_ARGUMENT, code, () -> "an overflowing shape, request " + index + ": "
                         + brief(request));
             }
         }
-        System.out.printf("fuzz: %d requests (seed %d), answers by status %s, %d with overflowing shapes%n",
-                REQUESTS, SEED, answers, overflowing);
+        System.out.printf("fuzz: %d requests (seed %d), answers by status %s, %d with overflowing shapes, %d over "
+                + "the message limit%n", REQUESTS, SEED, answers, overflowing, oversized);
         assertTrue(overflowing > 0, "the run tried overflowing shapes");
+        assertTrue(oversized > 0, "the run tried requests over the message limit");
         assertTrue(answers.getOrDefault(Status.Code.INVALID_ARGUMENT, 0) > REQUESTS / 4, answers.toString());
+        assertTrue(answers.getOrDefault(Status.Code.OK, 0) > REQUESTS / 100, "some answers are results: " + answers);
 
         assertTrue(client.stub.serverReady(ServerReadyRequest.getDefaultInstance()).getReady());
         assertEquals(TestModels.MINILM, client.stub.modelInfer(GatewayTestClient.bertRequest(TestModels.MINILM, 1,
                 8, 1).build()).getModelName());
         memory.gc();
         long growth = memory.getHeapMemoryUsage().getUsed() - heapBefore;
-        System.out.printf("fuzz: heap after GC %+d MiB over the run%n", growth >> 20);
+        long directGrowth = directBytes() - directBefore;
+        System.out.printf("fuzz: after GC, heap %+d MiB and direct buffers %+d MiB over the run%n", growth >> 20,
+                directGrowth >> 20);
         assertTrue(growth < HEAP_GROWTH_BOUND, "heap grew by " + (growth >> 20) + " MiB");
+        assertTrue(directGrowth < HEAP_GROWTH_BOUND, "direct buffers grew by " + (directGrowth >> 20) + " MiB");
     }
 
+    /** The JDK's direct buffers in use: where decoded tensors live until ONNX Runtime has read them. */
+    private static long directBytes() {
+        return ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
+                .filter(pool -> pool.getName().equals("direct")).mapToLong(BufferPoolMXBean::getMemoryUsed).sum();
+    }
+
+    /** A quarter of the requests are a valid request changed in one place; the rest are generated from nothing. */
     private static ModelInferRequest request(Random random) {
+        return random.nextInt(4) == 0 ? mutated(random) : generated(random);
+    }
+
+    /**
+     * A valid MiniLM request (typed or raw) with one thing changed: a token id out of the vocabulary or negative, a
+     * mask of junk, one dimension off, an input dropped or renamed or retyped, or nothing at all.
+     */
+    private static ModelInferRequest mutated(Random random) {
+        int batch = 1 + random.nextInt(2);
+        int sequence = 1 + random.nextInt(16);
+        ModelInferRequest.Builder request = GatewayTestClient.bertRequest(TestModels.MINILM, batch, sequence,
+                random.nextLong());
+        InferInputTensor.Builder input = request.getInputsBuilder(random.nextInt(3));
+        int element = random.nextInt(batch * sequence);
+        switch (random.nextInt(7)) {
+            case 0 -> input.getContentsBuilder().setInt64Contents(element, pickLong(random,
+                    new long[] {-1, 30_522, 1L << 40, Long.MIN_VALUE, Long.MAX_VALUE}));
+            case 1 -> input.getContentsBuilder().setInt64Contents(element, random.nextLong());
+            case 2 -> input.setShape(random.nextInt(input.getShapeCount()), DIMENSIONS[random.nextInt(DIMENSIONS.length)]);
+            case 3 -> request.removeInputs(random.nextInt(3));
+            case 4 -> input.setName(pick(random, INPUTS));
+            case 5 -> input.setDatatype(pick(random, DATATYPES));
+            default -> { } // unchanged: the gateway must also answer what is right amid the noise
+        }
+        if (random.nextInt(3) == 0) {
+            request.putParameters(pick(random, PARAMETERS), parameter(random));
+        }
+        return request.build();
+    }
+
+    private static ModelInferRequest generated(Random random) {
         ModelInferRequest.Builder request = ModelInferRequest.newBuilder()
                 .setModelName(pick(random, MODELS)).setModelVersion(random.nextInt(4) == 0 ? pick(random, VERSIONS) : "");
         if (random.nextInt(8) == 0) {
@@ -129,6 +184,11 @@ class FuzzTest extends ConnectedGatewayTest {
                 input.putParameters(pick(random, PARAMETERS), parameter(random));
             }
             request.addInputs(input);
+        }
+        if (random.nextInt(40) == 0) { // over the message limit, by a little
+            request.addInputs(InferInputTensor.newBuilder().setName("TEXT").setDatatype("BYTES").addShape(5)
+                    .setContents(InferTensorContents.newBuilder().addAllBytesContents(
+                            Collections.nCopies(5, ByteString.copyFrom(bytes(random, 1 << 20))))));
         }
         int parameters = random.nextInt(3);
         for (int i = 0; i < parameters; i++) {
@@ -175,7 +235,7 @@ class FuzzTest extends ConnectedGatewayTest {
                 case "FP64" -> contents.addFp64Contents(random.nextDouble());
                 case "BOOL" -> contents.addBoolContents(random.nextBoolean());
                 default -> contents.addBytesContents(ByteString.copyFrom(random.nextInt(4) == 0
-                        ? bytes(random, random.nextInt(8) == 0 ? 1 << 20 : 16) // invalid UTF-8, sometimes 1 MiB
+                        ? bytes(random, i == 0 && random.nextInt(8) == 0 ? 1 << 20 : 16) // invalid UTF-8, some 1 MiB
                         : ("a text " + i).getBytes(StandardCharsets.UTF_8)));
             }
         }
@@ -226,12 +286,17 @@ class FuzzTest extends ConnectedGatewayTest {
         return text.toString();
     }
 
+    private static long pickLong(Random random, long[] values) {
+        return values[random.nextInt(values.length)];
+    }
+
     private static <T> T pick(Random random, List<T> values) {
         return values.get(random.nextInt(values.size()));
     }
 
     private static String brief(ModelInferRequest request) {
-        String text = request.toString().replaceAll("\\s+", " ");
+        String text = request.toString();
+        text = text.substring(0, Math.min(text.length(), 2000)).replaceAll("\\s+", " ");
         return text.length() > 600 ? text.substring(0, 600) + "…" : text;
     }
 }

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.Collection;
 import java.util.Map;
@@ -114,6 +115,15 @@ public class ModelRepository {
         return found;
     }
 
+    private static boolean isFileName(String name) {
+        try {
+            Path path = Path.of(name);
+            return path.getNameCount() == 1 && !path.isAbsolute() && !name.equals("..") && !name.equals(".");
+        } catch (InvalidPathException e) {
+            return false;
+        }
+    }
+
     /** Reads one model folder; null when the folder holds neither a config nor an ONNX file. */
     static ModelEntry read(Path folder) {
         String folderName = folder.getFileName().toString();
@@ -132,6 +142,11 @@ public class ModelRepository {
             throw new IllegalStateException("config name '" + config.getName() + "' differs from its folder '" + folderName + "'");
         }
         config.setName(folderName);
+        String modelFile = config.getDefaultModelFilename();
+        if (!modelFile.isEmpty() && !isFileName(modelFile)) {
+            throw new IllegalStateException("default_model_filename '" + modelFile
+                    + "' must name a file in the model's own folder");
+        }
         ModelEntry checked = new ModelEntry(folderName, folder, config.build(), ModelKind.ONNX);
         try {
             checked.objectives(); // a malformed objective refuses the folder, naming it

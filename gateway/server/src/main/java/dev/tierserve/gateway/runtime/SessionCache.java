@@ -3,6 +3,7 @@ package dev.tierserve.gateway.runtime;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
+import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import dev.tierserve.gateway.config.GatewayConfig;
@@ -19,6 +20,7 @@ import jakarta.enterprise.context.ApplicationScoped;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -41,6 +43,11 @@ import org.jboss.logging.Logger;
 public class SessionCache {
 
     private static final Logger LOG = Logger.getLogger(SessionCache.class);
+    /**
+     * How long a failed load is answered from memory. Without it every request for a corrupt model would read and
+     * parse its file again (and log a stack trace): a cheap way to keep the loader threads and the disk busy.
+     */
+    static final Duration RETRY_FAILED_LOAD_AFTER = Duration.ofSeconds(30);
 
     private final OnnxRuntimeFactory runtime;
     private final ModelRepository repository;
@@ -51,8 +58,11 @@ public class SessionCache {
         return thread;
     });
     private final AsyncLoadingCache<String, LoadedSession> sessions;
+    private final Cache<String, ModelLoadException> failures = Caffeine.newBuilder()
+            .expireAfterWrite(RETRY_FAILED_LOAD_AFTER).maximumSize(10_000).build();
     private final AtomicLong loads = new AtomicLong();
     private final AtomicLong evictions = new AtomicLong();
+    private final AtomicLong loadFailures = new AtomicLong();
 
     public SessionCache(OnnxRuntimeFactory runtime, ModelRepository repository, VariantCatalog catalog,
                         GatewayConfig config, MeterRegistry meters) {
@@ -80,6 +90,7 @@ public class SessionCache {
         meters.gauge("gateway.sessions.loaded.bytes", this, SessionCache::loadedBytes);
         meters.more().counter("gateway.sessions.loads", List.of(), loads);
         meters.more().counter("gateway.sessions.evictions", List.of(), evictions);
+        meters.more().counter("gateway.sessions.load.failures", List.of(), loadFailures);
     }
 
     /**
@@ -93,7 +104,7 @@ public class SessionCache {
         while (true) {
             LoadedSession loaded;
             try {
-                CompletableFuture<LoadedSession> future = sessions.get(key);
+                CompletableFuture<LoadedSession> future = load(key);
                 loaded = deadline == null ? future.get()
                         : future.get(Math.max(0, deadline.timeRemaining(TimeUnit.NANOSECONDS)), TimeUnit.NANOSECONDS);
             } catch (ExecutionException e) {
@@ -114,7 +125,16 @@ public class SessionCache {
      * session described at load time and so needs no lease.
      */
     public CompletableFuture<LoadedSession> load(String key) {
+        ModelLoadException failed = failures.getIfPresent(key);
+        if (failed != null) {
+            return CompletableFuture.failedFuture(failed);
+        }
         return sessions.get(key);
+    }
+
+    /** Loads that failed since start; a failure answered from memory does not count again. */
+    public long loadFailureCount() {
+        return loadFailures.get();
     }
 
     /** The loaded session for {@code key}, without loading it; null when not loaded. */
@@ -146,8 +166,7 @@ public class SessionCache {
         try {
             file = variant == null ? repository.onnxFile(key) : catalog.verifiedModelFile(variant);
         } catch (CorruptVariantException | IllegalStateException e) {
-            repository.markFailed(key, e.getMessage());
-            throw new ModelLoadException(e.getMessage(), e);
+            throw failed(key, new ModelLoadException(e.getMessage(), e));
         }
         try {
             long bytes = Files.size(file);
@@ -159,9 +178,15 @@ public class SessionCache {
             return loaded;
         } catch (OrtException | IOException e) {
             String reason = "model " + key + " failed to load from " + file.getFileName() + ": " + e.getMessage();
-            repository.markFailed(key, reason);
-            throw new ModelLoadException(reason, e);
+            throw failed(key, new ModelLoadException(reason, e));
         }
+    }
+
+    private ModelLoadException failed(String key, ModelLoadException failure) {
+        repository.markFailed(key, failure.getMessage());
+        loadFailures.incrementAndGet();
+        failures.put(key, failure);
+        return failure;
     }
 
     private static RuntimeException unwrap(Throwable cause) {

@@ -101,66 +101,69 @@ public final class TensorDecoder {
 
     private static DecodedTensor fromContents(String name, Datatype datatype, long[] shape, int count,
                                               InferTensorContents contents) {
+        // The field's length is checked before anything is allocated: the shape alone is the sender's claim, and a
+        // claimed count with no contents behind it must not cost native memory.
+        if (datatype == Datatype.FP16 || datatype == Datatype.BF16) {
+            throw invalid("input '" + name + "': " + datatype + " has no typed contents field; send it in "
+                    + "raw_input_contents");
+        }
+        requireCount(name, datatype, fieldName(datatype), fieldCount(datatype, contents), count);
         ByteBuffer data = datatype == Datatype.BYTES ? null
                 : ByteBuffer.allocateDirect(count * datatype.elementBytes()).order(ByteOrder.nativeOrder());
         switch (datatype) {
             case BOOL -> {
-                requireCount(name, datatype, "bool_contents", contents.getBoolContentsCount(), count);
                 for (boolean value : contents.getBoolContentsList()) {
                     data.put((byte) (value ? 1 : 0));
                 }
             }
-            case INT8 -> {
-                requireCount(name, datatype, "int_contents", contents.getIntContentsCount(), count);
-                contents.getIntContentsList().forEach(v -> data.put(v.byteValue()));
-            }
-            case INT16 -> {
-                requireCount(name, datatype, "int_contents", contents.getIntContentsCount(), count);
-                contents.getIntContentsList().forEach(v -> data.putShort(v.shortValue()));
-            }
-            case INT32 -> {
-                requireCount(name, datatype, "int_contents", contents.getIntContentsCount(), count);
-                contents.getIntContentsList().forEach(data::putInt);
-            }
-            case INT64 -> {
-                requireCount(name, datatype, "int64_contents", contents.getInt64ContentsCount(), count);
-                contents.getInt64ContentsList().forEach(data::putLong);
-            }
-            case UINT8 -> {
-                requireCount(name, datatype, "uint_contents", contents.getUintContentsCount(), count);
-                contents.getUintContentsList().forEach(v -> data.put(v.byteValue()));
-            }
-            case UINT16 -> {
-                requireCount(name, datatype, "uint_contents", contents.getUintContentsCount(), count);
-                contents.getUintContentsList().forEach(v -> data.putShort(v.shortValue()));
-            }
-            case UINT32 -> {
-                requireCount(name, datatype, "uint_contents", contents.getUintContentsCount(), count);
-                contents.getUintContentsList().forEach(data::putInt);
-            }
-            case UINT64 -> {
-                requireCount(name, datatype, "uint64_contents", contents.getUint64ContentsCount(), count);
-                contents.getUint64ContentsList().forEach(data::putLong);
-            }
-            case FP32 -> {
-                requireCount(name, datatype, "fp32_contents", contents.getFp32ContentsCount(), count);
-                contents.getFp32ContentsList().forEach(data::putFloat);
-            }
-            case FP64 -> {
-                requireCount(name, datatype, "fp64_contents", contents.getFp64ContentsCount(), count);
-                contents.getFp64ContentsList().forEach(data::putDouble);
-            }
+            case INT8 -> contents.getIntContentsList().forEach(v -> data.put(v.byteValue()));
+            case INT16 -> contents.getIntContentsList().forEach(v -> data.putShort(v.shortValue()));
+            case INT32 -> contents.getIntContentsList().forEach(data::putInt);
+            case INT64 -> contents.getInt64ContentsList().forEach(data::putLong);
+            case UINT8 -> contents.getUintContentsList().forEach(v -> data.put(v.byteValue()));
+            case UINT16 -> contents.getUintContentsList().forEach(v -> data.putShort(v.shortValue()));
+            case UINT32 -> contents.getUintContentsList().forEach(data::putInt);
+            case UINT64 -> contents.getUint64ContentsList().forEach(data::putLong);
+            case FP32 -> contents.getFp32ContentsList().forEach(data::putFloat);
+            case FP64 -> contents.getFp64ContentsList().forEach(data::putDouble);
             case BYTES -> {
-                requireCount(name, datatype, "bytes_contents", contents.getBytesContentsCount(), count);
                 byte[][] strings = contents.getBytesContentsList().stream().map(ByteString::toByteArray)
                         .toArray(byte[][]::new);
                 return new DecodedTensor(name, datatype, shape, null, strings);
             }
-            case FP16, BF16 -> throw invalid("input '" + name + "': " + datatype
-                    + " has no typed contents field; send it in raw_input_contents");
+            case FP16, BF16 -> throw new IllegalArgumentException(datatype + " was refused above");
         }
         data.rewind();
         return new DecodedTensor(name, datatype, shape, data, null);
+    }
+
+    /** The typed contents field a datatype is sent in (FP16 and BF16 have none). */
+    private static String fieldName(Datatype datatype) {
+        return switch (datatype) {
+            case BOOL -> "bool_contents";
+            case INT8, INT16, INT32 -> "int_contents";
+            case INT64 -> "int64_contents";
+            case UINT8, UINT16, UINT32 -> "uint_contents";
+            case UINT64 -> "uint64_contents";
+            case FP32 -> "fp32_contents";
+            case FP64 -> "fp64_contents";
+            case BYTES -> "bytes_contents";
+            case FP16, BF16 -> "none";
+        };
+    }
+
+    private static int fieldCount(Datatype datatype, InferTensorContents contents) {
+        return switch (datatype) {
+            case BOOL -> contents.getBoolContentsCount();
+            case INT8, INT16, INT32 -> contents.getIntContentsCount();
+            case INT64 -> contents.getInt64ContentsCount();
+            case UINT8, UINT16, UINT32 -> contents.getUintContentsCount();
+            case UINT64 -> contents.getUint64ContentsCount();
+            case FP32 -> contents.getFp32ContentsCount();
+            case FP64 -> contents.getFp64ContentsCount();
+            case BYTES -> contents.getBytesContentsCount();
+            case FP16, BF16 -> 0;
+        };
     }
 
     private static void requireCount(String name, Datatype datatype, String field, int actual, int expected) {
