@@ -109,6 +109,23 @@ public interface GatewayConfig {
         /** Largest batch (first dimension) a request may carry. */
         @WithDefault("64")
         int maxBatchSize();
+
+        /**
+         * A file holding the inference token ({@code GATEWAY_INFERENCE_TOKEN_FILE}); when set, inference calls must
+         * carry {@code authorization: Bearer <token>}. ServerLive and ServerReady stay open for probes.
+         */
+        Optional<Path> tokenFile();
+
+        /**
+         * Calls one client address may have in flight; more are RESOURCE_EXHAUSTED, so one busy client cannot
+         * take the whole queue.
+         */
+        @WithDefault("64")
+        int maxInFlightPerClient();
+
+        /** HTTP/2 streams one connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS). */
+        @WithDefault("128")
+        int maxConcurrentCallsPerConnection();
     }
 
     interface Cache {

@@ -53,6 +53,7 @@ import io.grpc.stub.StreamObserver;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.grpc.GrpcService;
+import io.quarkus.grpc.RegisterInterceptor;
 import java.util.List;
 import java.util.Locale;
 import java.util.OptionalLong;
@@ -69,6 +70,8 @@ import org.jboss.logging.Logger;
  * RPCs not overridden (streaming inference, repository load/unload) answer UNIMPLEMENTED.
  */
 @GrpcService
+@RegisterInterceptor(InferenceAuth.class)
+@RegisterInterceptor(ClientInFlightLimit.class)
 public class InferenceGrpcService extends GRPCInferenceServiceGrpc.GRPCInferenceServiceImplBase {
 
     private static final Logger LOG = Logger.getLogger(InferenceGrpcService.class);
