@@ -20,6 +20,8 @@ public class TestModels implements QuarkusTestResourceLifecycleManager {
     public static final String CORRUPT = "corrupt";
     /** all-MiniLM-L6 again, with Triton's queue policy: two priority levels, at most 4 waiting per level. */
     public static final String QUEUED = "minilm-queued";
+    /** all-MiniLM-L6 again, whose variant a test alters on disk after publishing it. */
+    public static final String TAMPERED = "minilm-tampered";
     /** all-MiniLM-L6 again, planning tier=auto for 1 ms when a request has no deadline. */
     public static final String AUTO = "minilm-auto";
     /** all-MiniLM-L6 with dynamic batching that waits (up to a minute) for batches of 4 rows. */
@@ -96,6 +98,9 @@ public class TestModels implements QuarkusTestResourceLifecycleManager {
                     backend: "onnxruntime"
                     parameters { key: "default_sla_ms" value { string_value: "1" } }
                     """);
+            Path tampered = ROOT.resolve(TAMPERED);
+            Files.createDirectories(tampered);
+            copy("/all-minilm-l6-v2.onnx", tampered.resolve("model.onnx"));
             Path minilmBatched = ROOT.resolve(MINILM_BATCHED);
             Files.createDirectories(minilmBatched);
             copy("/all-minilm-l6-v2.onnx", minilmBatched.resolve("model.onnx"));

@@ -165,7 +165,10 @@ public class SessionCache {
         Path file;
         try {
             file = variant == null ? repository.onnxFile(key) : catalog.verifiedModelFile(variant);
-        } catch (CorruptVariantException | IllegalStateException e) {
+        } catch (CorruptVariantException e) {
+            catalog.refuse(variant, e.getMessage());
+            throw failed(key, new ModelLoadException(e.getMessage(), e));
+        } catch (IllegalStateException e) {
             throw failed(key, new ModelLoadException(e.getMessage(), e));
         }
         try {

@@ -8,6 +8,8 @@ import dev.tierserve.store.S3VariantStore;
 import dev.tierserve.store.StoredVariant;
 import dev.tierserve.store.TierTable;
 import dev.tierserve.store.VariantStore;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.Startup;
 import jakarta.annotation.PreDestroy;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -57,6 +59,10 @@ public class VariantCatalog {
                     .max(Comparator.comparingDouble(v -> Double.isNaN(v.meanCosine()) ? -1 : v.meanCosine()));
         }
 
+        Snapshot without(String id) {
+            return new Snapshot(variants.stream().filter(v -> !v.id().equals(id)).toList(), table);
+        }
+
         /** Tier names with a variant, slowest first. */
         public List<String> readyTiers() {
             return variants.stream().map(v -> v.manifest().targetSpeedup()).distinct().sorted()
@@ -66,6 +72,9 @@ public class VariantCatalog {
 
     private final VariantStore store;
     private final Map<String, Snapshot> snapshots = new ConcurrentHashMap<>();
+    /** Variants whose files failed their checksum, by model, id and manifest checksum, with the reason. */
+    private final Map<String, String> refused = new ConcurrentHashMap<>();
+    private final Counter refusals;
     private final ScheduledExecutorService watcher = Executors.newSingleThreadScheduledExecutor(runnable -> {
         Thread thread = new Thread(runnable, "variant-store-watch");
         thread.setDaemon(true);
@@ -73,15 +82,16 @@ public class VariantCatalog {
     });
 
     @Inject
-    public VariantCatalog(GatewayConfig config, ModelRepository repository) {
+    public VariantCatalog(GatewayConfig config, ModelRepository repository, MeterRegistry meters) {
         this(open(config.variants()), repository.models().stream()
                 .filter(m -> m.kind() == ModelKind.ONNX).map(ModelEntry::name).toList(),
-                config.variants().watchInterval());
+                config.variants().watchInterval(), meters);
     }
 
     /** A catalog of {@code models} in {@code store}, re-read every {@code watchInterval}. */
-    VariantCatalog(VariantStore store, List<String> models, java.time.Duration watchInterval) {
+    VariantCatalog(VariantStore store, List<String> models, java.time.Duration watchInterval, MeterRegistry meters) {
         this.store = store;
+        this.refusals = meters.counter("gateway.variants.refused");
         LOG.infof("variant store %s, re-read every %s", store.describe(), watchInterval);
         for (String model : models) {
             snapshots.put(model, readOrEmpty(model));
@@ -141,6 +151,25 @@ public class VariantCatalog {
         return store.verifiedModelFile(variant);
     }
 
+    /**
+     * Takes a variant whose files fail their checksum out of service: from now on its tier is answered as if it had
+     * no such variant (a slower tier, or {@code exact}, marked {@code degraded_from}), until a variant with another
+     * checksum is published under its id. Logged as an error and counted ({@code gateway.variants.refused}).
+     */
+    public void refuse(VariantKey key, String reason) {
+        of(key.model()).byId(key.variantId()).ifPresent(variant -> {
+            if (refused.put(fingerprint(variant), reason) == null) {
+                LOG.errorf("variant %s refused, its tier %s falls back: %s", key.sessionKey(), variant.tier(), reason);
+                refusals.increment();
+            }
+            snapshots.computeIfPresent(key.model(), (model, snapshot) -> snapshot.without(variant.id()));
+        });
+    }
+
+    private static String fingerprint(StoredVariant variant) {
+        return variant.model() + "/" + variant.id() + "/" + variant.manifest().sha256();
+    }
+
     private void refreshAll() {
         for (String model : List.copyOf(snapshots.keySet())) {
             try {
@@ -161,7 +190,8 @@ public class VariantCatalog {
     }
 
     private Snapshot read(String model) {
-        List<StoredVariant> variants = store.variants(model);
+        List<StoredVariant> variants = store.variants(model).stream()
+                .filter(variant -> !refused.containsKey(fingerprint(variant))).toList();
         return variants.isEmpty() ? Snapshot.EMPTY : new Snapshot(variants, store.tiers(model));
     }
 

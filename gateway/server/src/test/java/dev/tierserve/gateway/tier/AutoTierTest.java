@@ -12,6 +12,7 @@ import dev.tierserve.proto.inference.ModelConfig;
 import dev.tierserve.store.EncoderQuality;
 import dev.tierserve.store.VariantManifest;
 import dev.tierserve.store.VariantStore;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -68,7 +69,7 @@ class AutoTierTest {
         VariantStore variants = VariantStore.filesystem(store);
         publish(variants, "v15", 1.5, 1.6, 0.98);
         publish(variants, "v3", 3, 3.2, 0.90);
-        catalog = new VariantCatalog(variants, List.of(MODEL), Duration.ofHours(1));
+        catalog = new VariantCatalog(variants, List.of(MODEL), Duration.ofHours(1), new SimpleMeterRegistry());
         router = new TierRouter(catalog);
     }
 

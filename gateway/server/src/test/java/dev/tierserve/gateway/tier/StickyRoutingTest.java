@@ -13,6 +13,7 @@ import dev.tierserve.store.EncoderQuality;
 import dev.tierserve.store.TierChange;
 import dev.tierserve.store.VariantManifest;
 import dev.tierserve.store.VariantStore;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -49,7 +50,7 @@ class StickyRoutingTest {
         publish("stable");
         publish("candidate");
         store.updateTiers(MODEL, new TierChange.Stable("2x", "stable"));
-        catalog = new VariantCatalog(store, List.of(MODEL), Duration.ofHours(1));
+        catalog = new VariantCatalog(store, List.of(MODEL), Duration.ofHours(1), new SimpleMeterRegistry());
         router = new TierRouter(catalog);
     }
 
