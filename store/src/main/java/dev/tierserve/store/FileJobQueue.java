@@ -34,7 +34,7 @@ final class FileJobQueue implements JobQueue {
     }
 
     private Path jobsDir(String model) {
-        return root.resolve(model).resolve("jobs");
+        return root.resolve(StoreNames.check(model)).resolve("jobs");
     }
 
     @Override

@@ -74,12 +74,12 @@ public final class FileVariantStore implements VariantStore {
 
     /** The variant's model file in this store (not verified: see {@link #verifiedModelFile}). */
     public Path modelFile(StoredVariant variant) {
-        return root.resolve(variant.model()).resolve(variant.id()).resolve(StoredVariant.MODEL_FILE);
+        return root.resolve(StoreNames.check(variant.model())).resolve(StoreNames.check(variant.id())).resolve(StoredVariant.MODEL_FILE);
     }
 
     /** Every complete variant of {@code model}, oldest first; unreadable manifests are skipped. */
     public List<StoredVariant> variants(String model) {
-        Path dir = root.resolve(model);
+        Path dir = root.resolve(StoreNames.check(model));
         if (!Files.isDirectory(dir)) {
             return List.of();
         }
@@ -126,7 +126,7 @@ public final class FileVariantStore implements VariantStore {
 
     @Override
     public List<UnreachedTarget> unreached(String model) {
-        Path dir = root.resolve(model).resolve("unreached");
+        Path dir = root.resolve(StoreNames.check(model)).resolve("unreached");
         if (!Files.isDirectory(dir)) {
             return List.of();
         }
@@ -148,7 +148,7 @@ public final class FileVariantStore implements VariantStore {
 
     @Override
     public TierTable tiers(String model) {
-        Path file = root.resolve(model).resolve(TIERS_FILE);
+        Path file = root.resolve(StoreNames.check(model)).resolve(TIERS_FILE);
         if (!Files.exists(file)) {
             return TierTable.empty();
         }
@@ -165,7 +165,7 @@ public final class FileVariantStore implements VariantStore {
      */
     @Override
     public TierTable updateTiers(String model, TierChange change) {
-        Path dir = root.resolve(model);
+        Path dir = root.resolve(StoreNames.check(model));
         // The file lock excludes other processes; the monitor excludes other threads of this one (file locks are
         // held per process, and a second lock attempt from the same process fails instead of waiting).
         synchronized (TIER_MONITORS.computeIfAbsent(dir, d -> new Object())) {
@@ -196,7 +196,7 @@ public final class FileVariantStore implements VariantStore {
      */
     @Override
     public int removeAbandonedStaging(String model, long minAgeMillis) {
-        Path dir = root.resolve(model);
+        Path dir = root.resolve(StoreNames.check(model));
         if (!Files.isDirectory(dir)) {
             return 0;
         }

@@ -120,7 +120,7 @@ final class S3JobQueue implements JobQueue {
 
     @Override
     public Optional<Lease> tryAcquire(String model, String name) {
-        String dir = prefix + model + "/leases/" + name + "/";
+        String dir = prefix + StoreNames.check(model) + "/leases/" + name + "/";
         Fold before = fold(dir);
         long now = System.currentTimeMillis();
         if (before.owner() != null && !before.owner().equals(worker) && now < before.expires()) {

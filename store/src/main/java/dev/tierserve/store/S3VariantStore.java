@@ -120,7 +120,7 @@ public final class S3VariantStore implements VariantStore {
     @Override
     public List<StoredVariant> variants(String model) {
         List<StoredVariant> found = new ArrayList<>();
-        for (S3Object object : list(model + "/")) {
+        for (S3Object object : list(StoreNames.check(model) + "/")) {
             String[] parts = object.key().substring(prefix.length()).split("/");
             if (parts.length != 3 || !parts[2].equals(StoredVariant.MANIFEST_FILE)) {
                 continue;
@@ -161,7 +161,7 @@ public final class S3VariantStore implements VariantStore {
     @Override
     public List<UnreachedTarget> unreached(String model) {
         List<UnreachedTarget> records = new ArrayList<>();
-        for (S3Object object : list(model + "/unreached/")) {
+        for (S3Object object : list(StoreNames.check(model) + "/unreached/")) {
             try {
                 records.add(read(object, UnreachedTarget.class));
             } catch (IOException e) {
@@ -185,7 +185,7 @@ public final class S3VariantStore implements VariantStore {
     public TierTable updateTiers(String model, TierChange change) {
         Fold before = fold(model);
         change.applyTo(before.table()); // refused now, without writing, if it cannot apply
-        String key = prefix + model + "/" + TIERS_DIR + changeKey(before.lastKey()) + ".json";
+        String key = prefix + StoreNames.check(model) + "/" + TIERS_DIR + changeKey(before.lastKey()) + ".json";
         try {
             putIfAbsent(key, JSON.writeValueAsBytes(change));
         } catch (PreconditionFailed e) {
@@ -263,7 +263,7 @@ public final class S3VariantStore implements VariantStore {
 
     @Override
     public void recordUnreached(String model, String tier, UnreachedTarget record) {
-        String key = prefix + model + "/unreached/" + record.method() + "-" + tier + "-" + record.runtime().key()
+        String key = prefix + StoreNames.check(model) + "/unreached/" + record.method() + "-" + tier + "-" + record.runtime().key()
                 + ".json";
         try {
             s3.putObject(put -> put.bucket(bucket).key(key).contentType("application/json"),
@@ -292,7 +292,7 @@ public final class S3VariantStore implements VariantStore {
         TierTable table = TierTable.empty();
         String lastKey = "";
         Map<String, RejectedTierChange> refused = new HashMap<>();
-        List<S3Object> changes = new ArrayList<>(list(model + "/" + TIERS_DIR));
+        List<S3Object> changes = new ArrayList<>(list(StoreNames.check(model) + "/" + TIERS_DIR));
         changes.sort(Comparator.comparing(S3Object::key));
         for (S3Object object : changes) {
             TierChange change;
@@ -330,7 +330,7 @@ public final class S3VariantStore implements VariantStore {
     // ---- S3 ----------------------------------------------------------------------------------------------
 
     private String key(String model, String variantId, String file) {
-        return prefix + model + "/" + variantId + "/" + file;
+        return prefix + StoreNames.check(model) + "/" + StoreNames.check(variantId) + "/" + file;
     }
 
     private List<S3Object> list(String under) {

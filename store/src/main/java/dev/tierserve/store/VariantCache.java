@@ -53,7 +53,7 @@ public final class VariantCache {
      * @throws CorruptVariantException when the download does not match {@code sha256}
      */
     public Path file(String model, String variantId, String sha256, Download download) {
-        Path variantDir = dir.resolve(model).resolve(variantId);
+        Path variantDir = dir.resolve(StoreNames.check(model)).resolve(StoreNames.check(variantId));
         Path target = variantDir.resolve(StoredVariant.MODEL_FILE);
         synchronized (downloads.computeIfAbsent(model + "/" + variantId, k -> new Object())) {
             try {

@@ -11,8 +11,10 @@ import java.nio.file.StandardCopyOption;
 import java.security.DigestInputStream;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.function.Function;
+import java.util.stream.Stream;
 
 /**
  * Writes a variant into the store layout {@code <root>/<model>/<variant id>/model.onnx + variant.json}:
@@ -32,11 +34,12 @@ public final class VariantPublisher {
     /** @param manifest given the model file's sha256, the manifest to write beside it */
     public Path publish(String model, String variantId, ModelFileWriter modelFile,
                         Function<String, VariantManifest> manifest) {
-        Path modelDir = root.resolve(model);
-        Path target = modelDir.resolve(variantId);
+        Path modelDir = root.resolve(StoreNames.check(model));
+        Path target = modelDir.resolve(StoreNames.check(variantId));
+        Path staging = null;
         try {
             Files.createDirectories(modelDir);
-            Path staging = Files.createTempDirectory(modelDir, "." + variantId + "-");
+            staging = Files.createTempDirectory(modelDir, "." + variantId + "-");
             Path file = staging.resolve("model.onnx");
             modelFile.writeTo(file);
             String sha256 = variantSha256(file);
@@ -46,15 +49,32 @@ public final class VariantPublisher {
                 throw new IOException("variant " + target + " already exists");
             }
             Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+            staging = null;
             return target;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot publish " + target + ": " + e.getMessage(), e);
+        } finally {
+            // What a failed publication wrote goes at once: on a full disk it is the space the next try needs.
+            deleteQuietly(staging);
+        }
+    }
+
+    private static void deleteQuietly(Path staging) {
+        if (staging == null || !Files.exists(staging)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(staging)) {
+            for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(path);
+            }
+        } catch (IOException | UncheckedIOException e) {
+            // removeAbandonedStaging takes what is left later
         }
     }
 
     /** Records a target a method could not reach (replacing an older record for the same method, tier and runtime). */
     public Path recordUnreached(String model, String tier, UnreachedTarget record) {
-        Path dir = root.resolve(model).resolve("unreached");
+        Path dir = root.resolve(StoreNames.check(model)).resolve("unreached");
         Path target = dir.resolve(record.method() + "-" + tier + "-" + record.runtime().key() + ".json");
         try {
             Files.createDirectories(dir);

@@ -3,6 +3,8 @@ package dev.tierserve.store;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -97,6 +99,41 @@ class VariantStoreTest {
         assertEquals(40, table.tiers().size());
         assertEquals("variant-7x", table.get("7x").stable());
         assertEquals(table, VariantStore.filesystem(root).tiers("tiny"), "re-read from disk");
+    }
+
+    @Test
+    void aDiskFullWhilePublishingLeavesNoVariantAndNoStagingAndTheSameIdPublishesLater() throws Exception {
+        FileVariantStore store = VariantStore.filesystem(root);
+        ModelFileWriter fillsTheDisk = file -> {
+            Files.write(file, new byte[64 * 1024]);
+            throw new IOException("No space left on device");
+        };
+        UncheckedIOException error = assertThrows(UncheckedIOException.class,
+                () -> store.publish("tiny", "v", fillsTheDisk, sha -> manifest("v", 1.5, sha)));
+        assertTrue(error.getMessage().contains("cannot publish") && error.getMessage().contains("No space left"),
+                error.getMessage());
+        assertEquals(List.of(), store.variants("tiny"));
+        try (var left = Files.list(root.resolve("tiny"))) {
+            assertEquals(List.of(), left.toList(), "what was written is removed at once, not at the next clean-up");
+        }
+        store.publish("tiny", "v", model, sha -> manifest("v", 1.5, sha));
+        assertEquals(List.of("v"), store.variants("tiny").stream().map(StoredVariant::id).toList());
+    }
+
+    @Test
+    void namesThatCouldLeaveTheStoreAreRefusedBeforeAnyPathIsMade() {
+        FileVariantStore store = VariantStore.filesystem(root.resolve("store"));
+        for (String name : new String[] {"..", "../outside", "a/b", "/etc", ".hidden", "", "a\\b", "x".repeat(129),
+                "a\u0000b"}) {
+            assertThrows(IllegalArgumentException.class, () -> store.variants(name), name);
+            assertThrows(IllegalArgumentException.class,
+                    () -> store.publish(name, "v", model, sha -> manifest("v", 1.5, sha)), name);
+            assertThrows(IllegalArgumentException.class,
+                    () -> store.publish("tiny", name, model, sha -> manifest(name, 1.5, sha)), name);
+            assertThrows(IllegalArgumentException.class, () -> store.jobs().tryAcquire(name, "submit"), name);
+        }
+        assertTrue(Files.notExists(root.resolve("outside")));
+        assertTrue(StoreNames.valid("bge-small-en-v1.5") && StoreNames.valid("ziplm-2x-1a2b_c"));
     }
 
     @Test

@@ -12,6 +12,7 @@ import dev.tierserve.proto.compressor.ListVariantsRequest;
 import dev.tierserve.proto.compressor.ListVariantsResponse;
 import dev.tierserve.proto.compressor.SubmitJobRequest;
 import dev.tierserve.proto.compressor.Variant;
+import dev.tierserve.store.StoreNames;
 import dev.tierserve.store.StoredVariant;
 import io.grpc.Status;
 import io.grpc.stub.ServerCallStreamObserver;
@@ -99,6 +100,10 @@ public final class CompressorGrpcService extends CompressorServiceGrpc.Compresso
 
     @Override
     public void listVariants(ListVariantsRequest request, StreamObserver<ListVariantsResponse> response) {
+        if (!StoreNames.valid(request.getModel())) {
+            response.onError(invalidName(request.getModel()));
+            return;
+        }
         ListVariantsResponse.Builder list = ListVariantsResponse.newBuilder();
         for (StoredVariant v : worker.store().variants(request.getModel())) {
             try {
@@ -114,8 +119,16 @@ public final class CompressorGrpcService extends CompressorServiceGrpc.Compresso
         reply(response, list.build());
     }
 
+    /** NOT_FOUND for a job id that could exist, INVALID_ARGUMENT (its text cut short) for one that could not. */
     private static io.grpc.StatusRuntimeException notFound(String id) {
+        if (!StoreNames.valid(id)) {
+            return invalidName(id);
+        }
         return Status.NOT_FOUND.withDescription("no job '" + id + "'").asRuntimeException();
+    }
+
+    private static io.grpc.StatusRuntimeException invalidName(String name) {
+        return Status.INVALID_ARGUMENT.withDescription(StoreNames.whyInvalid(name)).asRuntimeException();
     }
 
     private static <T> void reply(StreamObserver<T> response, T value) {
