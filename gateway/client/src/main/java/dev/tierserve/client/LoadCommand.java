@@ -13,6 +13,7 @@ import io.grpc.Status;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -27,21 +28,27 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code load}: drives a model with text requests, open loop at a target rate (Poisson arrivals: requests are sent
- * when due whether or not earlier ones were answered) or closed loop at a concurrency, and reports throughput, latency
- * percentiles, answers by status and served tier (a progress line each second, the summary as JSON).
+ * {@code load}: drives models with text requests, and BERT-family encoders with token tensors, open loop at a target
+ * rate (Poisson arrivals: requests are sent when due whether or not earlier ones were answered) or closed loop at a
+ * concurrency, and reports throughput, latency percentiles, answers by status and served tier (a progress line each
+ * second, the summary as JSON). Several models and tiers are mixed in turn: request i goes to the i-th model of the
+ * list (text models, then tensor models), at the tier after the one its model had last.
  */
-@Command(name = "load", description = "Sends text requests at a rate (open loop, Poisson) or a concurrency (closed "
-        + "loop) and reports throughput, latency percentiles, statuses and served tiers.")
+@Command(name = "load", description = "Sends text and tensor requests at a rate (open loop, Poisson) or a "
+        + "concurrency (closed loop), mixing models and tiers, and reports throughput, latency percentiles, statuses "
+        + "and served tiers.")
 final class LoadCommand implements Callable<Integer> {
 
     @CommandLine.ParentCommand
     InferenceClient parent;
 
-    @Option(names = "--model", required = true, description = "a text model") String model;
+    @Option(names = "--model", description = "a text model (repeatable)") List<String> models = new ArrayList<>();
+    @Option(names = "--tensor-model", description = "a BERT-family encoder sent token ids, attention mask and token "
+            + "types, 1 x 16 (repeatable)") List<String> tensorModels = new ArrayList<>();
     @Option(names = "--text", description = "a sentence to send (repeatable; rotated)") List<String> texts = new ArrayList<>();
     @Option(names = "--texts-file", description = "one sentence per line") Path textsFile;
-    @Option(names = "--tier", description = "exact, auto or a speedup such as 2x") String tier;
+    @Option(names = "--tier", description = "exact, auto or a speedup such as 2x (repeatable)")
+    List<String> tiers = new ArrayList<>();
     @Option(names = "--deadline-ms", description = "each request's gRPC deadline") Long deadlineMillis;
     @Option(names = "--rate", description = "open loop: requests per second (Poisson arrivals)") Double rate;
     @Option(names = "--concurrency", description = "closed loop: requests in flight") Integer concurrency;
@@ -55,11 +62,14 @@ final class LoadCommand implements Callable<Integer> {
         if ((rate == null) == (concurrency == null)) {
             throw new IllegalArgumentException("give exactly one of --rate (open loop) or --concurrency (closed loop)");
         }
+        if (models.isEmpty() && tensorModels.isEmpty()) {
+            throw new IllegalArgumentException("give --model (text) or --tensor-model");
+        }
         if (textsFile != null) {
             texts.addAll(Files.readAllLines(textsFile).stream().filter(l -> !l.isBlank()).toList());
         }
-        if (texts.isEmpty()) {
-            throw new IllegalArgumentException("give --text or --texts-file");
+        if (texts.isEmpty() && !models.isEmpty()) {
+            throw new IllegalArgumentException("give --text or --texts-file for the text models");
         }
         ManagedChannel channel = parent.channel().build();
         try {
@@ -72,8 +82,10 @@ final class LoadCommand implements Callable<Integer> {
             double elapsed = (System.nanoTime() - started) / 1e9;
             Map<String, Object> summary = report.summary(rate != null ? "open-loop " + rate + "/s"
                     : "closed-loop x" + concurrency, elapsed, threads);
-            summary.put("model", model);
-            summary.put("tier", tier == null ? "" : tier);
+            List<String> all = new ArrayList<>(models);
+            all.addAll(tensorModels);
+            summary.put("model", String.join(",", all));
+            summary.put("tier", String.join(",", tiers));
             summary.put("deadline_ms", deadlineMillis == null ? 0 : deadlineMillis);
             String text = new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(summary);
             System.out.println(text);
@@ -137,10 +149,19 @@ final class LoadCommand implements Callable<Integer> {
 
     private void send(GRPCInferenceServiceGrpc.GRPCInferenceServiceFutureStub stub, long index, long dueNanos,
                       LoadReport report, AtomicLong outstanding, Runnable then) {
-        ModelInferRequest.Builder request = ModelInferRequest.newBuilder().setModelName(model);
-        TensorArguments.addText(request, List.of(texts.get((int) (index % texts.size()))), false);
-        if (tier != null) {
-            request.putParameters("tier", InferParameter.newBuilder().setStringParam(tier).build());
+        int kinds = models.size() + tensorModels.size();
+        int pick = (int) (index % kinds);
+        ModelInferRequest.Builder request = ModelInferRequest.newBuilder();
+        if (pick < models.size()) {
+            request.setModelName(models.get(pick));
+            TensorArguments.addText(request, List.of(texts.get((int) (index / kinds % texts.size()))), false);
+        } else {
+            request.setModelName(tensorModels.get(pick - models.size()));
+            addTokens(request, index);
+        }
+        if (!tiers.isEmpty()) {
+            request.putParameters("tier", InferParameter.newBuilder()
+                    .setStringParam(tiers.get((int) (index / kinds % tiers.size()))).build());
         }
         var call = deadlineMillis == null ? stub : stub.withDeadlineAfter(deadlineMillis, TimeUnit.MILLISECONDS);
         outstanding.incrementAndGet();
@@ -169,6 +190,21 @@ final class LoadCommand implements Callable<Integer> {
                 }
             }
         }, MoreExecutors.directExecutor());
+    }
+
+    /** [CLS], 14 word pieces drawn from {@code index}, [SEP]: BERT's uncased vocabulary, as BGE and MiniLM use. */
+    private static void addTokens(ModelInferRequest.Builder request, long index) {
+        Random pieces = new Random(index);
+        StringBuilder ids = new StringBuilder("101");
+        for (int i = 0; i < 14; i++) {
+            ids.append(',').append(1000 + pieces.nextInt(28_000));
+        }
+        ids.append(",102");
+        String ones = String.join(",", Collections.nCopies(16, "1"));
+        String zeros = String.join(",", Collections.nCopies(16, "0"));
+        TensorArguments.addTensor(request, "input_ids:INT64:1x16:" + ids, false);
+        TensorArguments.addTensor(request, "attention_mask:INT64:1x16:" + ones, false);
+        TensorArguments.addTensor(request, "token_type_ids:INT64:1x16:" + zeros, false);
     }
 
     private static Thread progressLine(LoadReport report, long end) {

@@ -74,7 +74,7 @@ class GracefulShutdownIT {
     }
 
     /** Eight sentences of about 400 tokens: long enough that three of them queue behind one worker. */
-    private static ModelInferRequest slowTextRequest(int seed) {
+    static ModelInferRequest slowTextRequest(int seed) {
         InferTensorContents.Builder texts = InferTensorContents.newBuilder();
         for (int s = 0; s < 8; s++) {
             StringBuilder sentence = new StringBuilder();
@@ -89,7 +89,7 @@ class GracefulShutdownIT {
     }
 
     /** Waits until the gateway's in-flight gauge shows {@code count} calls (it counts them as they arrive). */
-    private static void awaitInFlight(PackagedGateway gateway, int count) throws Exception {
+    static void awaitInFlight(PackagedGateway gateway, int count) throws Exception {
         HttpClient http = HttpClient.newHttpClient();
         Pattern gauge = Pattern.compile("(?m)^gateway_requests_in_flight(\\{[^}]*\\})? ([0-9.]+)$");
         double seen = -1;

@@ -191,19 +191,24 @@ class PackagedGatewayIT {
         assertTrue(metrics.body().contains("gateway_sessions_loaded_bytes"), "loaded bytes are exported");
     }
 
-    /** The packaged client's load generator: a short closed-loop run, its JSON summary, and a mistake in one line. */
+    /**
+     * The packaged client's load generator: a short closed-loop run mixing text and tensor requests and two tiers, its
+     * JSON summary, and a mistake in one line.
+     */
     @Test
     @Order(5)
     void theLoadGeneratorReportsAShortRun() throws Exception {
         PackagedClient client = new PackagedClient(gateway.grpcTarget());
         PackagedClient.Run run = client.run("load", "--model", BGE_TEXT, "--text", "The quick brown fox",
-                "--concurrency", "2", "--duration", "2", "--warmup", "0", "--tier", "exact");
+                "--tensor-model", "bge-small-en-v1.5", "--concurrency", "2", "--duration", "2", "--warmup", "0",
+                "--tier", "exact", "--tier", "auto");
         assertEquals(0, run.exitCode(), run.toString());
         JsonNode summary = new ObjectMapper().readTree(run.stdout());
         long requests = summary.get("requests").asLong();
         assertTrue(requests > 0, run.stdout());
         assertEquals(requests, summary.get("statuses").get("OK").asLong(), "every request answered OK");
-        assertEquals(requests, summary.get("served_tiers").get("exact").asLong());
+        assertEquals(requests, summary.get("served_tiers").get("exact").asLong(), "auto is exact with no variant");
+        assertEquals(BGE_TEXT + ",bge-small-en-v1.5", summary.get("model").asText());
         assertTrue(summary.get("latency_ms").get("p99").asDouble() >= summary.get("latency_ms").get("p50").asDouble());
 
         PackagedClient.Run mistake = client.run("load", "--model", BGE_TEXT, "--text", "hi");

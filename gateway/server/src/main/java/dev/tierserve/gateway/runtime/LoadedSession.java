@@ -25,11 +25,14 @@ public final class LoadedSession {
     private final Map<String, NodeInfo> inputs;
     private final Map<String, NodeInfo> outputs;
     private final AtomicInteger references = new AtomicInteger(1);
+    private final Runnable onClose;
 
-    LoadedSession(String key, OrtSession session, long weightBytes) throws OrtException {
+    /** @param onClose runs once, after the native session is closed */
+    LoadedSession(String key, OrtSession session, long weightBytes, Runnable onClose) throws OrtException {
         this.key = key;
         this.session = session;
         this.weightBytes = weightBytes;
+        this.onClose = onClose;
         this.inputs = session.getInputInfo();
         this.outputs = session.getOutputInfo();
     }
@@ -81,6 +84,8 @@ public final class LoadedSession {
                 LOG.debugf("closed session %s", key);
             } catch (OrtException e) {
                 LOG.warnf(e, "closing session %s failed", key);
+            } finally {
+                onClose.run();
             }
         } else if (remaining < 0) {
             throw new IllegalStateException("session " + key + " released more often than acquired");

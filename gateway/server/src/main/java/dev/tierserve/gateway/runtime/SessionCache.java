@@ -63,6 +63,7 @@ public class SessionCache {
     private final AtomicLong loads = new AtomicLong();
     private final AtomicLong evictions = new AtomicLong();
     private final AtomicLong loadFailures = new AtomicLong();
+    private final AtomicLong closes = new AtomicLong();
 
     public SessionCache(OnnxRuntimeFactory runtime, ModelRepository repository, VariantCatalog catalog,
                         GatewayConfig config, MeterRegistry meters) {
@@ -91,6 +92,7 @@ public class SessionCache {
         meters.more().counter("gateway.sessions.loads", List.of(), loads);
         meters.more().counter("gateway.sessions.evictions", List.of(), evictions);
         meters.more().counter("gateway.sessions.load.failures", List.of(), loadFailures);
+        meters.more().counter("gateway.sessions.closes", List.of(), closes);
     }
 
     /**
@@ -159,6 +161,17 @@ public class SessionCache {
         return evictions.get();
     }
 
+    /** Native sessions closed since start: each once, when the cache let go of it and its last request ended. */
+    public long closeCount() {
+        return closes.get();
+    }
+
+    /** Sessions the cache holds now (a retired session still finishing requests is not counted). */
+    public long cachedCount() {
+        sessions.synchronous().cleanUp();
+        return sessions.synchronous().estimatedSize();
+    }
+
     private LoadedSession open(String key) {
         long started = System.nanoTime();
         VariantKey variant = VariantKey.parse(key);
@@ -174,7 +187,7 @@ public class SessionCache {
         try {
             long bytes = Files.size(file);
             OrtSession session = runtime.open(file);
-            LoadedSession loaded = new LoadedSession(key, session, bytes);
+            LoadedSession loaded = new LoadedSession(key, session, bytes, closes::incrementAndGet);
             loads.incrementAndGet();
             LOG.infof("loaded %s (%d MiB) in %d ms", key, bytes >> 20, (System.nanoTime() - started) / 1_000_000);
             repository.markLoaded(key);
