@@ -21,12 +21,35 @@ public final class TensorData {
         return tensor.getDimsList().stream().mapToLong(Long::longValue).toArray();
     }
 
+    /** The element count the dims declare; a negative dim or an overflowing product is a malformed model. */
     public static long elementCount(TensorProto tensor) {
         long count = 1;
         for (long dim : tensor.getDimsList()) {
-            count *= dim;
+            if (dim < 0) {
+                throw new OnnxFormatException("tensor '" + tensor.getName() + "' has a negative dim " + dim);
+            }
+            try {
+                count = Math.multiplyExact(count, dim);
+            } catch (ArithmeticException e) {
+                throw new OnnxFormatException("tensor '" + tensor.getName() + "' declares dims " + tensor.getDimsList()
+                        + " whose element count overflows");
+            }
         }
         return count;
+    }
+
+    /**
+     * The elements of {@code width} bytes in the tensor's raw data, which must be what its dims declare: checked
+     * before anything is allocated, since a model file is input from strangers and its dims cost nothing to write.
+     */
+    private static int rawCount(TensorProto tensor, int width) {
+        long declared = elementCount(tensor);
+        int bytes = tensor.getRawData().size();
+        if (bytes % width != 0 || declared != bytes / width) {
+            throw new OnnxFormatException("tensor '" + tensor.getName() + "' declares dims " + tensor.getDimsList()
+                    + " (" + declared + " elements) but holds " + bytes + " bytes of data");
+        }
+        return bytes / width;
     }
 
     public static float[] floats(TensorProto tensor) {
@@ -36,7 +59,7 @@ public final class TensorData {
                     + tensor.getDataType() + "; only FLOAT weights can be edited");
         }
         if (!tensor.getRawData().isEmpty()) {
-            float[] values = new float[Math.toIntExact(elementCount(tensor))];
+            float[] values = new float[rawCount(tensor, Float.BYTES)];
             tensor.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(values);
             return values;
         }
@@ -51,7 +74,7 @@ public final class TensorData {
         requireInline(tensor);
         if (tensor.getDataType() == TensorProto.DataType.INT64_VALUE) {
             if (!tensor.getRawData().isEmpty()) {
-                long[] values = new long[Math.toIntExact(elementCount(tensor))];
+                long[] values = new long[rawCount(tensor, Long.BYTES)];
                 tensor.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asLongBuffer().get(values);
                 return values;
             }
@@ -59,7 +82,7 @@ public final class TensorData {
         }
         if (tensor.getDataType() == TensorProto.DataType.INT32_VALUE) {
             if (!tensor.getRawData().isEmpty()) {
-                int[] values = new int[Math.toIntExact(elementCount(tensor))];
+                int[] values = new int[rawCount(tensor, Integer.BYTES)];
                 tensor.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(values);
                 return Arrays.stream(values).asLongStream().toArray();
             }

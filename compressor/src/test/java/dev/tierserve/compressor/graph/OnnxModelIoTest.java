@@ -107,6 +107,22 @@ class OnnxModelIoTest {
         }
     }
 
+    @Test
+    void declaredSizesTheDataDoesNotHaveAreRefusedBeforeAnythingIsAllocated() {
+        TensorProto huge = TensorProto.newBuilder().setName("w").setDataType(TensorProto.DataType.FLOAT_VALUE)
+                .addDims(1 << 30).addDims(2).setRawData(com.google.protobuf.ByteString.copyFrom(new byte[16])).build();
+        OnnxFormatException e = assertThrows(OnnxFormatException.class, () -> TensorData.floats(huge));
+        assertTrue(e.getMessage().contains("declares dims [1073741824, 2]") && e.getMessage().contains("16 bytes"),
+                e.getMessage());
+        TensorProto overflowing = huge.toBuilder().clearDims().addDims(Long.MAX_VALUE).addDims(4).build();
+        assertTrue(assertThrows(OnnxFormatException.class, () -> TensorData.longs(overflowing.toBuilder()
+                .setDataType(TensorProto.DataType.INT64_VALUE).build())).getMessage().contains("overflows"));
+        TensorProto negative = huge.toBuilder().clearDims().addDims(-4).build();
+        assertTrue(assertThrows(OnnxFormatException.class, () -> TensorData.floats(negative)).getMessage()
+                .contains("negative"));
+        assertEquals(4, TensorData.floats(huge.toBuilder().clearDims().addDims(2).addDims(2).build()).length);
+    }
+
     private static ModelProto relocated(ModelProto model, String location) {
         ModelProto.Builder builder = model.toBuilder();
         for (TensorProto.Builder tensor : builder.getGraphBuilder().getInitializerBuilderList()) {
