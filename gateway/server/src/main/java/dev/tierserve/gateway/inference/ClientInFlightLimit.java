@@ -1,8 +1,6 @@
 package dev.tierserve.gateway.inference;
 
 import dev.tierserve.gateway.config.GatewayConfig;
-import io.grpc.ForwardingServerCall;
-import io.grpc.ForwardingServerCallListener;
 import io.grpc.Grpc;
 import io.grpc.Metadata;
 import io.grpc.ServerCall;
@@ -17,7 +15,6 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * At most {@code gateway.inference.max-in-flight-per-client} inference calls in flight per client address (the
@@ -57,37 +54,7 @@ public class ClientInFlightLimit implements ServerInterceptor {
             return new ServerCall.Listener<>() {
             };
         }
-        AtomicBoolean ended = new AtomicBoolean();
-        Runnable end = () -> {
-            if (ended.compareAndSet(false, true)) {
-                exit(client);
-            }
-        };
-        ServerCall<Q, R> counted = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
-            @Override
-            public void close(Status status, Metadata trailers) {
-                try {
-                    super.close(status, trailers);
-                } finally {
-                    end.run();
-                }
-            }
-        };
-        try {
-            return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(next.startCall(counted, headers)) {
-                @Override
-                public void onCancel() {
-                    try {
-                        super.onCancel();
-                    } finally {
-                        end.run();
-                    }
-                }
-            };
-        } catch (RuntimeException e) {
-            end.run();
-            throw e;
-        }
+        return CallEnd.startCall(call, headers, next, () -> exit(client));
     }
 
     /** Calls in flight for {@code client} (an address as {@link #client} names it); 0 when none. */

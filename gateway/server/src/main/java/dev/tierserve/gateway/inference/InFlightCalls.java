@@ -1,7 +1,5 @@
 package dev.tierserve.gateway.inference;
 
-import io.grpc.ForwardingServerCall;
-import io.grpc.ForwardingServerCallListener;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerCall;
@@ -13,7 +11,6 @@ import io.quarkus.grpc.GlobalInterceptor;
 import jakarta.enterprise.context.ApplicationScoped;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Counts the gRPC calls the gateway has accepted and not yet answered, and refuses new ones (UNAVAILABLE) once
@@ -48,37 +45,7 @@ public class InFlightCalls implements ServerInterceptor {
             return new ServerCall.Listener<>() {
             };
         }
-        AtomicBoolean ended = new AtomicBoolean();
-        Runnable end = () -> {
-            if (ended.compareAndSet(false, true)) {
-                exit();
-            }
-        };
-        ServerCall<Q, R> counted = new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
-            @Override
-            public void close(Status status, Metadata trailers) {
-                try {
-                    super.close(status, trailers);
-                } finally {
-                    end.run();
-                }
-            }
-        };
-        try {
-            return new ForwardingServerCallListener.SimpleForwardingServerCallListener<>(next.startCall(counted, headers)) {
-                @Override
-                public void onCancel() {
-                    try {
-                        super.onCancel();
-                    } finally {
-                        end.run();
-                    }
-                }
-            };
-        } catch (RuntimeException e) {
-            end.run();
-            throw e;
-        }
+        return CallEnd.startCall(call, headers, next, this::exit);
     }
 
     /** Calls accepted and not yet answered. */
