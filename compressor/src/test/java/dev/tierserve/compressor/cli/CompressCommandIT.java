@@ -3,6 +3,8 @@ package dev.tierserve.compressor.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tierserve.compressor.TestModels;
+import dev.tierserve.compressor.graph.OnnxModelReader;
+import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.store.VariantPublisher;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -107,6 +109,9 @@ class CompressCommandIT {
         assertEquals("mean", manifest.get("parameters").get("pooling").asText());
         assertTrue(manifest.get("parameters").get("normalize").asBoolean());
         assertEquals(VariantPublisher.sha256(variant.resolve("model.onnx")), manifest.get("sha256").asText());
+        int blocks = StructureDetector.detect(OnnxModelReader.read(variant.resolve("model.onnx"))).layers()
+                .stream().mapToInt(l -> (l.attention() == null ? 0 : 1) + (l.mlp() == null ? 0 : 1)).sum();
+        assertTrue(blocks < 12, "sub-blocks were physically removed: " + blocks);
     }
 
     static Stream<Arguments> mistakes() {

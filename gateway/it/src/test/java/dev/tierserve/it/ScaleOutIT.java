@@ -3,7 +3,13 @@ package dev.tierserve.it;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.google.protobuf.ByteString;
 import dev.tierserve.it.PackagedGateway.Packaging;
+import dev.tierserve.proto.inference.InferParameter;
+import dev.tierserve.proto.inference.InferTensorContents;
+import dev.tierserve.proto.inference.ModelInferRequest;
+import dev.tierserve.proto.inference.ModelInferRequest.InferInputTensor;
+import dev.tierserve.proto.inference.ModelInferResponse;
 import dev.tierserve.store.S3ProxyServer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -98,11 +104,10 @@ class ScaleOutIT {
                         "the canary set through the second gateway is the first's");
                 assertEquals(0.5, status(one, token).at("/state/canaryWeight").asDouble(), 1e-9);
                 int canaryKeys = 0;
-                for (int key = 0; key < 8; key++) {
-                    String atFirst = infer(one, "user-" + key);
-                    String atSecond = infer(two, "user-" + key);
-                    assertEquals(side(atFirst), side(atSecond), "key user-" + key + " on the same side at both");
-                    canaryKeys += side(atFirst) ? 1 : 0;
+                for (int key = 0; key < 8; key++) { // over gRPC: eight client processes a side add nothing here
+                    boolean atFirst = onCanary(first, "user-" + key);
+                    assertEquals(atFirst, onCanary(second, "user-" + key), "key user-" + key + " on the same side");
+                    canaryKeys += atFirst ? 1 : 0;
                 }
                 assertTrue(canaryKeys > 0 && canaryKeys < 8, "a 50% canary got " + canaryKeys + " of 8 keys");
 
@@ -215,8 +220,18 @@ class ScaleOutIT {
         return run.stdout().lines().findFirst().orElse("");
     }
 
-    private static boolean side(String firstLine) {
-        return firstLine.contains("canary true");
+    /** Whether the gateway answers a 1.5x text request with this routing key from the tier's canary. */
+    private static boolean onCanary(PackagedGateway gateway, String routingKey) {
+        ModelInferRequest request = ModelInferRequest.newBuilder().setModelName(BGE_TEXT)
+                .addInputs(InferInputTensor.newBuilder().setName("TEXT").setDatatype("BYTES").addShape(1)
+                        .setContents(InferTensorContents.newBuilder()
+                                .addBytesContents(ByteString.copyFromUtf8("a scale-out test sentence"))))
+                .putParameters("tier", InferParameter.newBuilder().setStringParam("1.5x").build())
+                .putParameters("routing_key", InferParameter.newBuilder().setStringParam(routingKey).build())
+                .build();
+        ModelInferResponse response = gateway.stub().modelInfer(request);
+        assertEquals("1.5x", response.getParametersOrThrow("tier").getStringParam());
+        return response.getParametersOrDefault("canary", InferParameter.getDefaultInstance()).getBoolParam();
     }
 
     private static JsonNode status(PackagedClient client, String token) throws Exception {
