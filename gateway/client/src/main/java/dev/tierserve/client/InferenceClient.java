@@ -51,6 +51,11 @@ public final class InferenceClient {
     @Option(names = "--key", description = "PEM PKCS#8 private key of --cert")
     Path key;
 
+    @Option(names = "--inference-token-file", defaultValue = "${env:TIERSERVE_INFERENCE_TOKEN_FILE}",
+            description = "file holding the inference token, for a gateway that requires one (default: "
+                    + "$TIERSERVE_INFERENCE_TOKEN_FILE)")
+    Path inferenceTokenFile;
+
     public static void main(String[] args) {
         System.exit(new CommandLine(new InferenceClient()).setExecutionExceptionHandler((error, line, parsed) -> {
             // The server's answer or the user's mistake: one line, no stack trace.
@@ -66,8 +71,19 @@ public final class InferenceClient {
         }).execute(args));
     }
 
-    /** A channel to {@code --target}: plain text, or TLS with the trust and the certificate given. */
+    /**
+     * A channel to {@code --target}: plain text, or TLS with the trust and the certificate given; inference calls
+     * carry the inference token when one is given.
+     */
     ManagedChannelBuilder<?> channel() {
+        ManagedChannelBuilder<?> builder = transport();
+        if (inferenceTokenFile != null) {
+            builder.intercept(new InferenceToken(inferenceTokenFile));
+        }
+        return builder;
+    }
+
+    private ManagedChannelBuilder<?> transport() {
         if (!tls && ca == null && cert == null && key == null) {
             return Grpc.newChannelBuilder(target, InsecureChannelCredentials.create());
         }

@@ -29,12 +29,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * TLS as a deployment sets it up, with certificates the test makes: the packaged gateway serves gRPC over TLS to the
  * packaged client given the CA, and reaches its packaged worker over mutual TLS with the worker's bearer token; the
- * worker refuses plain text, callers without a certificate of its CA, and calls without the token; no log line of
- * either process holds the token.
+ * worker refuses plain text, callers without a certificate of its CA, and calls without the token; the gateway
+ * requires its inference token of the client; no log line of either process holds a token.
  */
 class SecureChannelsIT {
 
     private static final String TOKEN = "it-worker-token-7f3a9c";
+    private static final String INFERENCE_TOKEN = "it-inference-token-41d2e8";
 
     @TempDir
     Path home;
@@ -43,6 +44,7 @@ class SecureChannelsIT {
     void theGatewayServesTlsAndReachesItsWorkerOverMutualTlsWithItsToken() throws Exception {
         TestCertificates certs = TestCertificates.generate(home.resolve("certs"));
         Path tokenFile = Files.writeString(home.resolve("worker-token"), TOKEN + "\n");
+        Path inferenceTokenFile = Files.writeString(home.resolve("inference-token"), INFERENCE_TOKEN + "\n");
         Path models = MiniLmRepository.create(home.resolve("models"));
         Path store = home.resolve("variants");
         try (PackagedWorker worker = PackagedWorker.start(home.resolve("worker"), Map.of(), "--models",
@@ -56,21 +58,28 @@ class SecureChannelsIT {
                      "gateway.compressor.address=" + worker.address(), "gateway.compressor.tls.ca=" + certs.ca(),
                      "gateway.compressor.tls.cert=" + certs.clientCert(),
                      "gateway.compressor.tls.key=" + certs.clientKey(), "gateway.compressor.token-file=" + tokenFile,
-                     "gateway.compressor.methods=trimllm", "gateway.compressor.sequence=64")) {
+                     "gateway.compressor.methods=trimllm", "gateway.compressor.sequence=64",
+                     "gateway.inference.token-file=" + inferenceTokenFile)) {
             assertTrue(worker.logText().contains("(mutual TLS, bearer token required)"), worker.logText());
 
             // The packaged client over TLS, trusting the test's CA; without TLS it cannot talk to the gateway.
             PackagedClient client = new PackagedClient(gateway.grpcTarget());
-            PackagedClient.Run exact = client.run("--ca", certs.ca().toString(), "infer", "--model",
+            String ca = certs.ca().toString();
+            String token = inferenceTokenFile.toString();
+            PackagedClient.Run exact = client.run("--ca", ca, "--inference-token-file", token, "infer", "--model",
                     MiniLmRepository.TEXT, "--tier", "exact", "--text", "a sentence over TLS");
             assertEquals(0, exact.exitCode(), exact.toString());
             assertTrue(exact.stdout().contains("served tier exact"), exact.stdout());
+            PackagedClient.Run anonymous = client.run("--ca", ca, "infer", "--model", MiniLmRepository.TEXT,
+                    "--text", "no token");
+            assertEquals(2, anonymous.exitCode(), anonymous.toString());
+            assertTrue(anonymous.stderr().startsWith("error: UNAUTHENTICATED"), anonymous.stderr());
             PackagedClient.Run plain = client.run("infer", "--model", MiniLmRepository.TEXT, "--text", "plain text");
             assertEquals(2, plain.exitCode(), plain.toString());
             assertTrue(plain.stderr().startsWith("error: UNAVAILABLE"), plain.stderr());
 
             // A missing tier: the gateway submits the job to its worker, over mutual TLS with the token.
-            PackagedClient.Run missing = client.run("--ca", certs.ca().toString(), "infer", "--model",
+            PackagedClient.Run missing = client.run("--ca", ca, "--inference-token-file", token, "infer", "--model",
                     MiniLmRepository.TEXT, "--tier", "1.2x", "--text", "a sentence over TLS");
             assertEquals(0, missing.exitCode(), missing.toString());
             assertTrue(missing.stdout().contains("degraded from tier 1.2x"), missing.stdout());
@@ -87,6 +96,7 @@ class SecureChannelsIT {
                     TOKEN + "x");
 
             assertFalse(gateway.logText().contains(TOKEN), "the token in the gateway's log");
+            assertFalse(gateway.logText().contains(INFERENCE_TOKEN), "the inference token in the gateway's log");
             assertFalse(worker.logText().contains(TOKEN), "the token in the worker's log");
         }
     }

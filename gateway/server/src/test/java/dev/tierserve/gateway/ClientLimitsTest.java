@@ -18,8 +18,13 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.junit.QuarkusTestProfile;
 import io.quarkus.test.junit.TestProfile;
 import jakarta.inject.Inject;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -35,7 +40,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The gateway with an inference token and small connection limits: calls without the token are UNAUTHENTICATED
- * while probes stay open, and one connection never has more calls in the gateway than it may open streams.
+ * while probes stay open, one connection never has more calls in the gateway than it may open streams, and a client
+ * pinging faster than the keep-alive policy allows is sent away.
  */
 @QuarkusTest
 @TestProfile(ClientLimitsTest.Secured.class)
@@ -118,6 +124,55 @@ class ClientLimitsTest {
         } finally {
             threads.shutdownNow();
         }
+    }
+
+    /**
+     * The keep-alive policy's enforcement: a client pinging more often than every 10 s is sent GOAWAY
+     * ENHANCE_YOUR_CALM ("too_many_pings") after grpc-java's two strikes. grpc-java's own client will not ping
+     * faster than 10 s, so this one speaks HTTP/2's frames over a socket: the preface, empty SETTINGS, then PINGs.
+     */
+    @Test
+    void aClientPingingFasterThanThePolicyAllowsIsSentGoAway() throws Exception {
+        try (Socket socket = new Socket("localhost", GatewayTestClient.PORT)) {
+            socket.setSoTimeout(30_000); // a broken policy fails the test instead of hanging it
+            DataOutputStream out = new DataOutputStream(socket.getOutputStream());
+            out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            frame(out, 0x4, new byte[0]); // SETTINGS, none changed
+            for (int ping = 0; ping < 5; ping++) {
+                frame(out, 0x6, new byte[8]); // PING
+            }
+            out.flush();
+            DataInputStream in = new DataInputStream(socket.getInputStream());
+            int pingAcks = 0;
+            while (true) {
+                int length = (in.readUnsignedByte() << 16) | in.readUnsignedShort();
+                int type = in.readUnsignedByte();
+                in.readUnsignedByte(); // flags
+                in.readInt(); // stream
+                byte[] payload = in.readNBytes(length);
+                if (type == 0x6) {
+                    pingAcks++;
+                } else if (type == 0x7) { // GOAWAY: last stream id, error code, debug data
+                    ByteBuffer goAway = ByteBuffer.wrap(payload);
+                    goAway.getInt();
+                    assertEquals(0xB, goAway.getInt(), "ENHANCE_YOUR_CALM");
+                    String debug = new String(payload, 8, payload.length - 8, StandardCharsets.US_ASCII);
+                    assertTrue(debug.contains("too_many_pings"), debug);
+                    assertTrue(pingAcks <= 3, "answered " + pingAcks + " pings before GOAWAY");
+                    return;
+                }
+            }
+        }
+    }
+
+    /** One HTTP/2 frame on stream 0 without flags. */
+    private static void frame(DataOutputStream out, int type, byte[] payload) throws IOException {
+        out.writeByte(payload.length >>> 16);
+        out.writeShort(payload.length & 0xFFFF);
+        out.writeByte(type);
+        out.writeByte(0);
+        out.writeInt(0);
+        out.write(payload);
     }
 
     private double refused() {
