@@ -7,8 +7,9 @@ import io.vertx.grpc.VertxServerBuilder;
 import jakarta.enterprise.context.ApplicationScoped;
 
 /**
- * What Quarkus' gRPC settings do not reach on the gRPC server (Vert.x over grpc-java's Netty server): the HTTP/2 streams one connection may open at once.
- * Keep-alive and message-size limits are Quarkus' own settings (application.properties).
+ * What Quarkus' gRPC settings do not reach on the gRPC server (Vert.x over grpc-java's Netty server): the HTTP/2
+ * streams one connection may open at once. Keep-alive and message-size limits are Quarkus' own settings
+ * (application.properties).
  */
 @ApplicationScoped
 public class TransportLimits implements ServerBuilderCustomizer<VertxServerBuilder> {
