@@ -2,16 +2,20 @@ package dev.tierserve.compressor.cli;
 
 import dev.tierserve.compressor.calib.Pooling;
 import dev.tierserve.compressor.plan.Candidate;
+import dev.tierserve.compressor.plan.Method;
 import dev.tierserve.compressor.plan.PlanRequest;
+import dev.tierserve.compressor.plan.Precision;
 import dev.tierserve.compressor.plan.TierDecision;
 import dev.tierserve.compressor.plan.TierPlanner;
 import dev.tierserve.store.TierNames;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ITypeConverter;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
+import picocli.CommandLine.TypeConversionException;
 
 import java.nio.file.Path;
 import java.util.List;
@@ -25,9 +29,14 @@ final class CompressCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--method", split = ",", defaultValue = "ziplm",
+    @Option(names = "--method", split = ",", defaultValue = "ziplm", converter = MethodConverter.class,
             description = "one or more of ziplm, trimllm, trimllm+ziplm, bonsai, parallel (comma-separated)")
-    List<String> methods;
+    List<Method> methods;
+
+    @Option(names = "--precision", split = ",", defaultValue = "float32,int8", converter = PrecisionConverter.class,
+            description = "float32, int8 or both (comma-separated): the precisions each method's variants are tried at; "
+                    + "int8 also tries the parent quantized alone")
+    List<Precision> precisions;
 
     @Option(names = "--model", required = true, description = "the parent model.onnx")
     Path model;
@@ -75,6 +84,30 @@ final class CompressCommand implements Callable<Integer> {
     @Mixin
     StoreOptions store;
 
+    /** Methods by their label, so that a typo gets the list of labels. */
+    static final class MethodConverter implements ITypeConverter<Method> {
+        @Override
+        public Method convert(String value) {
+            try {
+                return Method.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
+    /** Precisions by their label, so that a typo gets the list of labels. */
+    static final class PrecisionConverter implements ITypeConverter<Precision> {
+        @Override
+        public Precision convert(String value) {
+            try {
+                return Precision.parse(value);
+            } catch (IllegalArgumentException e) {
+                throw new TypeConversionException(e.getMessage());
+            }
+        }
+    }
+
     @Override
     public Integer call() {
         long start = System.nanoTime();
@@ -88,6 +121,7 @@ final class CompressCommand implements Callable<Integer> {
                     .tokenizer(tokenizerJson).tiers(targets).methods(methods).calibration(calibration)
                     .calibrationTexts(calibrationTexts).testTexts(testTexts).runtime(runtime.settings())
                     .minQuality(minQuality).seed(seed).pooling(pooling).normalize(normalize).recovery(!noRecovery)
+                    .precisions(precisions)
                     .build();
         } catch (IllegalArgumentException e) { // an unknown method, a target of 1 or less
             throw new ParameterException(spec.commandLine(), e.getMessage(), e);

@@ -101,7 +101,7 @@ public final class Evaluation {
         if (decoder) {
             for (Model model : all) {
                 DecoderQuality quality = DecoderComparison.evaluate(parent.proto(), model.proto(), testBatches,
-                        latency.provider(), latency.threads(), map.synthetic());
+                        latency.provider(), latency.calibrationThreads(), map.synthetic());
                 results.add(result(model, timing, null, quality));
             }
         } else {
@@ -128,7 +128,9 @@ public final class Evaluation {
 
     private float[][] embed(ModelProto model, String output, List<EncodedBatch> batches) {
         EmbeddingCollector collector = new EmbeddingCollector(output, pooling, normalize);
-        new CalibrationRunner(latency.provider(), latency.threads()).run(model, Map.of(), batches, List.of(collector));
+        // Embedding is a scoring pass, not a latency measurement: every core.
+        new CalibrationRunner(latency.provider(), latency.calibrationThreads()).run(model, Map.of(), batches,
+                List.of(collector));
         return collector.embeddings();
     }
 

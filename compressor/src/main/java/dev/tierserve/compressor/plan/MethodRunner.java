@@ -43,10 +43,13 @@ final class MethodRunner {
     record Outcome(List<CompressedVariant> variants, List<Unreached> unreached) {
     }
 
-    /** ZipLM width pruning on top of the best depth result (TrimLLM). */
-    static final String DEPTH_THEN_WIDTH = "trimllm+ziplm";
-    /** The part of a tier's speedup (in log space) that the depth step of {@value #DEPTH_THEN_WIDTH} takes. */
+    /** ZipLM width pruning on top of the best depth result (TrimLLM), as variants record it. */
+    private static final String DEPTH_THEN_WIDTH = Method.TRIMLLM_ZIPLM.label();
+    /** The part of a tier's speedup (in log space) that the depth step of trimllm+ziplm takes. */
     static final double DEPTH_SHARE = 0.5;
+
+    private static final int SCORING_TEXTS = 64;
+    private static final int SCORING_SEQUENCE = 128;
 
     private final PlanRequest request;
     private final List<TextSample> samples;
@@ -68,14 +71,13 @@ final class MethodRunner {
         this.progress = progress;
     }
 
-    Outcome run(String method, ModelProto parent, List<Double> tiers) {
+    Outcome run(Method method, ModelProto parent, List<Double> tiers) {
         return switch (method) {
-            case "ziplm" -> ziplm(parent, tiers);
-            case DEPTH_THEN_WIDTH -> depthThenWidth(parent, tiers);
-            case "trimllm" -> trimllm(parent, tiers);
-            case "bonsai" -> bonsai(parent, tiers);
-            case "parallel" -> parallel(parent, tiers);
-            default -> throw new IllegalArgumentException("unknown method '" + method + "'");
+            case ZIPLM -> ziplm(parent, tiers);
+            case TRIMLLM_ZIPLM -> depthThenWidth(parent, tiers);
+            case TRIMLLM -> trimllm(parent, tiers);
+            case BONSAI -> bonsai(parent, tiers);
+            case PARALLEL -> parallel(parent, tiers);
         };
     }
 
@@ -152,7 +154,7 @@ final class MethodRunner {
     private Outcome trimllm(ModelProto parent, List<Double> tiers) {
         // With the combination planned too, one trajectory also yields its depth steps.
         List<Double> targets = new ArrayList<>(tiers);
-        if (request.methods().contains(DEPTH_THEN_WIDTH)) {
+        if (request.methods().contains(Method.TRIMLLM_ZIPLM)) {
             request.tiers().stream().map(MethodRunner::depthStep).filter(d -> !targets.contains(d))
                     .forEach(targets::add);
         }
@@ -205,7 +207,13 @@ final class MethodRunner {
         }
     }
 
-    private EncodedBatch timingBatch() {
+    /** The first texts of the calibration order, for the relative output error of passes with no scoring of their own. */
+    List<EncodedBatch> scoringBatches() {
+        return calibrationBatches(SCORING_TEXTS, SCORING_SEQUENCE);
+    }
+
+    /** The batch every latency comparison of this plan times, of the runtime's batch size and sequence length. */
+    EncodedBatch timingBatch() {
         DataSplits splits = DataSplits.of(samples, request.seed(), request.runtime().batch(), 0, 0);
         try (BatchTokenizer encoder = new BatchTokenizer(tokenizer, request.runtime().sequence())) {
             return forModel(encoder.encode(splits.calibration().stream().map(TextSample::text).toList()));

@@ -18,17 +18,12 @@ import java.util.Objects;
  * @param pooling          how the encoder quality metrics pool token states into sentence embeddings
  * @param normalize        whether those embeddings are L2-normalised before use, as the served model's are
  * @param jobId            the job this plan runs for, recorded in every manifest it publishes (null: none)
+ * @param precisions       the precisions every method's variants are tried at ({@link Precision#FLOAT32}: as built)
  */
-public record PlanRequest(String model, Path parentFile, Path tokenizer, List<Double> tiers, List<String> methods, String calibration,
+public record PlanRequest(String model, Path parentFile, Path tokenizer, List<Double> tiers, List<Method> methods, String calibration,
                           int calibrationTexts, int testTexts, RuntimeSettings runtime, double minQuality, long seed,
-                          Pooling pooling, boolean normalize, boolean recovery, String jobId) {
-
-    /**
-     * The methods the planner knows, in the order it runs them by default: {@code trimllm+ziplm} is ZipLM width
-     * pruning on top of TrimLLM's depth result (after {@code trimllm}, whose trajectory it reuses); layer parallelism
-     * rarely pays on CPU.
-     */
-    public static final List<String> METHODS = List.of("ziplm", "trimllm", "trimllm+ziplm", "bonsai", "parallel");
+                          Pooling pooling, boolean normalize, boolean recovery, String jobId,
+                          List<Precision> precisions) {
 
     public PlanRequest {
         Objects.requireNonNull(model, "model");
@@ -36,11 +31,10 @@ public record PlanRequest(String model, Path parentFile, Path tokenizer, List<Do
         Objects.requireNonNull(tokenizer, "tokenizer");
         Objects.requireNonNull(pooling, "pooling");
         tiers = tiers.stream().distinct().sorted().toList();
-        methods = List.copyOf(methods);
-        for (String method : methods) {
-            if (!METHODS.contains(method)) {
-                throw new IllegalArgumentException("unknown method '" + method + "'; available: " + METHODS);
-            }
+        methods = methods.stream().distinct().sorted().toList();
+        precisions = precisions.stream().distinct().sorted().toList();
+        if (precisions.isEmpty()) {
+            throw new IllegalArgumentException("at least one precision");
         }
         if (tiers.isEmpty() || tiers.stream().anyMatch(t -> t <= 1.0)) {
             throw new IllegalArgumentException("tiers must be speedups above 1, got " + tiers);
@@ -53,7 +47,7 @@ public record PlanRequest(String model, Path parentFile, Path tokenizer, List<Do
 
     public PlanRequest withTiers(List<Double> remaining) {
         return new PlanRequest(model, parentFile, tokenizer, remaining, methods, calibration, calibrationTexts,
-                testTexts, runtime, minQuality, seed, pooling, normalize, recovery, jobId);
+                testTexts, runtime, minQuality, seed, pooling, normalize, recovery, jobId, precisions);
     }
 
     public static final class Builder {
@@ -61,7 +55,7 @@ public record PlanRequest(String model, Path parentFile, Path tokenizer, List<Do
         private final Path parentFile;
         private Path tokenizer;
         private List<Double> tiers = List.of(1.5, 2.0);
-        private List<String> methods = METHODS;
+        private List<Method> methods = Method.all();
         private String calibration = "brown";
         private int calibrationTexts;
         private int testTexts = 300;
@@ -72,6 +66,7 @@ public record PlanRequest(String model, Path parentFile, Path tokenizer, List<Do
         private boolean normalize;
         private boolean recovery = true;
         private String jobId;
+        private List<Precision> precisions = List.of(Precision.values());
 
         private Builder(String model, Path parentFile) {
             this.model = model;
@@ -89,8 +84,9 @@ public record PlanRequest(String model, Path parentFile, Path tokenizer, List<Do
             return this;
         }
 
-        public Builder methods(List<String> value) {
-            this.methods = value.isEmpty() ? METHODS : value;
+        /** The structured methods to run (default: all); none leaves the parent quantized alone as the only candidate. */
+        public Builder methods(List<Method> value) {
+            this.methods = value;
             return this;
         }
 
@@ -148,11 +144,17 @@ public record PlanRequest(String model, Path parentFile, Path tokenizer, List<Do
             return this;
         }
 
+        /** The precisions to try each method's variants at (default: all of them; each is measured). */
+        public Builder precisions(List<Precision> value) {
+            this.precisions = value;
+            return this;
+        }
+
         public PlanRequest build() {
             Path tokenizerJson = tokenizer != null ? tokenizer
                     : parentFile.toAbsolutePath().resolveSibling("tokenizer.json");
             return new PlanRequest(model, parentFile, tokenizerJson, tiers, methods, calibration, calibrationTexts,
-                    testTexts, runtime, minQuality, seed, pooling, normalize, recovery, jobId);
+                    testTexts, runtime, minQuality, seed, pooling, normalize, recovery, jobId, precisions);
         }
     }
 }

@@ -11,6 +11,8 @@ import dev.tierserve.compressor.graph.OnnxModelReader;
 import dev.tierserve.compressor.graph.OnnxModelWriter;
 import dev.tierserve.compressor.graph.structure.Projection;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
+import dev.tierserve.compressor.latency.LatencyMeter;
+import dev.tierserve.compressor.latency.Stopwatch;
 import dev.tierserve.compressor.method.CompressedVariant;
 import dev.tierserve.compressor.method.Unreached;
 import dev.tierserve.store.TierChange;
@@ -28,6 +30,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalInt;
+import java.util.TreeMap;
 import java.util.function.Consumer;
 
 /**
@@ -40,10 +43,17 @@ public final class TierPlanner {
 
     private final VariantStore store;
     private final Consumer<String> progress;
+    private final Stopwatch stopwatch;
 
     public TierPlanner(VariantStore store, Consumer<String> progress) {
+        this(store, progress, Stopwatch.system());
+    }
+
+    /** A planner whose precision stage times runs with {@code stopwatch} (tests inject noise with it). */
+    public TierPlanner(VariantStore store, Consumer<String> progress, Stopwatch stopwatch) {
         this.store = store;
         this.progress = progress;
+        this.stopwatch = stopwatch;
     }
 
     public List<TierDecision> plan(PlanRequest request) {
@@ -60,18 +70,54 @@ public final class TierPlanner {
         List<CompressedVariant> variants = new ArrayList<>();
         List<String> skipped = new ArrayList<>();
         List<UnreachedTarget> unreached = store.unreached(request.model());
-        for (String method : request.methods()) {
-            List<Double> tiers = request.tiers().stream()
+        boolean float32 = request.precisions().contains(Precision.FLOAT32);
+        // Structured targets whose results are quantized for a tier: base -> the tiers it serves.
+        Map<Double, List<Double>> bases = new TreeMap<>();
+        Int8Stacking int8 = null;
+        if (request.precisions().contains(Precision.INT8)) {
+            LatencyMeter meter = LatencyMeter.builder(request.runtime()).warmupRuns(5).rounds(20).stopwatch(stopwatch)
+                    .build();
+            int8 = Int8Stacking.measure(meter, parent, request.tiers(), runner.timingBatch(),
+                    runner.scoringBatches(), progress);
+            variants.add(int8.alone());
+            for (double tier : request.tiers()) {
+                int8.base(tier).ifPresent(base -> bases.computeIfAbsent(base, b -> new ArrayList<>()).add(tier));
+            }
+        }
+        List<Double> floatTiers = new ArrayList<>();
+        for (double tier : float32 ? request.tiers() : List.<Double>of()) {
+            if (int8 != null && int8.dominates(tier)) {
+                progress.accept("planner: no float32 variant for " + TierNames.format(tier) + ": int8 reaches it with "
+                        + "far less pruning");
+            } else {
+                floatTiers.add(tier);
+            }
+        }
+        for (Method method : request.methods()) {
+            List<Double> targets = new ArrayList<>(floatTiers);
+            bases.keySet().stream().filter(b -> !targets.contains(b)).forEach(targets::add);
+            if (targets.isEmpty()) {
+                progress.accept("planner: no target left for " + method.label() + " at " + request.precisions());
+                continue;
+            }
+            List<Double> tiers = targets.stream().sorted()
                     .filter(t -> !recordedUnreached(unreached, request, parentSha, method, t)).toList();
             if (tiers.isEmpty()) {
-                skipped.add(method);
-                progress.accept("planner: skipping " + method + ", recorded as not reaching " + request.tiers()
+                skipped.add(method.label());
+                progress.accept("planner: skipping " + method.label() + ", recorded as not reaching " + targets
                         + " on " + request.runtime().key());
                 continue;
             }
-            progress.accept("planner: running " + method + " for " + tiers);
+            progress.accept("planner: running " + method.label() + " for " + tiers);
             MethodRunner.Outcome outcome = runner.run(method, parent, tiers);
-            variants.addAll(outcome.variants());
+            for (CompressedVariant variant : outcome.variants()) {
+                if (floatTiers.contains(variant.targetSpeedup())) {
+                    variants.add(variant);
+                }
+                for (double tier : bases.getOrDefault(variant.targetSpeedup(), List.of())) {
+                    variants.add(int8.stack(variant, tier));
+                }
+            }
             for (Unreached miss : outcome.unreached()) {
                 store.recordUnreached(request.model(), TierNames.format(miss.targetSpeedup()),
                         new UnreachedTarget(request.model(), parentSha, miss.method(), miss.targetSpeedup(),
@@ -188,14 +234,9 @@ public final class TierPlanner {
     }
 
     private static boolean recordedUnreached(List<UnreachedTarget> records, PlanRequest request, String parentSha,
-                                             String method, double tier) {
-        return records.stream().anyMatch(r -> methodOf(r.method()).equals(method)
+                                             Method method, double tier) {
+        return records.stream().anyMatch(r -> Method.ofForm(r.method()) == method
                 && r.targetSpeedup() == tier && parentSha.equals(r.parentSha256()) && request.runtime().equals(r.runtime()));
-    }
-
-    /** The planner method a recorded form belongs to: trimllm+affine is trimllm's, trimllm+ziplm is its own. */
-    private static String methodOf(String form) {
-        return PlanRequest.METHODS.contains(form) ? form : form.split("[+-]", 2)[0];
     }
 
     /** Higher is better: mean cosine for encoders, negative mean KL for decoders. */

@@ -1,6 +1,7 @@
 package dev.tierserve.compressor.worker;
 
 import dev.tierserve.compressor.plan.Candidate;
+import dev.tierserve.compressor.plan.Method;
 import dev.tierserve.compressor.plan.PlanRequest;
 import dev.tierserve.compressor.plan.TierDecision;
 import dev.tierserve.compressor.plan.TierPlanner;
@@ -139,13 +140,9 @@ public final class CompressionWorker implements EmbeddedWorker {
         request.getTiersList().stream().map(TierNames::parse).distinct().sorted()
                 .forEach(t -> normalised.addTiers(TierNames.format(t)));
         if (normalised.getMethodsCount() == 0) {
-            normalised.addAllMethods(defaults.methods());
+            normalised.addAllMethods(Method.labels(defaults.methods()));
         }
-        for (String method : normalised.getMethodsList()) {
-            if (!PlanRequest.METHODS.contains(method)) {
-                throw new IllegalArgumentException("unknown method '" + method + "'; available: " + PlanRequest.METHODS);
-            }
-        }
+        normalised.getMethodsList().forEach(Method::parse); // an unknown one is refused here, not when the job runs
         if (!normalised.hasRuntime()) {
             normalised.setRuntime(RuntimeWire.toWire(defaults.runtime()));
         }
@@ -396,7 +393,8 @@ public final class CompressionWorker implements EmbeddedWorker {
     }
 
     private PlanRequest planRequest(String id, SubmitJobRequest request, Path parent, List<Double> tiers) {
-        return PlanRequest.builder(request.getModel(), parent).tiers(tiers).methods(request.getMethodsList())
+        return PlanRequest.builder(request.getModel(), parent).tiers(tiers)
+                .methods(request.getMethodsList().stream().map(Method::parse).toList())
                 .calibration(request.getCalibration().isEmpty() ? "brown" : request.getCalibration())
                 .calibrationTexts(request.getCalibrationTexts())
                 .testTexts(request.getTestTexts() > 0 ? request.getTestTexts() : defaults.testTexts())

@@ -3,6 +3,7 @@ package dev.tierserve.compressor.bench;
 import dev.tierserve.compressor.TestModels;
 import dev.tierserve.compressor.calib.Pooling;
 import dev.tierserve.compressor.plan.Candidate;
+import dev.tierserve.compressor.plan.Method;
 import dev.tierserve.compressor.plan.PlanRequest;
 import dev.tierserve.compressor.plan.TierDecision;
 import dev.tierserve.compressor.plan.TierPlanner;
@@ -34,7 +35,7 @@ class PlannerBenchmark {
 
         List<TierDecision> decisions = new TierPlanner(store, System.out::println).plan(
                 PlanRequest.builder("bge-small", parent).tiers(List.of(1.5, 2.0))
-                        .methods(List.of("ziplm", "trimllm", "trimllm+ziplm")).runtime(RuntimeSettings.cpu(1, 1, 128))
+                        .methods(List.of(Method.ZIPLM, Method.TRIMLLM, Method.TRIMLLM_ZIPLM)).runtime(RuntimeSettings.cpu(1, 1, 128))
                         .testTexts(300).pooling(Pooling.CLS).normalize(true).build());
 
         System.out.printf(Locale.ROOT, "%nplanner: ZipLM, TrimLLM and TrimLLM+ZipLM for 1.5x and 2x in %.1f min%n",

@@ -77,7 +77,8 @@ class CompressCommandIT {
     void compressPublishesAMeasuredVariantOfTheRealModelWithItsTokenizerFromElsewhere() throws Exception {
         Path store = dir.resolve("store");
         Run run = run(900, "compress", "--model", minilm.toString(), "--tokenizer", tokenizer.toString(),
-                "--method", "trimllm", "--targets", "1.2", "--calibration-texts", "16", "--test-texts", "20",
+                "--method", "trimllm", "--precision", "float32", "--targets", "1.2", "--calibration-texts", "16",
+                "--test-texts", "20",
                 "--seq", "64", "--pooling", "mean", "--normalize", "--out", store.toString());
         assertEquals(0, run.exit(), run.toString());
         assertFalse(run.stderr().contains("\tat "), run.stderr());
@@ -139,6 +140,9 @@ class CompressCommandIT {
                 arguments("compress: an unknown method", List.of("compress", "--model", minilm.toString(),
                         "--tokenizer", tokenizer.toString(), "--targets", "1.2", "--method", "trimllm,magic"),
                         "unknown method 'magic'"),
+                arguments("compress: an unknown precision", List.of("compress", "--model", minilm.toString(),
+                        "--tokenizer", tokenizer.toString(), "--targets", "1.2", "--precision", "int4"),
+                        "unknown precision 'int4'; available: [float32, int8]"),
                 arguments("compress: a target of 1", List.of("compress", "--model", minilm.toString(),
                         "--tokenizer", tokenizer.toString(), "--targets", "1.5,1"), "speedups above 1"),
                 arguments("compress: an unknown pooling", List.of("compress", "--model", minilm.toString(),

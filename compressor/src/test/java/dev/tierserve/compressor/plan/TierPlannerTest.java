@@ -1,11 +1,15 @@
 package dev.tierserve.compressor.plan;
 
 import dev.tierserve.compressor.TestModels;
+import dev.tierserve.compressor.data.BrownCorpus;
+import dev.tierserve.compressor.data.TextSample;
 import dev.tierserve.compressor.graph.OnnxModelReader;
 import dev.tierserve.compressor.graph.OnnxModelWriter;
+import dev.tierserve.compressor.latency.Stopwatch;
 import dev.tierserve.store.FileVariantStore;
 import dev.tierserve.store.RuntimeSettings;
 import dev.tierserve.store.UnreachedTarget;
+import dev.tierserve.store.VariantManifest;
 import dev.tierserve.store.VariantStore;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -13,7 +17,9 @@ import org.junit.jupiter.api.io.TempDir;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -41,7 +47,8 @@ class TierPlannerTest {
         List<String> log = new ArrayList<>();
 
         List<TierDecision> decisions = new TierPlanner(store, log::add).plan(PlanRequest.builder("minilm", parent)
-                .tiers(List.of(3.0)).methods(List.of("parallel")).runtime(RUNTIME).build());
+                .tiers(List.of(3.0)).methods(List.of(Method.PARALLEL)).precisions(List.of(Precision.FLOAT32)).runtime(RUNTIME)
+                .build());
 
         assertEquals(1, decisions.size());
         assertFalse(decisions.get(0).published());
@@ -51,7 +58,8 @@ class TierPlannerTest {
         // A record for another runtime does not count.
         List<String> other = new ArrayList<>();
         new TierPlanner(store, other::add).plan(PlanRequest.builder("minilm", parent).tiers(List.of(3.0))
-                .methods(List.of("parallel")).runtime(RuntimeSettings.cpu(1, 1, 32)).calibrationTexts(8).testTexts(10)
+                .methods(List.of(Method.PARALLEL)).precisions(List.of(Precision.FLOAT32)).runtime(RuntimeSettings.cpu(1, 1, 32))
+                .calibrationTexts(8).testTexts(10)
                 .build());
         assertTrue(other.stream().anyMatch(l -> l.startsWith("planner: running parallel")), other.toString());
     }
@@ -62,7 +70,8 @@ class TierPlannerTest {
         FileVariantStore store = VariantStore.filesystem(dir.resolve("store"));
 
         List<TierDecision> decisions = new TierPlanner(store, line -> { }).plan(PlanRequest.builder("minilm", parent)
-                .tiers(List.of(1.2)).methods(List.of("trimllm")).runtime(RUNTIME).calibrationTexts(16).testTexts(20)
+                .tiers(List.of(1.2)).methods(List.of(Method.TRIMLLM)).precisions(List.of(Precision.FLOAT32)).runtime(RUNTIME)
+                .calibrationTexts(16).testTexts(20)
                 .minQuality(0.999).build());
 
         TierDecision decision = decisions.get(0);
@@ -81,7 +90,8 @@ class TierPlannerTest {
         List<String> log = new ArrayList<>();
 
         List<TierDecision> decisions = new TierPlanner(store, log::add).plan(PlanRequest.builder("minilm", parent)
-                .tiers(List.of(1.5)).methods(List.of("trimllm", "trimllm+ziplm")).runtime(RUNTIME)
+                .tiers(List.of(1.5)).methods(List.of(Method.TRIMLLM, Method.TRIMLLM_ZIPLM)).precisions(List.of(Precision.FLOAT32))
+                .runtime(RUNTIME)
                 .calibrationTexts(32).testTexts(20).build());
         log.forEach(System.out::println);
         System.out.println(decisions);
@@ -99,5 +109,49 @@ class TierPlannerTest {
                 && !c.method().equals("trimllm+ziplm")), "TrimLLM's own variants are candidates too");
         assertTrue(decision.candidates().stream().noneMatch(c -> c.targetSpeedup() != 1.5),
                 "the depth step is not a candidate of its own: " + decision.candidates());
+    }
+
+    /**
+     * Scripted run times for the int8 stage: {@code parent} and {@code variant} take their base time, except that the
+     * first 12 of 20 runs of {@code spiked} in the first comparison take {@code spike} more (a burst of load).
+     */
+    private static Stopwatch bursty(long parent, long variant, String spiked, long spike) {
+        Map<String, Integer> calls = new HashMap<>();
+        return (candidate, run) -> {
+            int call = calls.merge(candidate, 1, Integer::sum) - 1;
+            long base = candidate.equals("parent") ? parent : variant;
+            return candidate.equals(spiked) && call < 20 && call % 5 < 3 ? base + spike : base;
+        };
+    }
+
+    @Test
+    void aBurstOfLoadNeitherCostsTheInt8ParentItsTierNorLetsASlowerOneThrough() throws Exception {
+        Path parent = parent();
+        // Unlabelled text: the evaluation trains no genre classifier, which this test does not look at.
+        Path texts = Files.write(dir.resolve("texts.txt"), BrownCorpus.bundled().subList(0, 1100).stream()
+                .map(TextSample::text).toList());
+        PlanRequest request = PlanRequest.builder("minilm", parent).tiers(List.of(1.5)).methods(List.of())
+                .precisions(List.of(Precision.INT8)).calibration(texts.toString()).runtime(RUNTIME).testTexts(20)
+                .build();
+
+        // Truly 1.6x; the burst makes the first comparison's median 0.53x.
+        FileVariantStore store = VariantStore.filesystem(dir.resolve("store"));
+        List<String> log = new ArrayList<>();
+        TierDecision reached = new TierPlanner(store, log::add, bursty(160, 100, "variant", 200)).plan(request)
+                .get(0);
+        assertTrue(reached.published(), reached + "\n" + log);
+        VariantManifest manifest = store.variant("minilm", reached.variantId()).orElseThrow().manifest();
+        assertEquals("int8", manifest.method());
+        assertEquals("int8", manifest.parameters().get("precision"));
+        assertEquals(1.6, manifest.measuredSpeedup(), 1e-9);
+
+        // Truly 1.4x; the burst on the parent makes the first comparison's median 4.4x.
+        FileVariantStore other = VariantStore.filesystem(dir.resolve("other"));
+        TierDecision refused = new TierPlanner(other, line -> { }, bursty(140, 100, "parent", 300)).plan(request)
+                .get(0);
+        assertFalse(refused.published(), refused.toString());
+        assertEquals(1, refused.candidates().size());
+        assertEquals("measured 1.40x < 1.5x", refused.candidates().get(0).rejectedBecause());
+        assertEquals(List.of(), other.variants("minilm"));
     }
 }

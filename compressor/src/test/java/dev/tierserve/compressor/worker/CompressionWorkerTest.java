@@ -1,5 +1,6 @@
 package dev.tierserve.compressor.worker;
 
+import dev.tierserve.compressor.plan.Method;
 import dev.tierserve.jobs.JobNotFoundException;
 import dev.tierserve.jobs.ModelLocator;
 import dev.tierserve.proto.compressor.Job;
@@ -34,7 +35,7 @@ class CompressionWorkerTest {
         Path models = Files.isDirectory(dir.resolve("models")) ? dir.resolve("models")
                 : WorkerFixtures.models(dir.resolve("models"));
         return new CompressionWorker(store, ModelLocator.directory(models),
-                new WorkerDefaults(RuntimeSettings.cpu(1, 1, 64), List.of("trimllm"), 20), line -> { });
+                new WorkerDefaults(RuntimeSettings.cpu(1, 1, 64), List.of(Method.TRIMLLM), 20), line -> { });
     }
 
     /** The small job, asking for the quality of the CLS-pooled, L2-normalised embedding. */

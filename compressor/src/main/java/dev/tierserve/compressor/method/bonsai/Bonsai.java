@@ -98,14 +98,14 @@ public final class Bonsai {
             List<PruningUnit> chosen = order.subList(0, count).stream().map(units::get).toList();
 
             ModelProto next = shrink(model, map, chosen);
-            LatencyReport report = time(parent, next, timing);
+            LatencyReport report = time(parent, next, timing, pending.get(0));
             double measured = report.entry("variant").speedup();
             if (!pending.isEmpty() && measured >= pending.get(0)) {
                 // Re-apply the round in quarters and stop at the first that reaches the target.
                 for (int chunk = 1; chunk < CHUNKS; chunk++) {
                     int partial = Math.max(1, count * chunk / CHUNKS);
                     ModelProto candidate = shrink(model, map, chosen.subList(0, partial));
-                    LatencyReport partialReport = time(parent, candidate, timing);
+                    LatencyReport partialReport = time(parent, candidate, timing, pending.get(0));
                     if (partialReport.entry("variant").speedup() >= pending.get(0)) {
                         next = candidate;
                         report = partialReport;
@@ -304,9 +304,9 @@ public final class Bonsai {
         return result;
     }
 
-    private LatencyReport time(ModelProto parent, ModelProto variant, EncodedBatch timing) {
+    private LatencyReport time(ModelProto parent, ModelProto variant, EncodedBatch timing, double target) {
         return LatencyMeter.builder(settings).warmupRuns(options.warmupRuns()).rounds(options.rounds()).build()
-                .compare(parent, variant, timing);
+                .compare(parent, variant, timing, target);
     }
 
 }

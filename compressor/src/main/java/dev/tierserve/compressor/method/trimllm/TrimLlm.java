@@ -101,7 +101,8 @@ public final class TrimLlm {
                 dropped.add(best);
                 remaining.remove(best);
                 ModelProto variant = SubBlockRemoval.drop(parent, map, dropped);
-                LatencyReport report = time(parent, variant, timing);
+                LatencyReport report = time(parent, variant, timing,
+                        pending.isEmpty() ? pendingRecovered.get(0) : pending.get(0));
                 TrimStep step = new TrimStep(best, bestLoss, norms.of(best), report.entry("variant").speedup(),
                         report.entry("parent").medianMs(), report.entry("variant").medianMs());
                 steps.add(step);
@@ -143,7 +144,7 @@ public final class TrimLlm {
         ModelProto corrected = ResidualRecovery.fit(parent, map, dropped, calibration, runner);
         RelativeError error = new RelativeError(output, reference);
         runner.run(corrected, Map.of(), scoring, List.of(error));
-        LatencyReport report = time(parent, corrected, timing);
+        LatencyReport report = time(parent, corrected, timing, pendingRecovered.get(0));
         double measured = report.entry("variant").speedup();
         log.accept(String.format(Locale.ROOT, "TrimLLM with affine recovery after %d drops: calibration loss %.5f, "
                 + "measured %.3fx", dropped.size(), error.value(), measured));
@@ -166,9 +167,9 @@ public final class TrimLlm {
                 (System.nanoTime() - start) / 1e9);
     }
 
-    private LatencyReport time(ModelProto parent, ModelProto variant, EncodedBatch timing) {
+    private LatencyReport time(ModelProto parent, ModelProto variant, EncodedBatch timing, double target) {
         return LatencyMeter.builder(settings).warmupRuns(options.warmupRuns()).rounds(options.rounds()).build()
-                .compare(parent, variant, timing);
+                .compare(parent, variant, timing, target);
     }
 
     static Set<SubBlock> presentBlocks(StructureMap map) {

@@ -213,7 +213,7 @@ public final class ZipLm {
             }
             PruningPlan plan = new PruningPlan(blocks, best.remaining);
             ModelProto obsOnly = plan.apply(start);
-            LatencyReport report = time(parent, obsOnly, timing);
+            LatencyReport report = time(parent, obsOnly, timing, target);
             double measured = report.entry("variant").speedup();
             bestMeasured = Math.max(bestMeasured, measured);
             log.accept(String.format(Locale.ROOT, "ZipLM %.2fx attempt %d: budget %.2f ms, calibration loss %.5f, "
@@ -260,7 +260,7 @@ public final class ZipLm {
         Reached choice = reached.stream().min(Comparator.comparingDouble(Reached::loss)).orElseThrow();
         ModelProto variant = options.refitRidge() > 0 ? refit.refit(choice.obsOnly(), parent, refitTexts)
                 : choice.obsOnly();
-        LatencyReport report = time(parent, variant, timing);
+        LatencyReport report = time(parent, variant, timing, target);
         double measured = report.entry("variant").speedup();
         log.accept(String.format(Locale.ROOT, "ZipLM %.2fx: attempt %d's variant%s measured %.3fx", target,
                 choice.attempt(), options.refitRidge() > 0 ? " after the refit" : "", measured));
@@ -276,8 +276,9 @@ public final class ZipLm {
                 plan.channels(layers), choice.attempt(), (System.nanoTime() - begin) / 1e9);
     }
 
-    private LatencyReport time(ModelProto parent, ModelProto variant, EncodedBatch timing) {
-        return LatencyMeter.builder(settings).warmupRuns(5).rounds(20).build().compare(parent, variant, timing);
+    private LatencyReport time(ModelProto parent, ModelProto variant, EncodedBatch timing, double target) {
+        return LatencyMeter.builder(settings).warmupRuns(5).rounds(20).build().compare(parent, variant, timing,
+                target);
     }
 
     // ---- calibration and OBS ----

@@ -1,0 +1,182 @@
+package dev.tierserve.compressor.plan;
+
+import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.tierserve.compressor.calib.CalibrationRunner;
+import dev.tierserve.compressor.calib.OutputRecorder;
+import dev.tierserve.compressor.calib.RelativeError;
+import dev.tierserve.compressor.data.EncodedBatch;
+import dev.tierserve.compressor.graph.edit.DynamicQuantization;
+import dev.tierserve.compressor.graph.structure.AttentionBlock;
+import dev.tierserve.compressor.graph.structure.StructureDetector;
+import dev.tierserve.compressor.graph.structure.StructureMap;
+import dev.tierserve.compressor.latency.LatencyMeter;
+import dev.tierserve.compressor.latency.LatencyReport;
+import dev.tierserve.compressor.method.CompressedVariant;
+import dev.tierserve.compressor.method.baseline.MagnitudePruning;
+import dev.tierserve.store.TierNames;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.OptionalDouble;
+import java.util.function.Consumer;
+
+/**
+ * The int8 precision as the planner offers it: the parent quantized alone, and structured variants quantized on top.
+ * How much int8 adds to a pruned model is modelled first ({@link Int8GainModel}, from four timed models), so for a
+ * tier T the methods are asked for the structured speedup whose int8 copy is expected at T (with a
+ * {@value #MARGIN} margin), and each result is quantized and measured against the parent again: a stacked variant's
+ * speedup is what it measured, never the model's prediction.
+ */
+final class Int8Stacking {
+
+    /** Relative headroom over the tier that base targets aim for: the model is fitted on two points only. */
+    static final double MARGIN = 0.03;
+    /** Under this structured speedup a base is not worth a method run: the int8 parent alone answers the tier. */
+    static final double MIN_BASE = 1.05;
+    /**
+     * Where int8 is expected to give at least this factor at a tier, a float32 variant of the tier (pruned by the
+     * whole factor instead of a fraction of it) is not built: it would be pruned that much harder.
+     */
+    static final double FLOAT_DOMINATED_GAIN = 1.25;
+    static final String METHOD = "int8";
+
+    private final LatencyMeter meter;
+    private final ModelProto parent;
+    private final EncodedBatch timing;
+    private final List<EncodedBatch> scoring;
+    private final OutputRecorder reference;
+    private final Consumer<String> progress;
+    private final CalibrationRunner runner;
+    private Int8GainModel model;
+    private CompressedVariant alone;
+
+    private Int8Stacking(LatencyMeter meter, ModelProto parent, EncodedBatch timing, List<EncodedBatch> scoring,
+                         Consumer<String> progress) {
+        this.meter = meter;
+        this.parent = parent;
+        this.timing = timing;
+        this.scoring = scoring;
+        this.progress = progress;
+        this.runner = new CalibrationRunner(meter.settings().provider(), meter.settings().calibrationThreads());
+        this.reference = new OutputRecorder(output(parent));
+        runner.run(parent, Map.of(), scoring, List.of(reference));
+    }
+
+    /**
+     * Times the quantized parent against the parent (again while a tier lies within its speedup interval, so noise
+     * does not decide which tiers it answers alone), then the parent with half of every layer's heads and channels
+     * and its int8 copy, and fits the gain model to the two pairs.
+     */
+    static Int8Stacking measure(LatencyMeter meter, ModelProto parent, List<Double> tiers, EncodedBatch timing,
+                                List<EncodedBatch> scoring, Consumer<String> progress) {
+        Int8Stacking stacking = new Int8Stacking(meter, parent, timing, scoring, progress);
+        long start = System.nanoTime();
+        CompressedVariant measured = stacking.quantized(METHOD, tiers.get(0), parent, Map.of(), "int8 MatMuls",
+                tiers, start);
+        double target = tiers.stream().filter(t -> measured.measuredSpeedup() >= t).mapToDouble(Double::doubleValue)
+                .max().orElse(tiers.get(0));
+        stacking.alone = withTarget(measured, target);
+
+        ModelProto half = half(parent);
+        LatencyReport pair = meter.measure(List.of(new LatencyMeter.Candidate("parent", parent),
+                new LatencyMeter.Candidate("half", half),
+                new LatencyMeter.Candidate("half int8", DynamicQuantization.quantize(half).model())), timing);
+        double parentMs = pair.entry("parent").medianMs();
+        stacking.model = Int8GainModel.fit(parentMs, parentMs / measured.measuredSpeedup(),
+                pair.entry("half").medianMs(), pair.entry("half int8").medianMs());
+        progress.accept(String.format(Locale.ROOT, "int8: the parent quantized measured %.2fx (%.2f ms -> %.2f ms); "
+                        + "gain model: %.2f ms untouched, the rest %.2fx faster (half model %.2f -> %.2f ms)",
+                measured.measuredSpeedup(), measured.parentMs(), measured.variantMs(), stacking.model.untouched(),
+                stacking.model.factor(), pair.entry("half").medianMs(), pair.entry("half int8").medianMs()));
+        return stacking;
+    }
+
+    /** The parent with half of every layer's heads (whole KV groups) and half of its MLP channels, by magnitude. */
+    private static ModelProto half(ModelProto parent) {
+        StructureMap map = StructureDetector.detect(parent);
+        int[] heads = new int[map.layerCount()];
+        int[] channels = new int[map.layerCount()];
+        for (int layer = 0; layer < map.layerCount(); layer++) {
+            AttentionBlock attention = map.layer(layer).attention();
+            heads[layer] = Math.max(1, attention.kvHeads() / 2) * attention.groupSize();
+            channels[layer] = Math.max(1, map.layer(layer).mlp().intermediateSize() / 2);
+        }
+        return MagnitudePruning.prune(parent, heads, channels);
+    }
+
+    /** The parent quantized, built for the fastest tier it is meant to answer alone. */
+    CompressedVariant alone() {
+        return alone;
+    }
+
+    /**
+     * The structured speedup to ask the methods for, so that quantized it reaches {@code tier}; empty when none is
+     * needed (the quantized parent reaches it) or the gain model says int8 cannot get there.
+     */
+    OptionalDouble base(double tier) {
+        if (alone.measuredSpeedup() >= tier) {
+            return OptionalDouble.empty();
+        }
+        OptionalDouble base = model.base(tier * (1 + MARGIN));
+        if (base.isEmpty()) {
+            return base;
+        }
+        double rounded = Math.round(Math.max(base.getAsDouble(), MIN_BASE) * 1000) / 1000.0;
+        return OptionalDouble.of(rounded);
+    }
+
+    /** Whether int8 serves {@code tier} with so much less pruning that a float32 variant of it is not worth building. */
+    boolean dominates(double tier) {
+        if (alone.measuredSpeedup() >= tier) {
+            return true;
+        }
+        OptionalDouble base = base(tier);
+        return base.isPresent() && tier / base.getAsDouble() >= FLOAT_DOMINATED_GAIN;
+    }
+
+    /** A structured variant quantized and timed against the parent, as a candidate for {@code tier}. */
+    CompressedVariant stack(CompressedVariant structured, double tier) {
+        long start = System.nanoTime();
+        Map<String, Object> parameters = new LinkedHashMap<>();
+        parameters.put("structuredMethod", structured.method());
+        parameters.put("structuredMeasuredSpeedup", structured.measuredSpeedup());
+        parameters.put("structured", structured.parameters());
+        CompressedVariant stacked = quantized(structured.method() + "+" + METHOD, tier, structured.model(), parameters,
+                structured.structure() + "; int8 MatMuls", List.of(tier), start);
+        progress.accept(String.format(Locale.ROOT, "int8 %s: %s at %.2fx quantized measured %.2fx",
+                TierNames.format(tier), structured.method(), structured.measuredSpeedup(), stacked.measuredSpeedup()));
+        return new CompressedVariant(stacked.method(), tier, stacked.model(), stacked.measuredSpeedup(),
+                stacked.parentMs(), stacked.variantMs(), stacked.calibrationLoss(), stacked.structure(),
+                stacked.parameters(), structured.seconds() + stacked.seconds());
+    }
+
+    /** {@code model} quantized, timed against the parent (until no target is within its interval) and scored. */
+    private CompressedVariant quantized(String method, double tier, ModelProto model, Map<String, Object> structured,
+                                        String structure, List<Double> targets, long start) {
+        DynamicQuantization.Result result = DynamicQuantization.quantize(model);
+        LatencyReport report = meter.compare(parent, result.model(), timing, targets);
+        RelativeError error = new RelativeError(output(parent), reference);
+        runner.run(result.model(), Map.of(), scoring, List.of(error));
+        Map<String, Object> parameters = new LinkedHashMap<>();
+        parameters.put("precision", Precision.INT8.label());
+        parameters.put("weightRange", DynamicQuantization.REDUCED_RANGE);
+        parameters.put("quantizedMatMuls", result.quantized());
+        parameters.putAll(structured);
+        LatencyReport.Entry variant = report.entry("variant");
+        parameters.put("speedupLow", variant.speedupLow());
+        parameters.put("speedupHigh", variant.speedupHigh());
+        return new CompressedVariant(method, tier, result.model(), variant.speedup(), report.entry("parent").medianMs(),
+                variant.medianMs(), error.value(), structure, parameters, (System.nanoTime() - start) / 1e9);
+    }
+
+    private static CompressedVariant withTarget(CompressedVariant v, double target) {
+        return new CompressedVariant(v.method(), target, v.model(), v.measuredSpeedup(), v.parentMs(), v.variantMs(),
+                v.calibrationLoss(), v.structure(), v.parameters(), v.seconds());
+    }
+
+    private static String output(ModelProto model) {
+        return model.getGraph().getOutput(0).getName();
+    }
+}
