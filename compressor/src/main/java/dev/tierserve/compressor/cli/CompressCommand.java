@@ -33,7 +33,7 @@ final class CompressCommand implements Callable<Integer> {
             description = "one or more of ziplm, trimllm, trimllm+ziplm, bonsai, parallel (comma-separated)")
     List<Method> methods;
 
-    @Option(names = "--precision", split = ",", defaultValue = "float32,int8", converter = PrecisionConverter.class,
+    @Option(names = "--precision", split = ",", defaultValue = "float32", converter = PrecisionConverter.class,
             description = "float32, int8 or both (comma-separated): the precisions each method's variants are tried at; "
                     + "int8 also tries the parent quantized alone")
     List<Precision> precisions;

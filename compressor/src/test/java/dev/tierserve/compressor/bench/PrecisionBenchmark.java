@@ -5,6 +5,7 @@ import dev.tierserve.compressor.calib.Pooling;
 import dev.tierserve.compressor.plan.Candidate;
 import dev.tierserve.compressor.plan.Method;
 import dev.tierserve.compressor.plan.PlanRequest;
+import dev.tierserve.compressor.plan.Precision;
 import dev.tierserve.compressor.plan.TierDecision;
 import dev.tierserve.compressor.plan.TierPlanner;
 import dev.tierserve.store.RuntimeSettings;
@@ -38,7 +39,7 @@ class PrecisionBenchmark {
         VariantStore store = VariantStore.filesystem(STORE);
         long start = System.nanoTime();
         List<TierDecision> decisions = new TierPlanner(store, System.out::println).plan(
-                PlanRequest.builder("bge-small", parent).tiers(List.of(1.5, 2.0, 3.0, 4.0)).methods(List.of(Method.ZIPLM))
+                PlanRequest.builder("bge-small", parent).tiers(List.of(1.5, 2.0, 3.0, 4.0)).methods(List.of(Method.ZIPLM)).precisions(List.of(Precision.values()))
                         .runtime(RuntimeSettings.cpu(1, 1, 128)).testTexts(300).pooling(Pooling.CLS).normalize(true)
                         .build());
         double minutes = (System.nanoTime() - start) / 60e9;
