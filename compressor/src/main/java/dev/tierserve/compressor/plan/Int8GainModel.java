@@ -39,10 +39,4 @@ record Int8GainModel(double parentMs, double untouched, double factor) {
         }
         return OptionalDouble.of(parentMs / (factor * (wanted - untouched) + untouched));
     }
-
-    /** The expected speedup of the int8 copy of a model {@code base} times faster than the parent. */
-    double stacked(double base) {
-        double floatMs = parentMs / base;
-        return parentMs / (untouched + Math.max(0, floatMs - untouched) / factor);
-    }
 }
