@@ -51,8 +51,15 @@ public final class LatencyMeter {
         return settings;
     }
 
-    /** A model to time, named for the report. */
-    public record Candidate(String name, ModelProto model) {
+    /**
+     * A model to time, named for the report, on the meter's settings and {@code interOpThreads} (more than 1: ONNX
+     * Runtime's parallel execution mode, which runs independent branches concurrently).
+     */
+    public record Candidate(String name, ModelProto model, int interOpThreads) {
+
+        public Candidate(String name, ModelProto model) {
+            this(name, model, 1);
+        }
     }
 
     /** Times one variant against its parent: the report's entries are named {@code parent} and {@code variant}. */
@@ -92,7 +99,8 @@ public final class LatencyMeter {
         List<Map<String, OnnxTensor>> inputs = new ArrayList<>();
         try {
             for (Candidate candidate : candidates) {
-                OrtSession session = Sessions.open(candidate.model(), settings.provider(), settings.threads());
+                OrtSession session = Sessions.open(candidate.model(), settings.provider(), settings.threads(),
+                        candidate.interOpThreads());
                 sessions.add(session);
                 inputs.add(Feeds.forBatch(session, batch, Set.of()));
             }

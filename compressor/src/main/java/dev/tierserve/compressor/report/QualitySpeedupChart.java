@@ -11,7 +11,9 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /** Quality versus measured speedup, one point per model (XChart, PNG). */
 public final class QualitySpeedupChart {
@@ -20,19 +22,27 @@ public final class QualitySpeedupChart {
     }
 
     public static void write(EvaluationReport report, Path png) {
-        System.setProperty("java.awt.headless", "true");
         boolean encoder = report.results().get(0).encoder() != null;
-        XYChart chart = new XYChartBuilder().width(800).height(560)
-                .title((report.synthetic() ? "[SYNTHETIC] " : "") + report.parent() + ": quality vs measured speedup")
-                .xAxisTitle("measured speedup (" + report.latencySettings().key() + ")")
-                .yAxisTitle(encoder ? "mean cosine to parent" : "KL(parent || variant)")
-                .build();
-        chart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
-        chart.getStyler().setMarkerSize(10);
+        Map<String, double[]> points = new LinkedHashMap<>();
         for (VariantResult result : report.results()) {
             double quality = encoder ? result.encoder().meanCosine() : result.decoder().meanKl();
-            XYSeries series = chart.addSeries(uniqueName(chart, result.name()), List.of(result.measuredSpeedup()),
-                    List.of(quality));
+            points.put(uniqueName(points, result.name()), new double[] {result.measuredSpeedup(), quality});
+        }
+        write((report.synthetic() ? "[SYNTHETIC] " : "") + report.parent() + ": quality vs measured speedup",
+                "measured speedup (" + report.latencySettings().key() + ")",
+                encoder ? "mean cosine to parent" : "KL(parent || variant)", points, png);
+    }
+
+    /** One labelled point per entry, {@code {speedup, quality}}, in insertion order. */
+    public static void write(String title, String xTitle, String yTitle, Map<String, double[]> points, Path png) {
+        System.setProperty("java.awt.headless", "true");
+        XYChart chart = new XYChartBuilder().width(800).height(560).title(title).xAxisTitle(xTitle)
+                .yAxisTitle(yTitle).build();
+        chart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+        chart.getStyler().setMarkerSize(10);
+        for (Map.Entry<String, double[]> point : points.entrySet()) {
+            XYSeries series = chart.addSeries(point.getKey(), List.of(point.getValue()[0]),
+                    List.of(point.getValue()[1]));
             series.setMarker(SeriesMarkers.CIRCLE);
         }
         try {
@@ -44,9 +54,9 @@ public final class QualitySpeedupChart {
         }
     }
 
-    private static String uniqueName(XYChart chart, String name) {
+    private static String uniqueName(Map<String, double[]> points, String name) {
         String unique = name;
-        for (int i = 2; chart.getSeriesMap().containsKey(unique); i++) {
+        for (int i = 2; points.containsKey(unique); i++) {
             unique = name + " (" + i + ")";
         }
         return unique;

@@ -16,10 +16,22 @@ public final class Sessions {
         return OrtEnvironment.getEnvironment();
     }
 
+    /** Sequential execution: one inter-op thread. */
     public static OrtSession open(ModelProto model, RuntimeSettings.Provider provider, int threads) {
+        return open(model, provider, threads, 1);
+    }
+
+    /**
+     * @param interOpThreads 1: the graph's nodes run one after another; more: ONNX Runtime's parallel execution mode
+     *                       runs independent branches concurrently on that many threads
+     */
+    public static OrtSession open(ModelProto model, RuntimeSettings.Provider provider, int threads,
+                                  int interOpThreads) {
         try (OrtSession.SessionOptions options = new OrtSession.SessionOptions()) {
             options.setIntraOpNumThreads(threads);
-            options.setInterOpNumThreads(1);
+            options.setInterOpNumThreads(interOpThreads);
+            options.setExecutionMode(interOpThreads > 1 ? OrtSession.SessionOptions.ExecutionMode.PARALLEL
+                    : OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
             if (provider == RuntimeSettings.Provider.CUDA) {
                 options.addCUDA(0);

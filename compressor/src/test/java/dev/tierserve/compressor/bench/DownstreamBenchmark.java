@@ -15,6 +15,7 @@ import dev.tierserve.compressor.eval.RidgeClassifier;
 import dev.tierserve.compressor.graph.OnnxModelReader;
 import dev.tierserve.compressor.latency.LatencyMeter;
 import dev.tierserve.compressor.latency.LatencyReport;
+import dev.tierserve.compressor.report.QualitySpeedupChart;
 import dev.tierserve.store.RuntimeSettings;
 import dev.tierserve.store.StoredVariant;
 import dev.tierserve.store.TierTable;
@@ -166,6 +167,22 @@ class DownstreamBenchmark {
             System.out.printf(Locale.ROOT, "%-32s %7s  %-21s %-21s %-21s %-21s%n", encoder.name(), "",
                     r[0].minus(base[0]), "", r[2].minus(base[2]), r[3].minus(base[3]));
         }
+        Map<String, double[]> genre = new LinkedHashMap<>();
+        Map<String, double[]> retrieval = new LinkedHashMap<>();
+        for (Encoder encoder : encoders) {
+            double speedup = speed.entry(encoder.name()).speedup();
+            genre.put(encoder.name(), new double[] {speedup, 100 * results.get(encoder.name())[0].mean()});
+            retrieval.put(encoder.name(), new double[] {speedup, 100 * results.get(encoder.name())[2].mean()});
+        }
+        Path out = Path.of("target", "benchmarks");
+        String x = "measured speedup over bge-small (CPU, 1 thread, 1 x " + SEQUENCE + ")";
+        QualitySpeedupChart.write("Brown genres, classifier retrained on each model (" + TEST + " test texts)", x,
+                "accuracy (%)", genre, out.resolve("downstream-genre.png"));
+        QualitySpeedupChart.write("retrieval of each passage's second half (" + PASSAGES + " passages)", x,
+                "recall@1 (%)", retrieval, out.resolve("downstream-retrieval.png"));
+        System.out.println("charts: " + out.resolve("downstream-genre.png") + ", "
+                + out.resolve("downstream-retrieval.png"));
+
         String jsonl = System.getProperty("downstream.jsonl");
         if (jsonl != null && !jsonl.isBlank()) {
             labelled(encoders, miniLm, TextFiles.read(Path.of(jsonl)), jsonl);

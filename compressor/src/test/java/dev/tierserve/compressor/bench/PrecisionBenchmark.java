@@ -21,8 +21,8 @@ import java.util.Map;
 
 /**
  * The planner on BGE-small with ZipLM at both precisions, tiers 1.5x to 4x (CPU, 1 thread, batch 1 x seq 128, 300
- * held-out texts, CLS pooling, normalised): per tier the float32 ZipLM candidate (what the planner published before
- * int8 existed) beside the chosen one, from the same run on the same texts, against the goals. Run: {@code mvn -B
+ * held-out texts, CLS pooling, normalised), timed; then, in the same run on the same texts, the planner at float32
+ * only (what it published before int8 existed); per tier both choices side by side against the goals. Run: {@code mvn -B
  * -DskipTests install && mvn -B -pl compressor -Pbenchmark test -Dtest=PrecisionBenchmark}; the store is left in
  * {@code compressor/target/benchmarks/precision-store} for {@code DownstreamBenchmark}.
  */
@@ -36,37 +36,48 @@ class PrecisionBenchmark {
     void bgeSmallTiersAtBothPrecisions() throws Exception {
         Path parent = TestModels.modelDirectory(STORE.resolveSibling("precision-parent"), TestModels.BGE_SMALL,
                 TestModels.BGE_TOKENIZER);
-        VariantStore store = VariantStore.filesystem(STORE);
+        List<Double> tiers = List.of(1.5, 2.0, 3.0, 4.0);
         long start = System.nanoTime();
-        List<TierDecision> decisions = new TierPlanner(store, System.out::println).plan(
-                PlanRequest.builder("bge-small", parent).tiers(List.of(1.5, 2.0, 3.0, 4.0)).methods(List.of(Method.ZIPLM)).precisions(List.of(Precision.values()))
-                        .runtime(RuntimeSettings.cpu(1, 1, 128)).testTexts(300).pooling(Pooling.CLS).normalize(true)
-                        .build());
+        List<TierDecision> now = new TierPlanner(VariantStore.filesystem(STORE), System.out::println)
+                .plan(request(parent, tiers, List.of(Precision.values())));
         double minutes = (System.nanoTime() - start) / 60e9;
+        // What the planner published before int8 existed, on the same texts: float32 ZipLM at every tier.
+        List<TierDecision> before = new TierPlanner(VariantStore.filesystem(STORE.resolveSibling(
+                "precision-store-float32")), System.out::println).plan(request(parent, tiers,
+                List.of(Precision.FLOAT32)));
 
         System.out.printf(Locale.ROOT, "%nplanner: ZipLM at float32 and int8 for 1.5x, 2x, 3x, 4x in %.1f min "
                 + "(goal: under 15), %d cores%n", minutes, Runtime.getRuntime().availableProcessors());
-        System.out.printf(Locale.ROOT, "%-5s %-28s %-28s %s%n", "tier", "float32 ZipLM (before)", "chosen (now)",
+        System.out.printf(Locale.ROOT, "%-5s %-30s %-30s %s%n", "tier", "float32 ZipLM (before)", "chosen (now)",
                 "goal");
-        for (TierDecision decision : decisions) {
-            Candidate before = decision.candidates().stream()
-                    .filter(c -> c.method().equals("ziplm") && c.targetSpeedup() == decision.tier()).findFirst()
-                    .orElse(null);
-            Candidate chosen = decision.candidates().stream().filter(Candidate::chosen).findFirst().orElse(null);
-            Double goal = GOALS.get(decision.tier());
-            System.out.printf(Locale.ROOT, "%-5s %-28s %-28s %s%n", TierNames.format(decision.tier()), brief(before),
-                    brief(chosen), goal == null ? "-" : String.format(Locale.ROOT, "cos >= %.2f: %s", goal,
-                            chosen != null && chosen.meanCosine() >= goal ? "met" : "MISSED"));
+        for (int i = 0; i < tiers.size(); i++) {
+            Double goal = GOALS.get(tiers.get(i));
+            Candidate chosen = chosen(now.get(i));
+            System.out.printf(Locale.ROOT, "%-5s %-30s %-30s %s%n", TierNames.format(tiers.get(i)),
+                    brief(chosen(before.get(i))), brief(chosen), goal == null ? "-" : String.format(Locale.ROOT,
+                            "cos >= %.2f: %s", goal, chosen != null && chosen.meanCosine() >= goal ? "met" : "MISSED"));
         }
-        for (TierDecision decision : decisions) {
-            System.out.printf(Locale.ROOT, "%n%s: %s -> %s%n", TierNames.format(decision.tier()), decision.reason(),
-                    decision.variantId());
-            for (Candidate c : decision.candidates()) {
-                System.out.printf(Locale.ROOT, "  %-16s built for %-5s measured %.2fx  cosine %.4f  loss %.4f  %s%n",
-                        c.method(), TierNames.format(c.targetSpeedup()), c.measuredSpeedup(), c.meanCosine(),
-                        c.calibrationLoss(), c.chosen() ? "chosen" : c.rejectedBecause());
+        for (List<TierDecision> run : List.of(now, before)) {
+            for (TierDecision decision : run) {
+                System.out.printf(Locale.ROOT, "%n%s: %s -> %s%n", TierNames.format(decision.tier()),
+                        decision.reason(), decision.variantId());
+                for (Candidate c : decision.candidates()) {
+                    System.out.printf(Locale.ROOT, "  %-16s built for %-5s measured %.2fx  cosine %.4f  loss %.4f  "
+                                    + "%s%n", c.method(), TierNames.format(c.targetSpeedup()), c.measuredSpeedup(),
+                            c.meanCosine(), c.calibrationLoss(), c.chosen() ? "chosen" : c.rejectedBecause());
+                }
             }
         }
+    }
+
+    private static PlanRequest request(Path parent, List<Double> tiers, List<Precision> precisions) {
+        return PlanRequest.builder("bge-small", parent).tiers(tiers).methods(List.of(Method.ZIPLM))
+                .precisions(precisions).runtime(RuntimeSettings.cpu(1, 1, 128)).testTexts(300)
+                .pooling(Pooling.CLS).normalize(true).build();
+    }
+
+    private static Candidate chosen(TierDecision decision) {
+        return decision.candidates().stream().filter(Candidate::chosen).findFirst().orElse(null);
     }
 
     private static String brief(Candidate c) {

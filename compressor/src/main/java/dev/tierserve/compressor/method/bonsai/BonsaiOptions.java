@@ -1,5 +1,7 @@
 package dev.tierserve.compressor.method.bonsai;
 
+import dev.tierserve.compressor.method.recovery.OutputProjectionRefit;
+
 /**
  * Bonsai's settings. The paper samples hundreds of sub-models per round on a GPU; the defaults here are scaled to
  * a 2-core CPU and printed with every run.
@@ -13,22 +15,30 @@ package dev.tierserve.compressor.method.bonsai;
  * @param samplesPerRound   sub-models evaluated per round (pairs × 2)
  * @param roundFraction     the fraction of the remaining units one round prunes
  * @param folds             cross-validation folds choosing the L1 penalty
+ * @param refitRidge        ridge of the output-projection refit of each published variant
+ *                          ({@link OutputProjectionRefit}); 0 publishes the pruned weights as they are
  */
 public record BonsaiOptions(int scoringTexts, int sequence, int priorTexts, int channelGroup,
                             double candidateFraction, double dropFraction, int samplesPerRound, double roundFraction,
-                            int folds, int warmupRuns, int rounds, long seed) {
+                            int folds, int warmupRuns, int rounds, long seed, double refitRidge) {
 
     public static BonsaiOptions defaults() {
-        return new BonsaiOptions(32, 64, 64, 64, 0.5, 0.5, 120, 0.1, 5, 5, 20, 42);
+        return new BonsaiOptions(32, 64, 64, 64, 0.5, 0.5, 120, 0.1, 5, 5, 20, 42,
+                OutputProjectionRefit.DEFAULT_RIDGE);
     }
 
     public BonsaiOptions withSampling(int scoring, int channels, int samples, double round) {
         return new BonsaiOptions(scoring, sequence, priorTexts, channels, candidateFraction, dropFraction, samples,
-                round, folds, warmupRuns, rounds, seed);
+                round, folds, warmupRuns, rounds, seed, refitRidge);
     }
 
     public BonsaiOptions withLatencyRuns(int warmup, int measured) {
         return new BonsaiOptions(scoringTexts, sequence, priorTexts, channelGroup, candidateFraction, dropFraction,
-                samplesPerRound, roundFraction, folds, warmup, measured, seed);
+                samplesPerRound, roundFraction, folds, warmup, measured, seed, refitRidge);
+    }
+
+    public BonsaiOptions withRefitRidge(double ridge) {
+        return new BonsaiOptions(scoringTexts, sequence, priorTexts, channelGroup, candidateFraction, dropFraction,
+                samplesPerRound, roundFraction, folds, warmupRuns, rounds, seed, ridge);
     }
 }
