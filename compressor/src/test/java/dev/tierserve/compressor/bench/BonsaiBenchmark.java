@@ -3,8 +3,10 @@ package dev.tierserve.compressor.bench;
 import ai.onnx.proto.OnnxMl.ModelProto;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tierserve.compressor.TestModels;
+import dev.tierserve.compressor.calib.CalibrationRunner;
 import dev.tierserve.compressor.calib.Pooling;
 import dev.tierserve.compressor.data.BatchTokenizer;
+import dev.tierserve.compressor.data.Batches;
 import dev.tierserve.compressor.data.BrownCorpus;
 import dev.tierserve.compressor.data.DataSplits;
 import dev.tierserve.compressor.data.EncodedBatch;
@@ -20,6 +22,7 @@ import dev.tierserve.compressor.method.baseline.MagnitudePruning;
 import dev.tierserve.compressor.method.bonsai.Bonsai;
 import dev.tierserve.compressor.method.bonsai.BonsaiOptions;
 import dev.tierserve.compressor.method.bonsai.BonsaiResult;
+import dev.tierserve.compressor.method.recovery.OutputProjectionRefit;
 import dev.tierserve.compressor.method.ziplm.ZipLm;
 import dev.tierserve.compressor.method.ziplm.ZipLmOptions;
 import dev.tierserve.compressor.report.QualitySpeedupChart;
@@ -34,8 +37,9 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Bonsai on BGE-small, CPU, one thread, batch 1 x seq 128, tiers 1.5x and 2x, beside ZipLM's variants and the
- * magnitude baseline at Bonsai's own per-layer sizes (same shapes, same speed). Run:
+ * Bonsai on BGE-small, CPU, one thread, batch 1 x seq 128, tiers 1.5x and 2x, with and without the output-projection
+ * refit (Bonsai's default refits), beside ZipLM's variants and the magnitude baseline at Bonsai's own per-layer sizes
+ * (same shapes, same speed). Run:
  * {@code mvn -B -DskipTests install && mvn -B -pl compressor -Pbenchmark test -Dtest=BonsaiBenchmark}; writes
  * {@code compressor/target/benchmarks/bonsai-bge.{json,png}}.
  */
@@ -54,13 +58,16 @@ class BonsaiBenchmark {
             timing = encoder.encode(List.of(DataSplits.of(brown, 42, 1, 0, 0).calibration().get(0).text()));
         }
 
-        BonsaiOptions options = BonsaiOptions.defaults();
+        // Bonsai without its refit, which this benchmark then applies itself, so both forms are evaluated side by side.
+        BonsaiOptions options = BonsaiOptions.defaults().withRefitRidge(0);
+        List<EncodedBatch> calibration = BenchmarkTexts.encoded(tokenizer, brown,
+                Math.max(options.scoringTexts(), options.priorTexts()), options.sequence());
         long start = System.nanoTime();
         BonsaiResult bonsai = new Bonsai(settings, options, System.out::println).compress(parent, targets,
-                BenchmarkTexts.encoded(tokenizer, brown,
-                        Math.max(options.scoringTexts(), options.priorTexts()), options.sequence()),
-                timing);
+                calibration, timing);
         double bonsaiSeconds = (System.nanoTime() - start) / 1e9;
+        OutputProjectionRefit refit = new OutputProjectionRefit(new CalibrationRunner(settings.provider(),
+                settings.calibrationThreads()), OutputProjectionRefit.DEFAULT_RIDGE, System.out::println);
 
         start = System.nanoTime();
         ZipLmOptions zipOptions = ZipLmOptions.defaults();
@@ -69,6 +76,8 @@ class BonsaiBenchmark {
         for (CompressedVariant variant : bonsai.variants()) {
             String tier = variant.targetSpeedup() + "x";
             models.add(new Evaluation.Model("Bonsai " + tier, variant.model()));
+            models.add(new Evaluation.Model("Bonsai + refit " + tier, refit.refit(variant.model(), parent,
+                    Batches.packedByLength(calibration, 16))));
             StructureMap map = StructureDetector.detect(variant.model());
             int[] heads = map.layers().stream().mapToInt(l -> l.attention() == null ? 0 : l.attention().heads()).toArray();
             int[] channels = map.layers().stream().mapToInt(l -> l.mlp() == null ? 0 : l.mlp().intermediateSize())

@@ -45,8 +45,8 @@ import java.util.Random;
  *   <li>with {@code -Ddownstream.jsonl=FILE}: the same classification on a labelled JSONL file.</li>
  * </ul>
  * Intervals are 95% Wilson intervals; differences against MiniLM-L6 are paired (same texts) with a 95% normal interval.
- * Run after {@code PrecisionBenchmark} (it reads that store): {@code mvn -B -pl compressor -Pbenchmark test
- * -Dtest=DownstreamBenchmark}.
+ * Run after {@code PrecisionBenchmark} (it reads both its stores: the tiers with int8 and the float32-only ones):
+ * {@code mvn -B -pl compressor -Pbenchmark test -Dtest=DownstreamBenchmark}.
  */
 @Tag("benchmark")
 class DownstreamBenchmark {
@@ -106,12 +106,15 @@ class DownstreamBenchmark {
         Path bgeTokenizer = TestModels.file(TestModels.BGE_TOKENIZER);
         List<Encoder> encoders = new ArrayList<>();
         encoders.add(new Encoder("bge-small (exact)", parent, bgeTokenizer, Pooling.CLS));
-        VariantStore store = VariantStore.filesystem(PrecisionBenchmark.STORE);
-        TierTable tiers = store.tiers("bge-small");
-        for (Map.Entry<String, TierTable.Assignment> tier : tiers.tiers().entrySet()) {
-            StoredVariant variant = store.variant("bge-small", tier.getValue().stable()).orElseThrow();
-            encoders.add(new Encoder("bge " + tier.getKey() + " " + variant.manifest().method(),
-                    OnnxModelReader.read(store.verifiedModelFile(variant)), bgeTokenizer, Pooling.CLS));
+        // The tiers published now (float32 and int8), then the float32-only ones of the same run (before int8).
+        for (Path storePath : List.of(PrecisionBenchmark.STORE, PrecisionBenchmark.FLOAT32_STORE)) {
+            VariantStore store = VariantStore.filesystem(storePath);
+            TierTable tiers = store.tiers("bge-small");
+            for (Map.Entry<String, TierTable.Assignment> tier : tiers.tiers().entrySet()) {
+                StoredVariant variant = store.variant("bge-small", tier.getValue().stable()).orElseThrow();
+                encoders.add(new Encoder("bge " + tier.getKey() + " " + variant.manifest().method(),
+                        OnnxModelReader.read(store.verifiedModelFile(variant)), bgeTokenizer, Pooling.CLS));
+            }
         }
         Encoder miniLm = new Encoder("all-MiniLM-L6-v2", TestModels.load(TestModels.MINILM),
                 TestModels.file(TestModels.MINILM_TOKENIZER), Pooling.MEAN);

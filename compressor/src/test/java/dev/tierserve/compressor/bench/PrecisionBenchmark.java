@@ -23,13 +23,15 @@ import java.util.Map;
  * The planner on BGE-small with ZipLM at both precisions, tiers 1.5x to 4x (CPU, 1 thread, batch 1 x seq 128, 300
  * held-out texts, CLS pooling, normalised), timed; then, in the same run on the same texts, the planner at float32
  * only (what it published before int8 existed); per tier both choices side by side against the goals. Run: {@code mvn -B
- * -DskipTests install && mvn -B -pl compressor -Pbenchmark test -Dtest=PrecisionBenchmark}; the store is left in
- * {@code compressor/target/benchmarks/precision-store} for {@code DownstreamBenchmark}.
+ * -DskipTests install && mvn -B -pl compressor -Pbenchmark test -Dtest=PrecisionBenchmark}; the stores are left in
+ * {@code compressor/target/benchmarks/precision-store} and {@code precision-store-float32}
+ * for {@code DownstreamBenchmark}.
  */
 @Tag("benchmark")
 class PrecisionBenchmark {
 
     static final Path STORE = Path.of("target", "benchmarks", "precision-store");
+    static final Path FLOAT32_STORE = STORE.resolveSibling("precision-store-float32");
     private static final Map<Double, Double> GOALS = Map.of(2.0, 0.97, 3.0, 0.95, 4.0, 0.90);
 
     @Test
@@ -42,9 +44,8 @@ class PrecisionBenchmark {
                 .plan(request(parent, tiers, List.of(Precision.values())));
         double minutes = (System.nanoTime() - start) / 60e9;
         // What the planner published before int8 existed, on the same texts: float32 ZipLM at every tier.
-        List<TierDecision> before = new TierPlanner(VariantStore.filesystem(STORE.resolveSibling(
-                "precision-store-float32")), System.out::println).plan(request(parent, tiers,
-                List.of(Precision.FLOAT32)));
+        List<TierDecision> before = new TierPlanner(VariantStore.filesystem(FLOAT32_STORE), System.out::println)
+                .plan(request(parent, tiers, List.of(Precision.FLOAT32)));
 
         System.out.printf(Locale.ROOT, "%nplanner: ZipLM at float32 and int8 for 1.5x, 2x, 3x, 4x in %.1f min "
                 + "(goal: under 15), %d cores%n", minutes, Runtime.getRuntime().availableProcessors());

@@ -92,10 +92,11 @@ class BonsaiTest {
         long channels = map.layers().stream().mapToLong(l -> l.mlp() == null ? 0 : l.mlp().intermediateSize()).sum();
         assertTrue(heads < 72 || channels < 6 * 1536, "physically smaller: " + heads + " heads, " + channels);
         assertTrue(variant.calibrationLoss() > 0 && variant.calibrationLoss() < 1);
-        // The published variant's output projections were refitted towards the parent, which lowered its error.
+        // The published variant's output projections were refitted towards the parent, which lowered its error on
+        // the texts it was fitted to (held-out quality is BonsaiBenchmark's).
         assertEquals(true, variant.parameters().get("refitted"));
-        assertTrue(variant.calibrationLoss() < (double) variant.parameters().get("errorBeforeRefit"),
-                variant.calibrationLoss() + " after the refit, " + variant.parameters().get("errorBeforeRefit")
-                        + " before");
+        double after = (double) variant.parameters().get("lossAfterRefit");
+        assertTrue(after < variant.calibrationLoss(), after + " after the refit, " + variant.calibrationLoss()
+                + " before");
     }
 }
