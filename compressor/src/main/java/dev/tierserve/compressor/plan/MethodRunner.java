@@ -166,8 +166,8 @@ final class MethodRunner {
     /** Runs TrimLLM and keeps, per target, its variant with the lower calibration loss as a depth step. */
     private TrimLlmResult runTrimLlm(ModelProto parent, List<Double> targets) {
         TrimLlmOptions defaults = TrimLlmOptions.defaults();
-        TrimLlmOptions options = new TrimLlmOptions(texts(defaults.calibrationTexts()), defaults.calibrationSequence(),
-                defaults.scoringTexts(), request.recovery(), defaults.warmupRuns(), defaults.rounds());
+        TrimLlmOptions options = defaults.withCalibration(texts(defaults.calibrationTexts()),
+                defaults.calibrationSequence(), defaults.scoringTexts()).withRecovery(request.recovery());
         TrimLlmResult result = new TrimLlm(request.runtime(), options, progress).compress(parent,
                 targets.stream().sorted().toList(),
                 calibrationBatches(options.calibrationTexts(), options.calibrationSequence()), timingBatch());

@@ -71,7 +71,7 @@ class DepthMethodsBenchmark {
         List<Group> groups = List.of(
                 new Group("fiction", brown.stream().filter(s -> FICTION.contains(s.label())).toList()),
                 new Group("non-fiction", brown.stream().filter(s -> !FICTION.contains(s.label())).toList()));
-        TrimLlmOptions options = new TrimLlmOptions(128, 64, 64, false, 5, 20);
+        TrimLlmOptions options = TrimLlmOptions.defaults().withRecovery(false).withRefitRidge(0);
         EncodedBatch timing = timing(tokenizer, brown);
         List<Evaluation.Model> variants = new ArrayList<>();
         for (Group group : groups) {

@@ -43,7 +43,8 @@ class TrimLlmRefitBenchmark {
         try (BatchTokenizer encoder = new BatchTokenizer(tokenizer, 128)) {
             timing = encoder.encode(List.of(DataSplits.of(brown, 42, 1, 0, 0).calibration().get(0).text()));
         }
-        TrimLlmOptions options = TrimLlmOptions.defaults();
+        // TrimLLM without its refit, which this benchmark then applies itself, so both are evaluated side by side.
+        TrimLlmOptions options = TrimLlmOptions.defaults().withRefitRidge(0);
         List<EncodedBatch> calibration = BenchmarkTexts.encoded(tokenizer, brown, options.calibrationTexts(),
                 options.calibrationSequence());
         List<CompressedVariant> variants = new TrimLlm(settings, options, System.out::println)

@@ -22,6 +22,7 @@ import dev.tierserve.compressor.latency.LatencyMeter;
 import dev.tierserve.compressor.latency.LatencyReport;
 import dev.tierserve.compressor.method.CompressedVariant;
 import dev.tierserve.compressor.method.Unreached;
+import dev.tierserve.compressor.method.recovery.OutputProjectionRefit;
 import dev.tierserve.store.RuntimeSettings;
 
 import java.util.ArrayList;
@@ -43,12 +44,17 @@ import java.util.stream.Collectors;
  * first step whose measured speedup reaches a target gives that tier. One trajectory serves every target.
  * <p>
  * The paper fine-tunes between drops; we cannot, so {@link ResidualRecovery} optionally fits a per-channel
- * affine map where blocks went (least squares on calibration activations), and both forms are measured.
+ * affine map where blocks went (least squares on calibration activations), and both forms are measured. Each
+ * variant published for a tier then has the output projections of its remaining sub-blocks refitted towards the
+ * parent's residual stream on all the calibration texts ({@link OutputProjectionRefit}, as ZipLM and Bonsai) and is
+ * timed again; the trajectory itself goes on from the parent's weights.
  */
 public final class TrimLlm {
 
     static final String METHOD = "trimllm";
     static final String RECOVERED = "trimllm+affine";
+    /** Texts per batch of the refit, regrouped by length. */
+    private static final int REFIT_BATCH = 16;
 
     private final RuntimeSettings settings;
     private final TrimLlmOptions options;
@@ -74,13 +80,15 @@ public final class TrimLlm {
         List<EncodedBatch> scoring = Batches.firstTexts(calibration, options.scoringTexts());
         String output = parent.getGraph().getOutput(0).getName();
         CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.calibrationThreads());
+        OutputRecorder reference = new OutputRecorder(output); // filled by the first scoring pass below
+        Publisher publisher = new Publisher(parent, new OutputProjectionRefit(runner, options.refitRidge(), log),
+                Batches.packedByLength(calibration, REFIT_BATCH), runner, scoring, reference, output, timing, start);
 
         List<TrimStep> steps = new ArrayList<>();
         List<CompressedVariant> variants = new ArrayList<>();
         // With recovery, a corrected variant that measures below its target is tried again at later steps.
         List<Double> pendingRecovered = new ArrayList<>(options.recovery() ? pending : List.of());
         try (CalibrationRunner.Session scorer = runner.open(search.model())) {
-            OutputRecorder reference = new OutputRecorder(output);
             BlockNorms norms = new BlockNorms(search);
             scorer.run(search.defaults(), scoring, List.of(reference, norms));
             Set<SubBlock> remaining = presentBlocks(map);
@@ -110,11 +118,11 @@ public final class TrimLlm {
                                 + "(%.2f vs %.2f ms), %.0f s", steps.size(), best, bestLoss, step.measuredSpeedup(),
                         step.variantMs(), step.parentMs(), (System.nanoTime() - start) / 1e9));
                 while (!pending.isEmpty() && step.measuredSpeedup() >= pending.get(0)) {
-                    variants.add(variant(METHOD, pending.remove(0), variant, report, bestLoss, dropped, start));
+                    variants.add(publisher.variant(METHOD, pending.remove(0), variant, report, bestLoss, dropped));
                 }
                 if (!pendingRecovered.isEmpty() && step.measuredSpeedup() >= pendingRecovered.get(0)) {
                     recover(parent, map, pendingRecovered, dropped, calibration, scoring, reference, output, timing,
-                            start, variants);
+                            publisher, variants);
                 }
             }
         }
@@ -139,7 +147,7 @@ public final class TrimLlm {
     /** Fits the affine corrections for the current drops and takes every pending target the result reaches. */
     private void recover(ModelProto parent, StructureMap map, List<Double> pendingRecovered, Set<SubBlock> dropped,
                          List<EncodedBatch> calibration, List<EncodedBatch> scoring, OutputRecorder reference,
-                         String output, EncodedBatch timing, long start, List<CompressedVariant> variants) {
+                         String output, EncodedBatch timing, Publisher publisher, List<CompressedVariant> variants) {
         CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.calibrationThreads());
         ModelProto corrected = ResidualRecovery.fit(parent, map, dropped, calibration, runner);
         RelativeError error = new RelativeError(output, reference);
@@ -149,22 +157,73 @@ public final class TrimLlm {
         log.accept(String.format(Locale.ROOT, "TrimLLM with affine recovery after %d drops: calibration loss %.5f, "
                 + "measured %.3fx", dropped.size(), error.value(), measured));
         while (!pendingRecovered.isEmpty() && measured >= pendingRecovered.get(0)) {
-            variants.add(variant(RECOVERED, pendingRecovered.remove(0), corrected, report, error.value(), dropped,
-                    start));
+            variants.add(publisher.variant(RECOVERED, pendingRecovered.remove(0), corrected, report, error.value(),
+                    dropped));
         }
     }
 
-    private CompressedVariant variant(String method, double target, ModelProto model, LatencyReport report,
-                                      double calibrationLoss, Set<SubBlock> dropped, long start) {
-        Map<String, Object> parameters = new LinkedHashMap<>();
-        parameters.put("calibrationTexts", options.calibrationTexts());
-        parameters.put("calibrationSequence", options.calibrationSequence());
-        parameters.put("scoringTexts", options.scoringTexts());
-        parameters.put("recovery", method.equals(RECOVERED) ? "per-channel affine, least squares" : "none");
-        parameters.put("dropped", dropped.stream().map(SubBlock::label).toList());
-        return new CompressedVariant(method, target, model, report.entry("variant").speedup(),
-                report.entry("parent").medianMs(), report.entry("variant").medianMs(), calibrationLoss, "dropped " + dropped.size() + " sub-blocks: " + dropped, parameters,
-                (System.nanoTime() - start) / 1e9);
+    /** Turns a step that reached a target into the published variant: refitted and timed again, then described. */
+    private final class Publisher {
+        private final ModelProto parent;
+        private final OutputProjectionRefit refit;
+        private final List<EncodedBatch> refitTexts;
+        private final CalibrationRunner runner;
+        private final List<EncodedBatch> scoring;
+        private final String output;
+        private final EncodedBatch timing;
+        private final OutputRecorder reference;
+        private final long start;
+
+        Publisher(ModelProto parent, OutputProjectionRefit refit, List<EncodedBatch> refitTexts,
+                  CalibrationRunner runner, List<EncodedBatch> scoring, OutputRecorder reference, String output,
+                  EncodedBatch timing, long start) {
+            this.parent = parent;
+            this.refit = refit;
+            this.refitTexts = refitTexts;
+            this.runner = runner;
+            this.scoring = scoring;
+            this.reference = reference;
+            this.output = output;
+            this.timing = timing;
+            this.start = start;
+        }
+
+        CompressedVariant variant(String method, double target, ModelProto dropped, LatencyReport droppedReport,
+                                  double calibrationLoss, Set<SubBlock> blocks) {
+            ModelProto model = dropped;
+            LatencyReport report = droppedReport;
+            Double refittedLoss = null;
+            if (options.refitRidge() > 0) {
+                ModelProto refitted = refit.refit(dropped, parent, refitTexts);
+                RelativeError error = new RelativeError(output, reference);
+                runner.run(refitted, Map.of(), scoring, List.of(error));
+                // Same shapes: the same speed but for noise, measured all the same. The refit fits these very texts,
+                // so their error after it flatters it; held-out quality is the planner's evaluation's to judge.
+                LatencyReport refittedReport = time(parent, refitted, timing, target);
+                double measured = refittedReport.entry("variant").speedup();
+                log.accept(String.format(Locale.ROOT, "TrimLLM %s %.2fx: refit error %.5f -> %.5f, measured %.3fx",
+                        method, target, calibrationLoss, error.value(), measured));
+                if (measured >= target && error.value() <= calibrationLoss) {
+                    model = refitted;
+                    report = refittedReport;
+                    refittedLoss = error.value();
+                }
+            }
+            Map<String, Object> parameters = new LinkedHashMap<>();
+            parameters.put("calibrationTexts", options.calibrationTexts());
+            parameters.put("calibrationSequence", options.calibrationSequence());
+            parameters.put("scoringTexts", options.scoringTexts());
+            parameters.put("recovery", method.equals(RECOVERED) ? "per-channel affine, least squares" : "none");
+            parameters.put("dropped", blocks.stream().map(SubBlock::label).toList());
+            parameters.put("refitted", model != dropped);
+            if (refittedLoss != null) {
+                parameters.put("lossAfterRefit", refittedLoss);
+            }
+            return new CompressedVariant(method, target, model, report.entry("variant").speedup(),
+                    report.entry("parent").medianMs(), report.entry("variant").medianMs(), calibrationLoss,
+                    "dropped " + blocks.size() + " sub-blocks: " + blocks, parameters,
+                    (System.nanoTime() - start) / 1e9);
+        }
     }
 
     private LatencyReport time(ModelProto parent, ModelProto variant, EncodedBatch timing, double target) {
