@@ -52,14 +52,17 @@ import org.junit.jupiter.api.Test;
  * count and resident memory outside the JVM's pools stay flat after warm-up, and every ONNX Runtime session opened is
  * closed exactly once (opened = closed + still cached once the load stops).
  *
- * <p>CI runs 60 s; the soak is {@code mvn -B -pl gateway/server test -Dtest=SoakTest -Dsoak.seconds=600}.
+ * <p>CI runs 120 s; the soak is {@code mvn -B -pl gateway/server test -Dtest=SoakTest -Dsoak.seconds=600}.
  */
 @QuarkusTest
 @QuarkusTestResource(TestModels.class)
 @TestProfile(SoakTest.SmallCache.class)
 class SoakTest {
 
-    private static final int SECONDS = Integer.getInteger("soak.seconds", 60);
+    /** The open loop's length: in a shorter run the native allocator is still growing to its working size. */
+    private static final int SECONDS = Integer.getInteger("soak.seconds", 120);
+    /** Samples of memory and threads over the open loop: enough that each quarter sees the dips between loads. */
+    private static final int SAMPLES = 240;
     private static final int CAPACITY_SECONDS = 10;
     private static final int CONCURRENCY = 8;
     private static final double LOAD = 0.7;
@@ -96,11 +99,11 @@ class SoakTest {
             List<long[]> samples = new CopyOnWriteArrayList<>();
             ScheduledExecutorService sampler = Executors.newSingleThreadScheduledExecutor();
             long started = System.nanoTime();
-            sampler.scheduleAtFixedRate(() -> samples.add(new long[] {(System.nanoTime() - started) / 1_000_000_000L,
+            sampler.scheduleAtFixedRate(() -> samples.add(new long[] {(System.nanoTime() - started) / 1_000_000L,
                     residentBytes() >> 20, ManagementFactory.getThreadMXBean().getThreadCount(),
                     (ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted()
                             + ManagementFactory.getMemoryMXBean().getNonHeapMemoryUsage().getCommitted()) >> 20}),
-                    0, Math.max(1, SECONDS / 60), TimeUnit.SECONDS);
+                    0, SECONDS * 1000L / SAMPLES, TimeUnit.MILLISECONDS);
             Run soak = new Run();
             openLoop(stub, random, soak, SECONDS, capacity * LOAD);
             sampler.shutdown();
@@ -132,7 +135,7 @@ class SoakTest {
                             + "JVM's pools (least) %d -> %d MiB%n",
                     sessions.evictionCount() - evictionsWarm, opened, closed, cached, threadsWarm, threadsEnd,
                     rssWarm >> 20, rssEnd >> 20);
-            System.out.println("soak: [seconds, resident MiB, threads, JVM-committed MiB] " + samples.stream()
+            System.out.println("soak: [milliseconds, resident MiB, threads, JVM-committed MiB] " + samples.stream()
                     .map(Arrays::toString).toList());
 
             assertTrue(soak.failures.isEmpty(), soak.failures.size() + " failures, first: " + soak.failures.peek());
