@@ -72,9 +72,11 @@ class TrimLlmTest {
                 first++;
             }
             TrimStep stop = steps.get(first);
+            assertEquals(stop.measuredSpeedup(), plain.measuredSpeedup(), "the variant is the first step at the target");
             assertTrue(plain.measuredSpeedup() >= target);
-            assertEquals(stop.calibrationLoss(), plain.calibrationLoss(), "the variant is the first step at the target");
-            // Published refitted (timed again): its error on the texts it was fitted to fell.
+            assertEquals(stop.calibrationLoss(), plain.calibrationLoss());
+            // Published refitted (same shapes, so the step's measurement stands): its error on the texts it was fitted
+            // to fell.
             assertEquals(true, plain.parameters().get("refitted"));
             assertTrue((double) plain.parameters().get("lossAfterRefit") < plain.calibrationLoss());
             int blocks = TrimLlm.presentBlocks(StructureDetector.detect(plain.model())).size();
