@@ -24,6 +24,7 @@ import dev.tierserve.compressor.latency.LatencyReport;
 import dev.tierserve.compressor.method.CompressedVariant;
 import dev.tierserve.compressor.method.Unreached;
 import dev.tierserve.compressor.method.recovery.OutputProjectionRefit;
+import dev.tierserve.compressor.method.recovery.PublishedRefit;
 import dev.tierserve.store.RuntimeSettings;
 import org.ejml.data.FMatrixRMaj;
 
@@ -81,8 +82,8 @@ public final class Bonsai {
         CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.calibrationThreads());
         OutputRecorder reference = new OutputRecorder(output);
         runner.run(parent, Map.of(), scoring, List.of(reference));
-        Refit refit = new Refit(new OutputProjectionRefit(runner, options.refitRidge(), log), parent,
-                Batches.packedByLength(calibration, REFIT_BATCH));
+        PublishedRefit refit = new PublishedRefit(options.refitRidge(), parent,
+                Batches.packedByLength(calibration, REFIT_BATCH), runner, scoring, reference, log);
 
         List<BonsaiRound> rounds = new ArrayList<>();
         List<CompressedVariant> variants = new ArrayList<>();
@@ -191,32 +192,14 @@ public final class Bonsai {
         return SparseRegression.fitCrossValidated(x, losses, folds);
     }
 
-    /** What the refit of a published variant needs besides the variant. */
-    private record Refit(OutputProjectionRefit refit, ModelProto parent, List<EncodedBatch> texts) {
-    }
-
-    private CompressedVariant variant(double target, ModelProto pruned, LatencyReport report, Refit refit,
+    private CompressedVariant variant(double target, ModelProto pruned, LatencyReport report, PublishedRefit refit,
                                       CalibrationRunner runner, List<EncodedBatch> scoring, OutputRecorder reference,
                                       String output, List<BonsaiRound> rounds, long start) {
         RelativeError prunedError = new RelativeError(output, reference);
         runner.run(pruned, Map.of(), scoring, List.of(prunedError));
-        ModelProto model = pruned;
-        Double refittedLoss = null;
-        if (options.refitRidge() > 0) {
-            // The refit changes weight values, never the graph or a shape, so the pruned model's measurement is this
-            // graph's. (Timing it again would only re-roll noise around the target the quarters just reached.) The
-            // refit fits these very texts, so their error after it flatters it: held-out quality is the planner's
-            // evaluation's to judge; a refit that raised even this error is not published.
-            ModelProto refitted = refit.refit().refit(pruned, refit.parent(), refit.texts());
-            RelativeError refittedError = new RelativeError(output, reference);
-            runner.run(refitted, Map.of(), scoring, List.of(refittedError));
-            log.accept(String.format(Locale.ROOT, "Bonsai %.2fx: refit error %.5f -> %.5f", target,
-                    prunedError.value(), refittedError.value()));
-            if (refittedError.value() <= prunedError.value()) {
-                model = refitted;
-                refittedLoss = refittedError.value();
-            }
-        }
+        PublishedRefit.Outcome refitted = refit.apply(String.format(Locale.ROOT, "Bonsai %.2fx", target), pruned,
+                prunedError.value());
+        ModelProto model = refitted.model();
         StructureMap map = StructureDetector.detect(model);
         StringBuilder structure = new StringBuilder();
         for (TransformerLayer layer : map.layers()) {
@@ -227,10 +210,7 @@ public final class Bonsai {
         Map<String, Object> parameters = new LinkedHashMap<>();
         parameters.put("options", options);
         parameters.put("rounds", rounds.size());
-        parameters.put("refitted", model != pruned);
-        if (refittedLoss != null) {
-            parameters.put("lossAfterRefit", refittedLoss);
-        }
+        refitted.record(parameters);
         return new CompressedVariant(METHOD, target, model, report.entry("variant").speedup(),
                 report.entry("parent").medianMs(), report.entry("variant").medianMs(), prunedError.value(),
                 structure.toString(), parameters, (System.nanoTime() - start) / 1e9);

@@ -23,6 +23,7 @@ import dev.tierserve.compressor.latency.LatencyReport;
 import dev.tierserve.compressor.method.CompressedVariant;
 import dev.tierserve.compressor.method.Unreached;
 import dev.tierserve.compressor.method.recovery.OutputProjectionRefit;
+import dev.tierserve.compressor.method.recovery.PublishedRefit;
 import dev.tierserve.store.RuntimeSettings;
 
 import java.util.ArrayList;
@@ -82,8 +83,8 @@ public final class TrimLlm {
         String output = parent.getGraph().getOutput(0).getName();
         CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.calibrationThreads());
         OutputRecorder reference = new OutputRecorder(output); // filled by the first scoring pass below
-        Publisher publisher = new Publisher(parent, new OutputProjectionRefit(runner, options.refitRidge(), log),
-                Batches.packedByLength(calibration, REFIT_BATCH), runner, scoring, reference, output, start);
+        PublishedRefit refit = new PublishedRefit(options.refitRidge(), parent,
+                Batches.packedByLength(calibration, REFIT_BATCH), runner, scoring, reference, log);
 
         List<TrimStep> steps = new ArrayList<>();
         List<CompressedVariant> variants = new ArrayList<>();
@@ -119,11 +120,12 @@ public final class TrimLlm {
                                 + "(%.2f vs %.2f ms), %.0f s", steps.size(), best, bestLoss, step.measuredSpeedup(),
                         step.variantMs(), step.parentMs(), (System.nanoTime() - start) / 1e9));
                 while (!pending.isEmpty() && step.measuredSpeedup() >= pending.get(0)) {
-                    variants.add(publisher.variant(METHOD, pending.remove(0), variant, report, bestLoss, dropped));
+                    variants.add(variant(METHOD, pending.remove(0), variant, report, bestLoss, dropped, refit,
+                            start));
                 }
                 if (!pendingRecovered.isEmpty() && step.measuredSpeedup() >= pendingRecovered.get(0)) {
                     recover(parent, map, pendingRecovered, dropped, calibration, scoring, reference, output, timing,
-                            publisher, variants);
+                            refit, start, variants);
                 }
             }
         }
@@ -148,7 +150,8 @@ public final class TrimLlm {
     /** Fits the affine corrections for the current drops and takes every pending target the result reaches. */
     private void recover(ModelProto parent, StructureMap map, List<Double> pendingRecovered, Set<SubBlock> dropped,
                          List<EncodedBatch> calibration, List<EncodedBatch> scoring, OutputRecorder reference,
-                         String output, EncodedBatch timing, Publisher publisher, List<CompressedVariant> variants) {
+                         String output, EncodedBatch timing, PublishedRefit refit, long start,
+                         List<CompressedVariant> variants) {
         CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.calibrationThreads());
         ModelProto corrected = ResidualRecovery.fit(parent, map, dropped, calibration, runner);
         RelativeError error = new RelativeError(output, reference);
@@ -158,68 +161,25 @@ public final class TrimLlm {
         log.accept(String.format(Locale.ROOT, "TrimLLM with affine recovery after %d drops: calibration loss %.5f, "
                 + "measured %.3fx", dropped.size(), error.value(), measured));
         while (!pendingRecovered.isEmpty() && measured >= pendingRecovered.get(0)) {
-            variants.add(publisher.variant(RECOVERED, pendingRecovered.remove(0), corrected, report, error.value(),
-                    dropped));
+            variants.add(variant(RECOVERED, pendingRecovered.remove(0), corrected, report, error.value(), dropped,
+                    refit, start));
         }
     }
 
-    /** Turns a step that reached a target into the published variant: refitted, then described. */
-    private final class Publisher {
-        private final ModelProto parent;
-        private final OutputProjectionRefit refit;
-        private final List<EncodedBatch> refitTexts;
-        private final CalibrationRunner runner;
-        private final List<EncodedBatch> scoring;
-        private final String output;
-        private final OutputRecorder reference;
-        private final long start;
-
-        Publisher(ModelProto parent, OutputProjectionRefit refit, List<EncodedBatch> refitTexts,
-                  CalibrationRunner runner, List<EncodedBatch> scoring, OutputRecorder reference, String output,
-                  long start) {
-            this.parent = parent;
-            this.refit = refit;
-            this.refitTexts = refitTexts;
-            this.runner = runner;
-            this.scoring = scoring;
-            this.reference = reference;
-            this.output = output;
-            this.start = start;
-        }
-
-        CompressedVariant variant(String method, double target, ModelProto dropped, LatencyReport report,
-                                  double calibrationLoss, Set<SubBlock> blocks) {
-            ModelProto model = dropped;
-            Double refittedLoss = null;
-            if (options.refitRidge() > 0) {
-                // The refit changes weight values, never the graph or a shape, so the step's measurement is this
-                // graph's. The refit fits these very texts, so their error after it flatters it: held-out quality is
-                // the planner's evaluation's to judge; a refit that raised even this error is not published.
-                ModelProto refitted = refit.refit(dropped, parent, refitTexts);
-                RelativeError error = new RelativeError(output, reference);
-                runner.run(refitted, Map.of(), scoring, List.of(error));
-                log.accept(String.format(Locale.ROOT, "TrimLLM %s %.2fx: refit error %.5f -> %.5f", method, target,
-                        calibrationLoss, error.value()));
-                if (error.value() <= calibrationLoss) {
-                    model = refitted;
-                    refittedLoss = error.value();
-                }
-            }
-            Map<String, Object> parameters = new LinkedHashMap<>();
-            parameters.put("calibrationTexts", options.calibrationTexts());
-            parameters.put("calibrationSequence", options.calibrationSequence());
-            parameters.put("scoringTexts", options.scoringTexts());
-            parameters.put("recovery", method.equals(RECOVERED) ? "per-channel affine, least squares" : "none");
-            parameters.put("dropped", blocks.stream().map(SubBlock::label).toList());
-            parameters.put("refitted", model != dropped);
-            if (refittedLoss != null) {
-                parameters.put("lossAfterRefit", refittedLoss);
-            }
-            return new CompressedVariant(method, target, model, report.entry("variant").speedup(),
-                    report.entry("parent").medianMs(), report.entry("variant").medianMs(), calibrationLoss,
-                    "dropped " + blocks.size() + " sub-blocks: " + blocks, parameters,
-                    (System.nanoTime() - start) / 1e9);
-        }
+    private CompressedVariant variant(String method, double target, ModelProto dropped, LatencyReport report,
+                                      double calibrationLoss, Set<SubBlock> blocks, PublishedRefit refit, long start) {
+        PublishedRefit.Outcome refitted = refit.apply(String.format(Locale.ROOT, "TrimLLM %s %.2fx", method,
+                target), dropped, calibrationLoss);
+        Map<String, Object> parameters = new LinkedHashMap<>();
+        parameters.put("calibrationTexts", options.calibrationTexts());
+        parameters.put("calibrationSequence", options.calibrationSequence());
+        parameters.put("scoringTexts", options.scoringTexts());
+        parameters.put("recovery", method.equals(RECOVERED) ? "per-channel affine, least squares" : "none");
+        parameters.put("dropped", blocks.stream().map(SubBlock::label).toList());
+        refitted.record(parameters);
+        return new CompressedVariant(method, target, refitted.model(), report.entry("variant").speedup(),
+                report.entry("parent").medianMs(), report.entry("variant").medianMs(), calibrationLoss,
+                "dropped " + blocks.size() + " sub-blocks: " + blocks, parameters, (System.nanoTime() - start) / 1e9);
     }
 
     private LatencyReport time(ModelProto parent, ModelProto variant, EncodedBatch timing, double target) {
