@@ -1,9 +1,6 @@
 package dev.tierserve.compressor.plan;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import dev.tierserve.compressor.calib.CalibrationRunner;
-import dev.tierserve.compressor.calib.OutputRecorder;
-import dev.tierserve.compressor.calib.RelativeError;
 import dev.tierserve.compressor.data.EncodedBatch;
 import dev.tierserve.compressor.graph.edit.DynamicQuantization;
 import dev.tierserve.compressor.graph.structure.AttentionBlock;
@@ -12,6 +9,8 @@ import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.latency.LatencyMeter;
 import dev.tierserve.compressor.latency.LatencyReport;
 import dev.tierserve.compressor.method.CompressedVariant;
+import dev.tierserve.compressor.method.MethodContext;
+import dev.tierserve.compressor.method.Scoring;
 import dev.tierserve.compressor.method.baseline.MagnitudePruning;
 import dev.tierserve.store.TierNames;
 
@@ -20,7 +19,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.OptionalDouble;
-import java.util.function.Consumer;
 
 /**
  * The int8 precision as the planner offers it: the parent quantized alone, and structured variants quantized on top.
@@ -42,26 +40,14 @@ final class Int8Stacking {
     static final double FLOAT_DOMINATED_GAIN = 1.25;
     static final String METHOD = "int8";
 
-    private final LatencyMeter meter;
-    private final ModelProto parent;
-    private final EncodedBatch timing;
-    private final List<EncodedBatch> scoring;
-    private final OutputRecorder reference;
-    private final Consumer<String> progress;
-    private final CalibrationRunner runner;
+    private final MethodContext context;
+    private final Scoring scoring;
     private Int8GainModel model;
     private CompressedVariant alone;
 
-    private Int8Stacking(LatencyMeter meter, ModelProto parent, EncodedBatch timing, List<EncodedBatch> scoring,
-                         Consumer<String> progress) {
-        this.meter = meter;
-        this.parent = parent;
-        this.timing = timing;
+    private Int8Stacking(MethodContext context, Scoring scoring) {
+        this.context = context;
         this.scoring = scoring;
-        this.progress = progress;
-        this.runner = new CalibrationRunner(meter.settings().provider(), meter.settings().calibrationThreads());
-        this.reference = new OutputRecorder(output(parent));
-        runner.run(parent, Map.of(), scoring, List.of(reference));
     }
 
     /**
@@ -69,9 +55,9 @@ final class Int8Stacking {
      * does not decide which tiers it answers alone), then the parent with half of every layer's heads and channels
      * and its int8 copy, and fits the gain model to the two pairs.
      */
-    static Int8Stacking measure(LatencyMeter meter, ModelProto parent, List<Double> tiers, EncodedBatch timing,
-                                List<EncodedBatch> scoring, Consumer<String> progress) {
-        Int8Stacking stacking = new Int8Stacking(meter, parent, timing, scoring, progress);
+    static Int8Stacking measure(MethodContext context, List<Double> tiers, List<EncodedBatch> scoring) {
+        Int8Stacking stacking = new Int8Stacking(context, context.scoring(scoring));
+        ModelProto parent = context.parent();
         long start = System.nanoTime();
         CompressedVariant measured = stacking.quantized(METHOD, tiers.get(0), parent, Map.of(), "int8 MatMuls",
                 tiers, start);
@@ -80,13 +66,13 @@ final class Int8Stacking {
         stacking.alone = withTarget(measured, target);
 
         ModelProto half = half(parent);
-        LatencyReport pair = meter.measure(List.of(new LatencyMeter.Candidate("parent", parent),
+        LatencyReport pair = context.measure(List.of(new LatencyMeter.Candidate("parent", parent),
                 new LatencyMeter.Candidate("half", half),
-                new LatencyMeter.Candidate("half int8", DynamicQuantization.quantize(half).model())), timing);
+                new LatencyMeter.Candidate("half int8", DynamicQuantization.quantize(half).model())));
         double parentMs = pair.entry("parent").medianMs();
         stacking.model = Int8GainModel.fit(parentMs, parentMs / measured.measuredSpeedup(),
                 pair.entry("half").medianMs(), pair.entry("half int8").medianMs());
-        progress.accept(String.format(Locale.ROOT, "int8: the parent quantized measured %.2fx (%.2f ms -> %.2f ms); "
+        context.log().accept(String.format(Locale.ROOT, "int8: the parent quantized measured %.2fx (%.2f ms -> %.2f ms); "
                         + "gain model: %.2f ms untouched, the rest %.2fx faster (half model %.2f -> %.2f ms)",
                 measured.measuredSpeedup(), measured.parentMs(), measured.variantMs(), stacking.model.untouched(),
                 stacking.model.factor(), pair.entry("half").medianMs(), pair.entry("half int8").medianMs()));
@@ -145,7 +131,7 @@ final class Int8Stacking {
         parameters.put("structured", structured.parameters());
         CompressedVariant stacked = quantized(structured.method() + "+" + METHOD, tier, structured.model(), parameters,
                 structured.structure() + "; int8 MatMuls", List.of(tier), start);
-        progress.accept(String.format(Locale.ROOT, "int8 %s: %s at %.2fx quantized measured %.2fx",
+        context.log().accept(String.format(Locale.ROOT, "int8 %s: %s at %.2fx quantized measured %.2fx",
                 TierNames.format(tier), structured.method(), structured.measuredSpeedup(), stacked.measuredSpeedup()));
         return new CompressedVariant(stacked.method(), tier, stacked.model(), stacked.measuredSpeedup(),
                 stacked.parentMs(), stacked.variantMs(), stacked.calibrationLoss(), stacked.structure(),
@@ -156,9 +142,8 @@ final class Int8Stacking {
     private CompressedVariant quantized(String method, double tier, ModelProto model, Map<String, Object> structured,
                                         String structure, List<Double> targets, long start) {
         DynamicQuantization.Result result = DynamicQuantization.quantize(model);
-        LatencyReport report = meter.compare(parent, result.model(), timing, targets);
-        RelativeError error = new RelativeError(output(parent), reference);
-        runner.run(result.model(), Map.of(), scoring, List.of(error));
+        LatencyReport report = context.compare(result.model(), targets);
+        double loss = scoring.loss(result.model());
         Map<String, Object> parameters = new LinkedHashMap<>();
         parameters.put("precision", Precision.INT8.label());
         parameters.put("weightRange", DynamicQuantization.REDUCED_RANGE);
@@ -168,15 +153,11 @@ final class Int8Stacking {
         parameters.put("speedupLow", variant.speedupLow());
         parameters.put("speedupHigh", variant.speedupHigh());
         return new CompressedVariant(method, tier, result.model(), variant.speedup(), report.entry("parent").medianMs(),
-                variant.medianMs(), error.value(), structure, parameters, (System.nanoTime() - start) / 1e9);
+                variant.medianMs(), loss, structure, parameters, (System.nanoTime() - start) / 1e9);
     }
 
     private static CompressedVariant withTarget(CompressedVariant v, double target) {
         return new CompressedVariant(v.method(), target, v.model(), v.measuredSpeedup(), v.parentMs(), v.variantMs(),
                 v.calibrationLoss(), v.structure(), v.parameters(), v.seconds());
-    }
-
-    private static String output(ModelProto model) {
-        return model.getGraph().getOutput(0).getName();
     }
 }

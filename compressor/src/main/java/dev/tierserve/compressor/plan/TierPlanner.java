@@ -11,9 +11,9 @@ import dev.tierserve.compressor.graph.OnnxModelReader;
 import dev.tierserve.compressor.graph.OnnxModelWriter;
 import dev.tierserve.compressor.graph.structure.Projection;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
-import dev.tierserve.compressor.latency.LatencyMeter;
 import dev.tierserve.compressor.latency.Stopwatch;
 import dev.tierserve.compressor.method.CompressedVariant;
+import dev.tierserve.compressor.method.MethodResult;
 import dev.tierserve.compressor.method.Unreached;
 import dev.tierserve.store.TierChange;
 import dev.tierserve.store.TierNames;
@@ -49,7 +49,7 @@ public final class TierPlanner {
         this(store, progress, Stopwatch.system());
     }
 
-    /** A planner whose precision stage times runs with {@code stopwatch} (tests inject noise with it). */
+    /** A planner whose latency comparisons time runs with {@code stopwatch} (tests inject noise with it). */
     public TierPlanner(VariantStore store, Consumer<String> progress, Stopwatch stopwatch) {
         this.store = store;
         this.progress = progress;
@@ -64,8 +64,9 @@ public final class TierPlanner {
         List<TextSample> samples = request.calibration().equals("brown") ? BrownCorpus.bundled()
                 : TextFiles.read(Path.of(request.calibration()));
         Projection lmHead = StructureDetector.detect(parent).lmHead();
-        MethodRunner runner = new MethodRunner(request, samples, tokenizer, store.workDir().resolve(".latency-tables"),
-                lmHead == null ? OptionalInt.empty() : OptionalInt.of(lmHead.outFeatures()), progress);
+        MethodRunner runner = new MethodRunner(request, parent, samples, tokenizer,
+                store.workDir().resolve(".latency-tables"),
+                lmHead == null ? OptionalInt.empty() : OptionalInt.of(lmHead.outFeatures()), stopwatch, progress);
 
         List<CompressedVariant> variants = new ArrayList<>();
         List<String> skipped = new ArrayList<>();
@@ -75,10 +76,7 @@ public final class TierPlanner {
         Map<Double, List<Double>> bases = new TreeMap<>();
         Int8Stacking int8 = null;
         if (request.precisions().contains(Precision.INT8)) {
-            LatencyMeter meter = LatencyMeter.builder(request.runtime()).warmupRuns(5).rounds(20).stopwatch(stopwatch)
-                    .build();
-            int8 = Int8Stacking.measure(meter, parent, request.tiers(), runner.timingBatch(),
-                    runner.scoringBatches(), progress);
+            int8 = Int8Stacking.measure(runner.context(), request.tiers(), runner.scoringBatches());
             variants.add(int8.alone());
             for (double tier : request.tiers()) {
                 int8.base(tier).ifPresent(base -> bases.computeIfAbsent(base, b -> new ArrayList<>()).add(tier));
@@ -109,7 +107,7 @@ public final class TierPlanner {
                 continue;
             }
             progress.accept("planner: running " + method.label() + " for " + tiers);
-            MethodRunner.Outcome outcome = runner.run(method, parent, tiers);
+            MethodResult outcome = runner.run(method, tiers);
             for (CompressedVariant variant : outcome.variants()) {
                 if (floatTiers.contains(variant.targetSpeedup())) {
                     variants.add(variant);

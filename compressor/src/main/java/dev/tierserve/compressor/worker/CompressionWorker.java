@@ -126,7 +126,7 @@ public final class CompressionWorker implements EmbeddedWorker {
     /**
      * Starts a job, or returns an unfinished one for the same model that covers every requested tier.
      *
-     * @throws IllegalArgumentException for an unknown model, a malformed tier, method, runtime or pooling
+     * @throws IllegalArgumentException for an unknown model, a malformed tier, method, runtime, pooling or precision
      */
     @Override
     public synchronized Job submit(SubmitJobRequest request) {
@@ -149,6 +149,7 @@ public final class CompressionWorker implements EmbeddedWorker {
         SubmitJobRequest wanted = normalised.build();
         RuntimeWire.fromWire(wanted.getRuntime()); // rejects an unknown provider or non-positive sizes now, not mid-job
         PoolingWire.fromWire(wanted.getPooling()); // and a pooling value from a newer contract
+        PrecisionWire.fromWire(wanted.getPrecisionsList()); // and a precision value from a newer contract
         // Two workers asked for the same tier at once (two gateways, each with its own worker) must agree on one job:
         // the look for an unfinished job and the new record happen under the model's submission lease.
         Job job;
@@ -399,7 +400,8 @@ public final class CompressionWorker implements EmbeddedWorker {
                 .calibrationTexts(request.getCalibrationTexts())
                 .testTexts(request.getTestTexts() > 0 ? request.getTestTexts() : defaults.testTexts())
                 .runtime(RuntimeWire.fromWire(request.getRuntime())).minQuality(request.getMinQuality())
-                .pooling(PoolingWire.fromWire(request.getPooling())).normalize(request.getNormalize()).jobId(id).build();
+                .pooling(PoolingWire.fromWire(request.getPooling())).normalize(request.getNormalize())
+                .precisions(PrecisionWire.fromWire(request.getPrecisionsList())).jobId(id).build();
     }
 
     private void progress(String id, String text) {

@@ -1,5 +1,8 @@
 package dev.tierserve.compressor.bench;
 
+import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.tierserve.store.RuntimeSettings;
+import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.compressor.data.BatchTokenizer;
 import dev.tierserve.compressor.data.DataSplits;
 import dev.tierserve.compressor.data.EncodedBatch;
@@ -23,6 +26,17 @@ final class BenchmarkTexts {
 
     static List<TextSample> calibration(List<TextSample> samples, int texts) {
         return DataSplits.outsideTest(samples, SEED, Evaluation.DEFAULT_TRAIN_TEXTS, TEST_TEXTS, texts);
+    }
+
+    /**
+     * A method context over {@code parent} whose calibration texts are {@link #encoded} from {@code samples}, timed on
+     * {@code timing} with the default latency runs.
+     */
+    static MethodContext context(ModelProto parent, RuntimeSettings settings, Path tokenizer, List<TextSample> samples,
+                                 EncodedBatch timing) {
+        return MethodContext.builder(parent, settings)
+                .calibration((texts, sequence) -> encoded(tokenizer, samples, texts, sequence)).timing(timing)
+                .log(System.out::println).build();
     }
 
     /** {@link #calibration} tokenised to {@code sequence} tokens, in batches of 16. */

@@ -2,6 +2,7 @@ package dev.tierserve.compressor.bench;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.compressor.TestModels;
 import dev.tierserve.compressor.calib.CalibrationRunner;
 import dev.tierserve.compressor.calib.Pooling;
@@ -15,8 +16,6 @@ import dev.tierserve.compressor.eval.Evaluation;
 import dev.tierserve.compressor.eval.EvaluationReport;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
-import dev.tierserve.compressor.latency.ComponentLatencyMeter;
-import dev.tierserve.compressor.latency.ComponentLatencyTable;
 import dev.tierserve.compressor.method.CompressedVariant;
 import dev.tierserve.compressor.method.baseline.MagnitudePruning;
 import dev.tierserve.compressor.method.bonsai.Bonsai;
@@ -63,15 +62,14 @@ class BonsaiBenchmark {
         List<EncodedBatch> calibration = BenchmarkTexts.encoded(tokenizer, brown,
                 Math.max(options.scoringTexts(), options.priorTexts()), options.sequence());
         long start = System.nanoTime();
-        BonsaiResult bonsai = new Bonsai(settings, options, System.out::println).compress(parent, targets,
-                calibration, timing);
+        MethodContext context = BenchmarkTexts.context(parent, settings, tokenizer, brown, timing);
+        BonsaiResult bonsai = new Bonsai(options).compress(context, targets);
         double bonsaiSeconds = (System.nanoTime() - start) / 1e9;
         OutputProjectionRefit refit = new OutputProjectionRefit(new CalibrationRunner(settings.provider(),
                 settings.calibrationThreads()), OutputProjectionRefit.DEFAULT_RIDGE, System.out::println);
 
         start = System.nanoTime();
         ZipLmOptions zipOptions = ZipLmOptions.defaults();
-        ComponentLatencyTable table = new ComponentLatencyMeter(settings, 5, 20).measure(parent, timing);
         List<Evaluation.Model> models = new ArrayList<>();
         for (CompressedVariant variant : bonsai.variants()) {
             String tier = variant.targetSpeedup() + "x";
@@ -85,10 +83,7 @@ class BonsaiBenchmark {
             models.add(new Evaluation.Model("magnitude at Bonsai's sizes " + tier,
                     MagnitudePruning.prune(parent, heads, channels)));
         }
-        new ZipLm(settings, zipOptions, System.out::println).compress(parent, targets,
-                        BenchmarkTexts.encoded(tokenizer, brown,
-                                zipOptions.calibrationTexts(), zipOptions.calibrationSequence()),
-                        timing, table).results()
+        new ZipLm(zipOptions).compress(context, targets).results()
                 .forEach(r -> models.add(new Evaluation.Model("ZipLM " + r.targetSpeedup() + "x", r.model())));
         double zipSeconds = (System.nanoTime() - start) / 1e9;
 

@@ -2,6 +2,7 @@ package dev.tierserve.compressor.bench;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.compressor.TestModels;
 import dev.tierserve.compressor.calib.Pooling;
 import dev.tierserve.compressor.data.BatchTokenizer;
@@ -13,8 +14,6 @@ import dev.tierserve.compressor.eval.Evaluation;
 import dev.tierserve.compressor.eval.EvaluationReport;
 import dev.tierserve.compressor.graph.edit.SubBlockRemoval;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
-import dev.tierserve.compressor.latency.ComponentLatencyMeter;
-import dev.tierserve.compressor.latency.ComponentLatencyTable;
 import dev.tierserve.compressor.method.CompressedVariant;
 import dev.tierserve.compressor.method.Unreached;
 import dev.tierserve.compressor.method.parallel.LayerParallelSearch;
@@ -75,9 +74,8 @@ class DepthMethodsBenchmark {
         EncodedBatch timing = timing(tokenizer, brown);
         List<Evaluation.Model> variants = new ArrayList<>();
         for (Group group : groups) {
-            TrimLlmResult result = new TrimLlm(settings, options, System.out::println).compress(parent, List.of(1.5),
-                    BenchmarkTexts.encoded(tokenizer, group.samples(),
-                            options.calibrationTexts(), options.calibrationSequence()), timing);
+            TrimLlmResult result = new TrimLlm(options).compress(
+                    BenchmarkTexts.context(parent, settings, tokenizer, group.samples(), timing), List.of(1.5));
             CompressedVariant variant = result.variants().get(0);
             System.out.printf(Locale.ROOT, "TrimLLM 1.5x calibrated on %s: %s%n", group.name(), variant.structure());
             variants.add(new Evaluation.Model("TrimLLM 1.5x, " + group.name() + " calibration", variant.model()));
@@ -111,12 +109,9 @@ class DepthMethodsBenchmark {
         RuntimeSettings single = RuntimeSettings.cpu(1, 1, 128);
         ZipLmOptions zipOptions = ZipLmOptions.defaults();
         long zipStart = System.nanoTime();
-        ComponentLatencyTable table = new ComponentLatencyMeter(single, 5, 20).measure(parent, timing);
         List<Evaluation.Model> reference = new ArrayList<>();
-        new ZipLm(single, zipOptions, System.out::println).compress(parent, TARGETS,
-                        BenchmarkTexts.encoded(tokenizer, brown,
-                                zipOptions.calibrationTexts(), zipOptions.calibrationSequence()),
-                        timing, table).results()
+        new ZipLm(zipOptions).compress(BenchmarkTexts.context(parent, single, tokenizer, brown, timing), TARGETS)
+                .results()
                 .forEach(r -> reference.add(new Evaluation.Model("ZipLM " + r.targetSpeedup() + "x (built t1)",
                         r.model())));
         System.out.printf(Locale.ROOT, "%s: ZipLM 1.5x and 2x in %.1f s%n", name, (System.nanoTime() - zipStart) / 1e9);
@@ -135,19 +130,15 @@ class DepthMethodsBenchmark {
             List<Unreached> unreached = new ArrayList<>();
 
             long trimStart = System.nanoTime();
-            TrimLlmResult trim = new TrimLlm(settings, trimOptions, System.out::println).compress(parent, TARGETS,
-                    BenchmarkTexts.encoded(tokenizer, brown,
-                            trimOptions.calibrationTexts(), trimOptions.calibrationSequence()),
-                    timing);
+            MethodContext context = BenchmarkTexts.context(parent, settings, tokenizer, brown, timing);
+            TrimLlmResult trim = new TrimLlm(trimOptions).compress(context, TARGETS);
             double trimSeconds = (System.nanoTime() - trimStart) / 1e9;
             trim.variants().forEach(v -> models.add(new Evaluation.Model(v.method() + " " + v.targetSpeedup() + "x",
                     v.model())));
             unreached.addAll(trim.unreached());
 
             long parallelStart = System.nanoTime();
-            ParallelResult parallel = new LayerParallelSearch(settings, parallelOptions, System.out::println)
-                    .compress(parent, TARGETS, BenchmarkTexts.encoded(tokenizer, brown, parallelOptions.scoringTexts(),
-                            parallelOptions.sequence()), timing);
+            ParallelResult parallel = new LayerParallelSearch(parallelOptions).compress(context, TARGETS);
             double parallelSeconds = (System.nanoTime() - parallelStart) / 1e9;
             parallel.variants().forEach(v -> models.add(new Evaluation.Model(v.method() + " " + v.targetSpeedup() + "x",
                     v.model())));

@@ -47,8 +47,9 @@ class TrimLlmRefitBenchmark {
         TrimLlmOptions options = TrimLlmOptions.defaults().withRefitRidge(0);
         List<EncodedBatch> calibration = BenchmarkTexts.encoded(tokenizer, brown, options.calibrationTexts(),
                 options.calibrationSequence());
-        List<CompressedVariant> variants = new TrimLlm(settings, options, System.out::println)
-                .compress(parent, List.of(1.5, 2.0), calibration, timing).variants();
+        List<CompressedVariant> variants = new TrimLlm(options)
+                .compress(BenchmarkTexts.context(parent, settings, tokenizer, brown, timing), List.of(1.5, 2.0))
+                .variants();
         OutputProjectionRefit refit = new OutputProjectionRefit(new CalibrationRunner(settings.provider(),
                 settings.calibrationThreads()), OutputProjectionRefit.DEFAULT_RIDGE, System.out::println);
         List<Evaluation.Model> models = new ArrayList<>();

@@ -2,6 +2,7 @@ package dev.tierserve.compressor.bench;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.compressor.TestModels;
 import dev.tierserve.compressor.calib.Pooling;
 import dev.tierserve.compressor.data.BatchTokenizer;
@@ -11,8 +12,6 @@ import dev.tierserve.compressor.data.TextSample;
 import dev.tierserve.compressor.eval.Evaluation;
 import dev.tierserve.compressor.eval.EvaluationReport;
 import dev.tierserve.compressor.graph.edit.SubBlockRemoval;
-import dev.tierserve.compressor.latency.ComponentLatencyMeter;
-import dev.tierserve.compressor.latency.ComponentLatencyTable;
 import dev.tierserve.compressor.method.baseline.MagnitudePruning;
 import dev.tierserve.compressor.method.ziplm.ZipLm;
 import dev.tierserve.compressor.method.ziplm.ZipLmOptions;
@@ -53,10 +52,11 @@ class ZipLmBenchmark {
             calibration = tokenizer.encodeAll(texts, 16);
             timing = timingTokenizer.encode(List.of(texts.get(0).text()));
         }
-        ComponentLatencyTable table = new ComponentLatencyMeter(settings, 5, 20).measure(parent, timing);
+        MethodContext context = MethodContext.builder(parent, settings).calibration(calibration).timing(timing)
+                .log(System.out::println).build();
+        context.latencyTable();
         System.out.printf(Locale.ROOT, "component latency table in %.1f s%n", (System.nanoTime() - start) / 1e9);
-        List<ZipLmResult> results = new ZipLm(settings, options, System.out::println)
-                .compress(parent, List.of(1.5, 2.0, 3.0), calibration, timing, table).results();
+        List<ZipLmResult> results = new ZipLm(options).compress(context, List.of(1.5, 2.0, 3.0)).results();
         double seconds = (System.nanoTime() - start) / 1e9;
         System.out.printf(Locale.ROOT, "ZipLM: all three tiers of BGE-small in %.1f s (%.1f min), %d calibration texts "
                 + "(Hessians from the first %d)%n", seconds, seconds / 60, options.calibrationTexts(),

@@ -5,6 +5,7 @@ import dev.tierserve.jobs.JobNotFoundException;
 import dev.tierserve.jobs.ModelLocator;
 import dev.tierserve.proto.compressor.Job;
 import dev.tierserve.proto.compressor.Pooling;
+import dev.tierserve.proto.compressor.Precision;
 import dev.tierserve.proto.compressor.SubmitJobRequest;
 import dev.tierserve.store.RuntimeSettings;
 import dev.tierserve.store.StoredVariant;
@@ -87,6 +88,26 @@ class CompressionWorkerTest {
     }
 
     @Test
+    void aJobThatAsksForInt8GetsTheQuantizedParentWhereItReachesTheTier() throws Exception {
+        VariantStore store = VariantStore.filesystem(dir.resolve("store"));
+        try (CompressionWorker worker = worker(store)) {
+            Job job = worker.submit(smallJob("1.2x").toBuilder().addPrecisions(Precision.PRECISION_INT8).build());
+            assertEquals(List.of(Precision.PRECISION_INT8), job.getRequest().getPrecisionsList());
+
+            Job done = await(() -> worker.job(job.getId()).orElseThrow(), CompressionWorker::finished, 600);
+            assertEquals(Job.State.SUCCEEDED, done.getState(), done.toString());
+            assertFalse(done.getTiers(0).getVariantId().isEmpty(), done.toString());
+            // int8 only: no float32 candidate was built, and TrimLLM was not asked for a base the parent reaches.
+            assertTrue(done.getTiers(0).getCandidatesList().stream().allMatch(c -> c.getMethod().equals("int8")),
+                    done.getTiers(0).getCandidatesList().toString());
+            StoredVariant variant = store.variants(MODEL).get(0);
+            assertEquals("int8", variant.manifest().method());
+            assertEquals("int8", variant.manifest().parameters().get("precision"));
+            assertTrue(variant.manifest().measuredSpeedup() >= 1.2, "measured " + variant.manifest().measuredSpeedup());
+        }
+    }
+
+    @Test
     void cancellingARunningJobStopsItAndPublishesNothing() throws Exception {
         VariantStore store = VariantStore.filesystem(dir.resolve("store"));
         try (CompressionWorker worker = worker(store)) {
@@ -114,6 +135,8 @@ class CompressionWorkerTest {
             assertThrows(IllegalArgumentException.class, () -> worker.submit(good.toBuilder()
                     .setRuntime(good.getRuntime().toBuilder().setThreads(0)).build()));
             assertThrows(IllegalArgumentException.class, () -> worker.submit(good.toBuilder().setPoolingValue(7).build()));
+            assertThrows(IllegalArgumentException.class, () -> worker.submit(good.toBuilder().addPrecisionsValue(9)
+                    .build()));
             assertEquals(List.of(), worker.jobs(""));
             assertThrows(JobNotFoundException.class, () -> worker.cancel("job-missing"));
         }

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.google.common.util.concurrent.ListenableFuture;
 import com.google.protobuf.ByteString;
 import dev.tierserve.proto.compressor.Pooling;
+import dev.tierserve.proto.compressor.Precision;
 import dev.tierserve.proto.compressor.SubmitJobRequest;
 import dev.tierserve.proto.inference.GRPCInferenceServiceGrpc;
 import dev.tierserve.proto.inference.InferParameter;
@@ -41,10 +42,11 @@ class StrictTierIT {
     Path home;
 
     @Test
-    void aStrictRequestWaitsForItsJobOffTheEventLoopAndJobsCarryTheServedPooling() throws Exception {
+    void aStrictRequestWaitsForItsJobOffTheEventLoopAndJobsCarryTheServedPoolingAndPrecisions() throws Exception {
         try (FakeCompressor compressor = new FakeCompressor();
              PackagedGateway gateway = PackagedGateway.start(home, "gateway.compressor.mode=remote",
-                     "gateway.compressor.address=" + compressor.address())) {
+                     "gateway.compressor.address=" + compressor.address(),
+                     "gateway.compressor.precisions=float32,int8")) {
             GRPCInferenceServiceGrpc.GRPCInferenceServiceFutureStub async =
                     GRPCInferenceServiceGrpc.newFutureStub(gateway.channel()).withDeadlineAfter(5, TimeUnit.MINUTES);
             ListenableFuture<ModelInferResponse> strict = async.modelInfer(strict(text("1.5x")));
@@ -55,6 +57,8 @@ class StrictTierIT {
             assertEquals(List.of("1.5x"), job.getTiersList());
             assertEquals(Pooling.POOLING_CLS, job.getPooling(), "the text model's pooling travels with the job");
             assertTrue(job.getNormalize(), "and its normalisation");
+            assertEquals(List.of(Precision.PRECISION_FLOAT32, Precision.PRECISION_INT8), job.getPrecisionsList(),
+                    "the configured precisions travel with the job");
 
             // Same channel, so the same connection and event loop: answered while the submission hangs.
             assertTrue(gateway.stub().serverLive(ServerLiveRequest.getDefaultInstance()).getLive());

@@ -4,7 +4,6 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import dev.tierserve.compressor.calib.CalibrationRunner;
 import dev.tierserve.compressor.calib.ChannelRmsCollector;
-import dev.tierserve.compressor.calib.OutputRecorder;
 import dev.tierserve.compressor.calib.RelativeError;
 import dev.tierserve.compressor.data.Batches;
 import dev.tierserve.compressor.data.EncodedBatch;
@@ -19,13 +18,14 @@ import dev.tierserve.compressor.graph.structure.AttentionBlock;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.graph.structure.TransformerLayer;
-import dev.tierserve.compressor.latency.LatencyMeter;
 import dev.tierserve.compressor.latency.LatencyReport;
 import dev.tierserve.compressor.method.CompressedVariant;
-import dev.tierserve.compressor.method.Unreached;
+import dev.tierserve.compressor.method.CompressionMethod;
+import dev.tierserve.compressor.method.MethodContext;
+import dev.tierserve.compressor.method.Scoring;
+import dev.tierserve.compressor.method.TargetLadder;
 import dev.tierserve.compressor.method.recovery.OutputProjectionRefit;
 import dev.tierserve.compressor.method.recovery.PublishedRefit;
-import dev.tierserve.store.RuntimeSettings;
 import org.ejml.data.FMatrixRMaj;
 
 import java.util.ArrayList;
@@ -54,45 +54,40 @@ import java.util.stream.IntStream;
  * OutputProjectionRefit}, as ZipLM does; the paper fine-tunes instead, which needs gradients); the refit changes
  * values, not shapes, so the measured speedup stands. The rounds go on from the pruned weights.
  */
-public final class Bonsai {
+public final class Bonsai implements CompressionMethod<BonsaiResult> {
 
     static final String METHOD = "bonsai";
     private static final int CHUNKS = 4;
     /** Texts per batch of the refit, regrouped by length. */
     private static final int REFIT_BATCH = 16;
 
-    private final RuntimeSettings settings;
     private final BonsaiOptions options;
-    private final Consumer<String> log;
 
-    public Bonsai(RuntimeSettings settings, BonsaiOptions options, Consumer<String> log) {
-        this.settings = settings;
+    public Bonsai(BonsaiOptions options) {
         this.options = options;
-        this.log = log;
     }
 
-    public BonsaiResult compress(ModelProto parent, List<Double> targets, List<EncodedBatch> calibration,
-                                 EncodedBatch timing) {
+    @Override
+    public BonsaiResult compress(MethodContext context, List<Double> targets) {
         long start = System.nanoTime();
+        Consumer<String> log = context.log();
         log.accept("Bonsai: " + options);
-        List<Double> pending = new ArrayList<>(targets.stream().sorted().toList());
-        List<EncodedBatch> scoring = Batches.firstTexts(calibration, options.scoringTexts());
+        TargetLadder pending = new TargetLadder(targets);
+        List<EncodedBatch> calibration = context.calibration(Math.max(options.scoringTexts(), options.priorTexts()),
+                options.sequence());
+        Scoring scoring = context.scoring(Batches.firstTexts(calibration, options.scoringTexts()));
         List<EncodedBatch> priorBatches = Batches.firstTexts(calibration, options.priorTexts());
-        String output = parent.getGraph().getOutput(0).getName();
-        CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.calibrationThreads());
-        OutputRecorder reference = new OutputRecorder(output);
-        runner.run(parent, Map.of(), scoring, List.of(reference));
-        PublishedRefit refit = new PublishedRefit(options.refitRidge(), parent,
-                Batches.packedByLength(calibration, REFIT_BATCH), runner, scoring, reference, log);
+        PublishedRefit refit = new PublishedRefit(options.refitRidge(), context,
+                Batches.packedByLength(calibration, REFIT_BATCH), scoring);
 
         List<BonsaiRound> rounds = new ArrayList<>();
         List<CompressedVariant> variants = new ArrayList<>();
-        ModelProto model = parent;
+        ModelProto model = context.parent();
         double best = 1;
         while (!pending.isEmpty()) {
             long roundStart = System.nanoTime();
             StructureMap map = StructureDetector.detect(model);
-            List<PruningUnit> units = units(model, map, runner, priorBatches);
+            List<PruningUnit> units = units(model, map, context.runner(), priorBatches);
             if (units.isEmpty()) {
                 break;
             }
@@ -100,22 +95,22 @@ public final class Bonsai {
                     .sorted(Comparator.comparingDouble(u -> units.get(u).prior())).toList();
             List<Integer> candidates = byPrior.subList(0, Math.max(Math.min(2, units.size()),
                     (int) Math.ceil(options.candidateFraction() * units.size())));
-            Ranking ranking = rank(model, map, units, candidates, runner, scoring, reference,
+            Ranking ranking = rank(model, map, units, candidates, context.runner(), scoring,
                     options.seed() + rounds.size());
             List<Integer> order = ranking.leastImportantFirst();
             int count = Math.min(candidates.size(), Math.max(1, (int) Math.round(options.roundFraction() * units.size())));
             List<PruningUnit> chosen = order.subList(0, count).stream().map(units::get).toList();
 
             ModelProto next = shrink(model, map, chosen);
-            LatencyReport report = time(parent, next, timing, pending.get(0));
+            LatencyReport report = context.compare(next, pending.next());
             double measured = report.entry("variant").speedup();
-            if (!pending.isEmpty() && measured >= pending.get(0)) {
+            if (measured >= pending.next()) {
                 // Re-apply the round in quarters and stop at the first that reaches the target.
                 for (int chunk = 1; chunk < CHUNKS; chunk++) {
                     int partial = Math.max(1, count * chunk / CHUNKS);
                     ModelProto candidate = shrink(model, map, chosen.subList(0, partial));
-                    LatencyReport partialReport = time(parent, candidate, timing, pending.get(0));
-                    if (partialReport.entry("variant").speedup() >= pending.get(0)) {
+                    LatencyReport partialReport = context.compare(candidate, pending.next());
+                    if (partialReport.entry("variant").speedup() >= pending.next()) {
                         next = candidate;
                         report = partialReport;
                         count = partial;
@@ -134,15 +129,12 @@ public final class Bonsai {
                             + "regression rank correlation %.3f, pruned %d, measured %.3fx, %.0f s (total %.0f s)",
                     rounds.size(), units.size(), candidates.size(), round.samples(), round.bestSampleLoss(),
                     round.rankCorrelation(), count, measured, round.seconds(), (System.nanoTime() - start) / 1e9));
-            while (!pending.isEmpty() && measured >= pending.get(0)) {
-                variants.add(variant(pending.remove(0), model, report, refit, runner, scoring, reference, output,
-                        rounds, start));
+            for (double target : pending.reachedBy(measured)) {
+                variants.add(variant(target, model, report, refit, scoring, rounds, start));
             }
         }
-        double reached = best;
-        List<Unreached> unreached = pending.stream().map(t -> new Unreached(METHOD, t, reached,
-                "every unit pruned and still below the target")).toList();
-        return new BonsaiResult(rounds, variants, unreached);
+        return new BonsaiResult(rounds, variants, pending.unreached(METHOD, best,
+                "every unit pruned and still below the target"));
     }
 
     /**
@@ -162,16 +154,15 @@ public final class Bonsai {
 
     /** Samples antithetic sub-models over the candidates, scores them through one session, regresses. */
     Ranking rank(ModelProto model, StructureMap map, List<PruningUnit> units, List<Integer> candidates,
-                 CalibrationRunner runner, List<EncodedBatch> scoring, OutputRecorder reference, long seed) {
+                 CalibrationRunner runner, Scoring scoring, long seed) {
         SearchGraph search = SearchGraphBuilder.of(model, map).headMasks().channelMasks().build();
         List<boolean[]> masks = new AntitheticSampler(units.size(), candidates, options.dropFraction(), seed)
                 .sample(Math.max(options.folds(), options.samplesPerRound() / 2));
         double[] losses = new double[masks.size()];
-        String output = model.getGraph().getOutput(0).getName();
         try (CalibrationRunner.Session session = runner.open(search.model())) {
             for (int s = 0; s < masks.size(); s++) {
-                RelativeError error = new RelativeError(output, reference);
-                session.run(maskInputs(search, units, masks.get(s)), scoring, List.of(error));
+                RelativeError error = scoring.error();
+                session.run(maskInputs(search, units, masks.get(s)), scoring.batches(), List.of(error));
                 losses[s] = error.value();
             }
         }
@@ -193,12 +184,10 @@ public final class Bonsai {
     }
 
     private CompressedVariant variant(double target, ModelProto pruned, LatencyReport report, PublishedRefit refit,
-                                      CalibrationRunner runner, List<EncodedBatch> scoring, OutputRecorder reference,
-                                      String output, List<BonsaiRound> rounds, long start) {
-        RelativeError prunedError = new RelativeError(output, reference);
-        runner.run(pruned, Map.of(), scoring, List.of(prunedError));
+                                      Scoring scoring, List<BonsaiRound> rounds, long start) {
+        double loss = scoring.loss(pruned);
         PublishedRefit.Outcome refitted = refit.apply(String.format(Locale.ROOT, "Bonsai %.2fx", target), pruned,
-                prunedError.value());
+                loss);
         ModelProto model = refitted.model();
         StructureMap map = StructureDetector.detect(model);
         StringBuilder structure = new StringBuilder();
@@ -212,7 +201,7 @@ public final class Bonsai {
         parameters.put("rounds", rounds.size());
         refitted.record(parameters);
         return new CompressedVariant(METHOD, target, model, report.entry("variant").speedup(),
-                report.entry("parent").medianMs(), report.entry("variant").medianMs(), prunedError.value(),
+                report.entry("parent").medianMs(), report.entry("variant").medianMs(), loss,
                 structure.toString(), parameters, (System.nanoTime() - start) / 1e9);
     }
 
@@ -316,10 +305,4 @@ public final class Bonsai {
         }
         return result;
     }
-
-    private LatencyReport time(ModelProto parent, ModelProto variant, EncodedBatch timing, double target) {
-        return LatencyMeter.builder(settings).warmupRuns(options.warmupRuns()).rounds(options.rounds()).build()
-                .compare(parent, variant, timing, target);
-    }
-
 }

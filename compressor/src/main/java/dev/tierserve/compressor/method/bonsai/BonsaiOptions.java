@@ -20,25 +20,20 @@ import dev.tierserve.compressor.method.recovery.OutputProjectionRefit;
  */
 public record BonsaiOptions(int scoringTexts, int sequence, int priorTexts, int channelGroup,
                             double candidateFraction, double dropFraction, int samplesPerRound, double roundFraction,
-                            int folds, int warmupRuns, int rounds, long seed, double refitRidge) {
+                            int folds, long seed, double refitRidge) {
 
     public static BonsaiOptions defaults() {
-        return new BonsaiOptions(32, 64, 64, 64, 0.5, 0.5, 120, 0.1, 5, 5, 20, 42,
+        return new BonsaiOptions(32, 64, 64, 64, 0.5, 0.5, 120, 0.1, 5, 42,
                 OutputProjectionRefit.DEFAULT_RIDGE);
     }
 
     public BonsaiOptions withSampling(int scoring, int channels, int samples, double round) {
         return new BonsaiOptions(scoring, sequence, priorTexts, channels, candidateFraction, dropFraction, samples,
-                round, folds, warmupRuns, rounds, seed, refitRidge);
-    }
-
-    public BonsaiOptions withLatencyRuns(int warmup, int measured) {
-        return new BonsaiOptions(scoringTexts, sequence, priorTexts, channelGroup, candidateFraction, dropFraction,
-                samplesPerRound, roundFraction, folds, warmup, measured, seed, refitRidge);
+                round, folds, seed, refitRidge);
     }
 
     public BonsaiOptions withRefitRidge(double ridge) {
         return new BonsaiOptions(scoringTexts, sequence, priorTexts, channelGroup, candidateFraction, dropFraction,
-                samplesPerRound, roundFraction, folds, warmupRuns, rounds, seed, ridge);
+                samplesPerRound, roundFraction, folds, seed, ridge);
     }
 }

@@ -1,17 +1,16 @@
 package dev.tierserve.compressor.method.parallel;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import dev.tierserve.compressor.calib.CalibrationRunner;
-import dev.tierserve.compressor.calib.OutputRecorder;
-import dev.tierserve.compressor.calib.RelativeError;
-import dev.tierserve.compressor.data.EncodedBatch;
 import dev.tierserve.compressor.graph.edit.LayerParallelism;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.latency.LatencyMeter;
 import dev.tierserve.compressor.latency.LatencyReport;
 import dev.tierserve.compressor.method.CompressedVariant;
-import dev.tierserve.compressor.method.Unreached;
+import dev.tierserve.compressor.method.CompressionMethod;
+import dev.tierserve.compressor.method.MethodContext;
+import dev.tierserve.compressor.method.Scoring;
+import dev.tierserve.compressor.method.TargetLadder;
 import dev.tierserve.compressor.method.parallel.ParallelResult.Width;
 import dev.tierserve.compressor.method.parallel.ParallelResult.Window;
 import dev.tierserve.store.RuntimeSettings;
@@ -23,7 +22,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.function.Consumer;
 
 /**
  * Layer parallelism (Calvo González et al. 2025) as a compression method: every window of consecutive layer
@@ -33,75 +31,62 @@ import java.util.function.Consumer;
  * all of them. Where no width reaches a target (parallel pairs do the same arithmetic; on one CPU thread they
  * cannot be faster) the target is reported {@link Unreached} with the best measured speedup, never published.
  */
-public final class LayerParallelSearch {
+public final class LayerParallelSearch implements CompressionMethod<ParallelResult> {
 
     static final String PLAIN = "parallel-plain";
     static final String FUSED = "parallel-fused";
 
-    private final RuntimeSettings settings;
     private final ParallelOptions options;
-    private final Consumer<String> log;
 
-    public LayerParallelSearch(RuntimeSettings settings, ParallelOptions options, Consumer<String> log) {
-        this.settings = settings;
+    public LayerParallelSearch(ParallelOptions options) {
         this.options = options;
-        this.log = log;
     }
 
-    /**
-     * @param scoring tokenised calibration texts that score the windows
-     * @param timing  a batch of the settings' shape for the latency measurements
-     */
-    public ParallelResult compress(ModelProto parent, List<Double> targets, List<EncodedBatch> scoring,
-                                   EncodedBatch timing) {
+    @Override
+    public ParallelResult compress(MethodContext context, List<Double> targets) {
         long start = System.nanoTime();
+        ModelProto parent = context.parent();
         StructureMap map = StructureDetector.detect(parent);
-        String output = parent.getGraph().getOutput(0).getName();
-        CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.calibrationThreads());
-        OutputRecorder reference = new OutputRecorder(output);
-        runner.run(parent, Map.of(), scoring, List.of(reference));
+        Scoring scoring = context.scoring(context.calibration(options.scoringTexts(), options.sequence()));
 
         List<Window> windows = new ArrayList<>();
         for (int pairs = 1; 2 * pairs <= map.layerCount(); pairs++) {
             for (int first = 0; first + 2 * pairs <= map.layerCount(); first++) {
-                RelativeError error = new RelativeError(output, reference);
-                runner.run(LayerParallelism.parallelise(parent, map, first, pairs, false), Map.of(), scoring,
-                        List.of(error));
-                windows.add(new Window(first, pairs, error.value()));
+                double loss = scoring.loss(LayerParallelism.parallelise(parent, map, first, pairs, false));
+                windows.add(new Window(first, pairs, loss));
             }
         }
-        log.accept(String.format(Locale.ROOT, "layer parallelism: %d windows scored in %.1f s", windows.size(),
-                (System.nanoTime() - start) / 1e9));
+        context.log().accept(String.format(Locale.ROOT, "layer parallelism: %d windows scored in %.1f s",
+                windows.size(), (System.nanoTime() - start) / 1e9));
 
-        List<Double> pending = new ArrayList<>(targets.stream().sorted().toList());
+        TargetLadder pending = new TargetLadder(targets);
         List<Width> widths = new ArrayList<>();
         List<CompressedVariant> variants = new ArrayList<>();
         for (int pairs = 1; 2 * pairs <= map.layerCount() && !pending.isEmpty(); pairs++) {
             Window best = bestOfWidth(windows, pairs).orElseThrow();
             ModelProto plain = LayerParallelism.parallelise(parent, map, best.start(), pairs, false);
             ModelProto fused = LayerParallelism.parallelise(parent, map, best.start(), pairs, true);
-            LatencyReport report = LatencyMeter.builder(settings).warmupRuns(options.warmupRuns())
-                    .rounds(options.rounds()).build().measure(List.of(new LatencyMeter.Candidate("parent", parent),
-                            new LatencyMeter.Candidate(PLAIN, plain), new LatencyMeter.Candidate(FUSED, fused)), timing);
+            LatencyReport report = context.measure(List.of(new LatencyMeter.Candidate("parent", parent),
+                    new LatencyMeter.Candidate(PLAIN, plain), new LatencyMeter.Candidate(FUSED, fused)));
             Width measured = new Width(best, report.entry(PLAIN).speedup(), report.entry(FUSED).speedup(),
                     report.entry("parent").medianMs(), report.entry(PLAIN).medianMs(), report.entry(FUSED).medianMs());
             widths.add(measured);
-            log.accept(String.format(Locale.ROOT, "layer parallelism: %s, calibration loss %.5f, plain %.3fx, fused "
-                    + "%.3fx", best.label(), best.calibrationLoss(), measured.plainSpeedup(), measured.fusedSpeedup()));
+            context.log().accept(String.format(Locale.ROOT, "layer parallelism: %s, calibration loss %.5f, plain "
+                    + "%.3fx, fused %.3fx", best.label(), best.calibrationLoss(), measured.plainSpeedup(),
+                    measured.fusedSpeedup()));
             boolean fusedFaster = measured.fusedSpeedup() >= measured.plainSpeedup();
             double speedup = Math.max(measured.plainSpeedup(), measured.fusedSpeedup());
-            while (!pending.isEmpty() && speedup >= pending.get(0)) {
-                double target = pending.remove(0);
+            for (double target : pending.reachedBy(speedup)) {
                 variants.add(variant(target, map, fusedFaster ? fused : plain, fusedFaster ? FUSED : PLAIN, measured,
                         fusedFaster ? measured.fusedMs() : measured.plainMs(), speedup, start));
             }
         }
         double best = widths.stream().mapToDouble(w -> Math.max(w.plainSpeedup(), w.fusedSpeedup())).max().orElse(1);
-        List<Unreached> unreached = pending.stream().map(target -> new Unreached("parallel", target, best,
+        RuntimeSettings settings = context.settings();
+        return new ParallelResult(windows, widths, variants, pending.unreached("parallel", best,
                 String.format(Locale.ROOT, "layer-parallel pairs measured at most %.2fx on %s with %d thread(s), "
                         + "batch %d x %d: fewer sequential steps do not pay off on this runtime", best,
-                        settings.provider(), settings.threads(), settings.batch(), settings.sequence()))).toList();
-        return new ParallelResult(windows, widths, variants, unreached);
+                        settings.provider(), settings.threads(), settings.batch(), settings.sequence())));
     }
 
     private CompressedVariant variant(double target, StructureMap map, ModelProto model, String method, Width width, double variantMs,

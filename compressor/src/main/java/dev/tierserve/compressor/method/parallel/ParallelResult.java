@@ -1,6 +1,7 @@
 package dev.tierserve.compressor.method.parallel;
 
 import dev.tierserve.compressor.method.CompressedVariant;
+import dev.tierserve.compressor.method.MethodResult;
 import dev.tierserve.compressor.method.Unreached;
 
 import java.util.List;
@@ -12,7 +13,8 @@ import java.util.List;
  * @param widths  per number of pairs, the best window's measured speedup in plain and fused form
  */
 public record ParallelResult(List<Window> windows, List<Width> widths, List<CompressedVariant> variants,
-                             List<Unreached> unreached) {
+                             List<Unreached> unreached)
+        implements MethodResult {
 
     /** Pairs (start, start+1), …, (start+2·pairs−2, start+2·pairs−1) run in parallel. */
     public record Window(int start, int pairs, double calibrationLoss) {

@@ -1,10 +1,9 @@
 package dev.tierserve.compressor.method.recovery;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import dev.tierserve.compressor.calib.CalibrationRunner;
-import dev.tierserve.compressor.calib.OutputRecorder;
-import dev.tierserve.compressor.calib.RelativeError;
 import dev.tierserve.compressor.data.EncodedBatch;
+import dev.tierserve.compressor.method.MethodContext;
+import dev.tierserve.compressor.method.Scoring;
 
 import java.util.List;
 import java.util.Locale;
@@ -36,26 +35,21 @@ public final class PublishedRefit {
     private final double ridge;
     private final ModelProto parent;
     private final List<EncodedBatch> refitTexts;
-    private final CalibrationRunner runner;
-    private final List<EncodedBatch> scoring;
-    private final OutputRecorder reference;
+    private final Scoring scoring;
     private final Consumer<String> log;
 
     /**
      * @param ridge      the refit's ridge; 0 publishes variants as they are
      * @param refitTexts the texts the refit fits, batched
-     * @param scoring    the texts the method's calibration loss is measured on, against {@code reference}
+     * @param scoring    the texts the method's calibration loss is measured on
      */
-    public PublishedRefit(double ridge, ModelProto parent, List<EncodedBatch> refitTexts, CalibrationRunner runner,
-                          List<EncodedBatch> scoring, OutputRecorder reference, Consumer<String> log) {
-        this.refit = new OutputProjectionRefit(runner, ridge, log);
+    public PublishedRefit(double ridge, MethodContext context, List<EncodedBatch> refitTexts, Scoring scoring) {
+        this.refit = new OutputProjectionRefit(context.runner(), ridge, context.log());
         this.ridge = ridge;
-        this.parent = parent;
+        this.parent = context.parent();
         this.refitTexts = refitTexts;
-        this.runner = runner;
         this.scoring = scoring;
-        this.reference = reference;
-        this.log = log;
+        this.log = context.log();
     }
 
     /**
@@ -67,9 +61,8 @@ public final class PublishedRefit {
             return new Outcome(variant, null);
         }
         ModelProto refitted = refit.refit(variant, parent, refitTexts);
-        RelativeError error = new RelativeError(parent.getGraph().getOutput(0).getName(), reference);
-        runner.run(refitted, Map.of(), scoring, List.of(error));
-        log.accept(String.format(Locale.ROOT, "%s: refit error %.5f -> %.5f", label, loss, error.value()));
-        return error.value() <= loss ? new Outcome(refitted, error.value()) : new Outcome(variant, null);
+        double after = scoring.loss(refitted);
+        log.accept(String.format(Locale.ROOT, "%s: refit error %.5f -> %.5f", label, loss, after));
+        return after <= loss ? new Outcome(refitted, after) : new Outcome(variant, null);
     }
 }

@@ -5,7 +5,6 @@ import ai.onnx.proto.OnnxMl.TensorProto;
 import dev.tierserve.compressor.calib.Activation;
 import dev.tierserve.compressor.calib.ActivationCollector;
 import dev.tierserve.compressor.calib.CalibrationRunner;
-import dev.tierserve.compressor.calib.OutputRecorder;
 import dev.tierserve.compressor.calib.RelativeError;
 import dev.tierserve.compressor.data.Batches;
 import dev.tierserve.compressor.data.EncodedBatch;
@@ -18,13 +17,15 @@ import dev.tierserve.compressor.graph.search.SearchGraphBuilder;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.graph.structure.TransformerLayer;
-import dev.tierserve.compressor.latency.LatencyMeter;
 import dev.tierserve.compressor.latency.LatencyReport;
 import dev.tierserve.compressor.method.CompressedVariant;
+import dev.tierserve.compressor.method.CompressionMethod;
+import dev.tierserve.compressor.method.MethodContext;
+import dev.tierserve.compressor.method.Scoring;
+import dev.tierserve.compressor.method.TargetLadder;
 import dev.tierserve.compressor.method.Unreached;
 import dev.tierserve.compressor.method.recovery.OutputProjectionRefit;
 import dev.tierserve.compressor.method.recovery.PublishedRefit;
-import dev.tierserve.store.RuntimeSettings;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -34,8 +35,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.function.Consumer;
-import java.util.stream.Collectors;
 
 /**
  * TrimLLM-style progressive layer dropping for a domain, forward-only. At every step each remaining attention and
@@ -51,48 +50,41 @@ import java.util.stream.Collectors;
  * refit changes values, not shapes, so the step's measured speedup stands. The trajectory goes on from the parent's
  * weights.
  */
-public final class TrimLlm {
+public final class TrimLlm implements CompressionMethod<TrimLlmResult> {
 
     static final String METHOD = "trimllm";
     static final String RECOVERED = "trimllm+affine";
     /** Texts per batch of the refit, regrouped by length. */
     private static final int REFIT_BATCH = 16;
 
-    private final RuntimeSettings settings;
     private final TrimLlmOptions options;
-    private final Consumer<String> log;
 
-    public TrimLlm(RuntimeSettings settings, TrimLlmOptions options, Consumer<String> log) {
-        this.settings = settings;
+    public TrimLlm(TrimLlmOptions options) {
         this.options = options;
-        this.log = log;
     }
 
-    /**
-     * @param calibration tokenised domain texts; the first {@code scoringTexts} score the drops
-     * @param timing      a batch of the settings' shape for the latency measurements
-     */
-    public TrimLlmResult compress(ModelProto parent, List<Double> targets, List<EncodedBatch> calibration,
-                                  EncodedBatch timing) {
+    /** The context's calibration texts are the domain's: the first {@code scoringTexts} of them score the drops. */
+    @Override
+    public TrimLlmResult compress(MethodContext context, List<Double> targets) {
         long start = System.nanoTime();
+        ModelProto parent = context.parent();
         StructureMap map = StructureDetector.detect(parent);
-        List<Double> pending = targets.stream().sorted().collect(Collectors.toCollection(ArrayList::new));
+        TargetLadder pending = new TargetLadder(targets);
+        // With recovery, a corrected variant that measures below its target is tried again at later steps.
+        TargetLadder pendingRecovered = new TargetLadder(options.recovery() ? targets : List.of());
         SearchGraph search = SearchGraphBuilder.of(parent, map).subBlockGates()
                 .probe(Probe.Kind.ATTENTION_OUTPUT, Probe.Kind.MLP_OUTPUT).build();
-        List<EncodedBatch> scoring = Batches.firstTexts(calibration, options.scoringTexts());
-        String output = parent.getGraph().getOutput(0).getName();
-        CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.calibrationThreads());
-        OutputRecorder reference = new OutputRecorder(output); // filled by the first scoring pass below
-        PublishedRefit refit = new PublishedRefit(options.refitRidge(), parent,
-                Batches.packedByLength(calibration, REFIT_BATCH), runner, scoring, reference, log);
+        List<EncodedBatch> calibration = context.calibration(options.calibrationTexts(),
+                options.calibrationSequence());
+        Scoring scoring = context.scoring(Batches.firstTexts(calibration, options.scoringTexts()));
+        PublishedRefit refit = new PublishedRefit(options.refitRidge(), context,
+                Batches.packedByLength(calibration, REFIT_BATCH), scoring);
 
         List<TrimStep> steps = new ArrayList<>();
         List<CompressedVariant> variants = new ArrayList<>();
-        // With recovery, a corrected variant that measures below its target is tried again at later steps.
-        List<Double> pendingRecovered = new ArrayList<>(options.recovery() ? pending : List.of());
-        try (CalibrationRunner.Session scorer = runner.open(search.model())) {
+        try (CalibrationRunner.Session scorer = context.runner().open(search.model())) {
             BlockNorms norms = new BlockNorms(search);
-            scorer.run(search.defaults(), scoring, List.of(reference, norms));
+            scorer.run(search.defaults(), scoring.batches(), List.of(norms));
             Set<SubBlock> remaining = presentBlocks(map);
             Set<SubBlock> dropped = new TreeSet<>();
             while ((!pending.isEmpty() || !pendingRecovered.isEmpty()) && !remaining.isEmpty()) {
@@ -101,8 +93,8 @@ public final class TrimLlm {
                 for (SubBlock candidate : remaining) {
                     Set<SubBlock> off = new TreeSet<>(dropped);
                     off.add(candidate);
-                    RelativeError error = new RelativeError(output, reference);
-                    scorer.run(gatesOff(search, off), scoring, List.of(error));
+                    RelativeError error = scoring.error();
+                    scorer.run(gatesOff(search, off), scoring.batches(), List.of(error));
                     if (best == null || lessHarmful(error.value(), norms.of(candidate), bestLoss, norms.of(best))) {
                         best = candidate;
                         bestLoss = error.value();
@@ -111,30 +103,27 @@ public final class TrimLlm {
                 dropped.add(best);
                 remaining.remove(best);
                 ModelProto variant = SubBlockRemoval.drop(parent, map, dropped);
-                LatencyReport report = time(parent, variant, timing,
-                        pending.isEmpty() ? pendingRecovered.get(0) : pending.get(0));
+                LatencyReport report = context.compare(variant,
+                        pending.isEmpty() ? pendingRecovered.next() : pending.next());
                 TrimStep step = new TrimStep(best, bestLoss, norms.of(best), report.entry("variant").speedup(),
                         report.entry("parent").medianMs(), report.entry("variant").medianMs());
                 steps.add(step);
-                log.accept(String.format(Locale.ROOT, "TrimLLM step %d: drop %s, calibration loss %.5f, measured %.3fx "
-                                + "(%.2f vs %.2f ms), %.0f s", steps.size(), best, bestLoss, step.measuredSpeedup(),
-                        step.variantMs(), step.parentMs(), (System.nanoTime() - start) / 1e9));
-                while (!pending.isEmpty() && step.measuredSpeedup() >= pending.get(0)) {
-                    variants.add(variant(METHOD, pending.remove(0), variant, report, bestLoss, dropped, refit,
-                            start));
+                context.log().accept(String.format(Locale.ROOT, "TrimLLM step %d: drop %s, calibration loss %.5f, "
+                                + "measured %.3fx (%.2f vs %.2f ms), %.0f s", steps.size(), best, bestLoss,
+                        step.measuredSpeedup(), step.variantMs(), step.parentMs(), (System.nanoTime() - start) / 1e9));
+                for (double target : pending.reachedBy(step.measuredSpeedup())) {
+                    variants.add(variant(METHOD, target, variant, report, bestLoss, dropped, refit, start));
                 }
-                if (!pendingRecovered.isEmpty() && step.measuredSpeedup() >= pendingRecovered.get(0)) {
-                    recover(parent, map, pendingRecovered, dropped, calibration, scoring, reference, output, timing,
-                            refit, start, variants);
+                if (!pendingRecovered.isEmpty() && step.measuredSpeedup() >= pendingRecovered.next()) {
+                    recover(context, map, pendingRecovered, dropped, calibration, scoring, refit, start, variants);
                 }
             }
         }
         double best = steps.stream().mapToDouble(TrimStep::measuredSpeedup).max().orElse(1);
-        List<Unreached> unreached = new ArrayList<>();
-        pending.forEach(target -> unreached.add(new Unreached(METHOD, target, best,
-                "every sub-block dropped and still below the target")));
-        pendingRecovered.forEach(target -> unreached.add(new Unreached(RECOVERED, target, best,
-                "every sub-block dropped and the corrected model still below the target")));
+        List<Unreached> unreached = new ArrayList<>(pending.unreached(METHOD, best,
+                "every sub-block dropped and still below the target"));
+        unreached.addAll(pendingRecovered.unreached(RECOVERED, best,
+                "every sub-block dropped and the corrected model still below the target"));
         return new TrimLlmResult(steps, variants, unreached);
     }
 
@@ -148,21 +137,17 @@ public final class TrimLlm {
     }
 
     /** Fits the affine corrections for the current drops and takes every pending target the result reaches. */
-    private void recover(ModelProto parent, StructureMap map, List<Double> pendingRecovered, Set<SubBlock> dropped,
-                         List<EncodedBatch> calibration, List<EncodedBatch> scoring, OutputRecorder reference,
-                         String output, EncodedBatch timing, PublishedRefit refit, long start,
-                         List<CompressedVariant> variants) {
-        CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.calibrationThreads());
-        ModelProto corrected = ResidualRecovery.fit(parent, map, dropped, calibration, runner);
-        RelativeError error = new RelativeError(output, reference);
-        runner.run(corrected, Map.of(), scoring, List.of(error));
-        LatencyReport report = time(parent, corrected, timing, pendingRecovered.get(0));
+    private void recover(MethodContext context, StructureMap map, TargetLadder pendingRecovered,
+                         Set<SubBlock> dropped, List<EncodedBatch> calibration, Scoring scoring, PublishedRefit refit,
+                         long start, List<CompressedVariant> variants) {
+        ModelProto corrected = ResidualRecovery.fit(context.parent(), map, dropped, calibration, context.runner());
+        double loss = scoring.loss(corrected);
+        LatencyReport report = context.compare(corrected, pendingRecovered.next());
         double measured = report.entry("variant").speedup();
-        log.accept(String.format(Locale.ROOT, "TrimLLM with affine recovery after %d drops: calibration loss %.5f, "
-                + "measured %.3fx", dropped.size(), error.value(), measured));
-        while (!pendingRecovered.isEmpty() && measured >= pendingRecovered.get(0)) {
-            variants.add(variant(RECOVERED, pendingRecovered.remove(0), corrected, report, error.value(), dropped,
-                    refit, start));
+        context.log().accept(String.format(Locale.ROOT, "TrimLLM with affine recovery after %d drops: calibration "
+                + "loss %.5f, measured %.3fx", dropped.size(), loss, measured));
+        for (double target : pendingRecovered.reachedBy(measured)) {
+            variants.add(variant(RECOVERED, target, corrected, report, loss, dropped, refit, start));
         }
     }
 
@@ -180,11 +165,6 @@ public final class TrimLlm {
         return new CompressedVariant(method, target, refitted.model(), report.entry("variant").speedup(),
                 report.entry("parent").medianMs(), report.entry("variant").medianMs(), calibrationLoss,
                 "dropped " + blocks.size() + " sub-blocks: " + blocks, parameters, (System.nanoTime() - start) / 1e9);
-    }
-
-    private LatencyReport time(ModelProto parent, ModelProto variant, EncodedBatch timing, double target) {
-        return LatencyMeter.builder(settings).warmupRuns(options.warmupRuns()).rounds(options.rounds()).build()
-                .compare(parent, variant, timing, target);
     }
 
     static Set<SubBlock> presentBlocks(StructureMap map) {

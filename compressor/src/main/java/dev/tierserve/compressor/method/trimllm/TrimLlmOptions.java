@@ -9,34 +9,25 @@ import dev.tierserve.compressor.method.recovery.OutputProjectionRefit;
  *                            the affine recovery)
  * @param calibrationSequence their token length
  * @param recovery            also build each tier with per-channel affine corrections fitted where blocks went
- * @param warmupRuns          latency warm-up runs per model at every step
- * @param rounds              interleaved latency rounds per step
  * @param refitRidge          ridge of the output-projection refit of each published variant, both forms
  *                            ({@link OutputProjectionRefit}); 0 publishes the dropped model's weights as they are
  */
 public record TrimLlmOptions(int calibrationTexts, int calibrationSequence, int scoringTexts, boolean recovery,
-                             int warmupRuns, int rounds, double refitRidge) {
+                             double refitRidge) {
 
     public static TrimLlmOptions defaults() {
-        return new TrimLlmOptions(128, 64, 64, true, 5, 20, OutputProjectionRefit.DEFAULT_RIDGE);
+        return new TrimLlmOptions(128, 64, 64, true, OutputProjectionRefit.DEFAULT_RIDGE);
     }
 
     public TrimLlmOptions withCalibration(int texts, int sequence, int scoring) {
-        return new TrimLlmOptions(texts, sequence, scoring, recovery, warmupRuns, rounds, refitRidge);
-    }
-
-    public TrimLlmOptions withLatencyRuns(int warmup, int measured) {
-        return new TrimLlmOptions(calibrationTexts, calibrationSequence, scoringTexts, recovery, warmup, measured,
-                refitRidge);
+        return new TrimLlmOptions(texts, sequence, scoring, recovery, refitRidge);
     }
 
     public TrimLlmOptions withRecovery(boolean value) {
-        return new TrimLlmOptions(calibrationTexts, calibrationSequence, scoringTexts, value, warmupRuns, rounds,
-                refitRidge);
+        return new TrimLlmOptions(calibrationTexts, calibrationSequence, scoringTexts, value, refitRidge);
     }
 
     public TrimLlmOptions withRefitRidge(double ridge) {
-        return new TrimLlmOptions(calibrationTexts, calibrationSequence, scoringTexts, recovery, warmupRuns, rounds,
-                ridge);
+        return new TrimLlmOptions(calibrationTexts, calibrationSequence, scoringTexts, recovery, ridge);
     }
 }

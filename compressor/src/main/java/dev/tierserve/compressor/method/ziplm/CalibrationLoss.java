@@ -2,10 +2,9 @@ package dev.tierserve.compressor.method.ziplm;
 
 import ai.onnxruntime.OnnxTensor;
 import dev.tierserve.compressor.calib.CalibrationRunner;
-import dev.tierserve.compressor.calib.OutputRecorder;
 import dev.tierserve.compressor.calib.RelativeError;
-import dev.tierserve.compressor.data.EncodedBatch;
 import dev.tierserve.compressor.graph.search.SearchGraph;
+import dev.tierserve.compressor.method.Scoring;
 import dev.tierserve.compressor.runtime.Feeds;
 
 import java.util.ArrayList;
@@ -25,26 +24,21 @@ final class CalibrationLoss implements AutoCloseable {
     private final CalibrationRunner.Session session;
     private final SearchGraph search;
     private final List<PrunableBlock> blocks;
-    private final List<EncodedBatch> texts;
-    private final String output;
-    private final OutputRecorder reference;
+    private final Scoring scoring;
     private final Map<String, OnnxTensor> defaults = new HashMap<>();
     /** Per block, its levels' input tensors, by remaining groups. */
     private final List<Map<Integer, Map<String, OnnxTensor>>> levelInputs = new ArrayList<>();
     private final Map<List<Integer>, Double> scored = new HashMap<>();
 
     /**
-     * @param session   a session over {@code search}'s model, left open
-     * @param reference the parent's outputs on {@code texts}
+     * @param session a session over {@code search}'s model, left open
      */
     CalibrationLoss(CalibrationRunner.Session session, SearchGraph search, List<PrunableBlock> blocks,
-                    List<EncodedBatch> texts, String output, OutputRecorder reference) {
+                    Scoring scoring) {
         this.session = session;
         this.search = search;
         this.blocks = blocks;
-        this.texts = texts;
-        this.output = output;
-        this.reference = reference;
+        this.scoring = scoring;
         try {
             search.defaults().forEach((name, value) -> defaults.put(name, Feeds.floatTensor(value)));
         } catch (RuntimeException e) {
@@ -60,8 +54,8 @@ final class CalibrationLoss implements AutoCloseable {
             for (int b = 0; b < blocks.size(); b++) {
                 inputs.putAll(levelInputs(b, plan.remainingGroups()[b]));
             }
-            RelativeError error = new RelativeError(output, reference);
-            session.runOnTensors(inputs, texts, List.of(error));
+            RelativeError error = scoring.error();
+            session.runOnTensors(inputs, scoring.batches(), List.of(error));
             return error.value();
         });
     }

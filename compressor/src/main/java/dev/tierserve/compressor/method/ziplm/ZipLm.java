@@ -4,7 +4,6 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import ai.onnx.proto.OnnxMl.TensorProto;
 import dev.tierserve.compressor.calib.CalibrationRunner;
 import dev.tierserve.compressor.calib.GramCollector;
-import dev.tierserve.compressor.calib.OutputRecorder;
 import dev.tierserve.compressor.data.Batches;
 import dev.tierserve.compressor.data.EncodedBatch;
 import dev.tierserve.compressor.graph.TensorData;
@@ -17,12 +16,13 @@ import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.graph.structure.TransformerLayer;
 import dev.tierserve.compressor.latency.ComponentLatencyTable;
-import dev.tierserve.compressor.latency.LatencyMeter;
 import dev.tierserve.compressor.latency.LatencyReport;
+import dev.tierserve.compressor.method.CompressionMethod;
+import dev.tierserve.compressor.method.MethodContext;
+import dev.tierserve.compressor.method.Scoring;
 import dev.tierserve.compressor.method.Unreached;
 import dev.tierserve.compressor.method.recovery.OutputProjectionRefit;
 import dev.tierserve.compressor.method.ziplm.BudgetAllocator.Level;
-import dev.tierserve.store.RuntimeSettings;
 import org.ejml.data.DMatrixRMaj;
 
 import java.util.ArrayList;
@@ -63,7 +63,7 @@ import java.util.stream.IntStream;
  * tier's refitted variant (its Hessians from that variant's own activations), as the paper prunes each model of a
  * family from the one before. Speedups, the table and the calibration loss stay the parent's.
  */
-public final class ZipLm {
+public final class ZipLm implements CompressionMethod<ZipLmRun> {
 
     /**
      * Per generation, the evolutionary search's mutation spread shrinks by this factor. At 0.8 it is down to 3%
@@ -79,49 +79,41 @@ public final class ZipLm {
     /** Texts per batch once the calibration texts are regrouped by length. */
     private static final int PACKED_BATCH = 16;
 
-    private final RuntimeSettings settings;
     private final ZipLmOptions options;
-    private final Consumer<String> log;
 
-    public ZipLm(RuntimeSettings settings, ZipLmOptions options, Consumer<String> log) {
-        this.settings = settings;
+    public ZipLm(ZipLmOptions options) {
         this.options = options;
-        this.log = log;
     }
 
     /**
-     * @param calibration tokenised calibration texts (the first {@code hessianTexts} build the Hessians, the first
-     *                    {@code scoringTexts} score candidates, all of them fit the refit)
-     * @param timing      a batch of the settings' shape for latency measurements
-     * @param table       the parent's component latency table on the same settings
+     * Of the context's calibration texts (the first {@code hessianTexts} build the Hessians, the first {@code
+     * scoringTexts} score candidates, all of them fit the refit).
      */
-    public ZipLmRun compress(ModelProto parent, List<Double> targets, List<EncodedBatch> calibration,
-                             EncodedBatch timing, ComponentLatencyTable table) {
-        return compress(parent, parent, targets, calibration, timing, table);
+    @Override
+    public ZipLmRun compress(MethodContext context, List<Double> targets) {
+        return compress(context, context.parent(), targets);
     }
 
     /**
      * Width pruning on top of an earlier edit of the parent (e.g. a TrimLLM depth variant): {@code start} is pruned
      * (the lowest tier from it, each later tier from the tier before), the speedups are the parent's, measured
-     * against the parent, and {@code table} is the parent's (sub-blocks that {@code start} no longer has cost
+     * against the parent, and the latency table is the parent's (sub-blocks that {@code start} no longer has cost
      * nothing in the budget).
      */
-    public ZipLmRun compress(ModelProto start, ModelProto parent, List<Double> targets,
-                             List<EncodedBatch> calibration, EncodedBatch timing, ComponentLatencyTable table) {
+    public ZipLmRun compress(MethodContext context, ModelProto start, List<Double> targets) {
+        List<EncodedBatch> calibration = context.calibration(options.calibrationTexts(),
+                options.calibrationSequence());
         // Every statistic counts unpadded tokens only, so the texts are regrouped by length: the same figures for
-        // less than half the positions computed.
-        List<EncodedBatch> scoring = Batches.packedByLength(Batches.firstTexts(calibration, options.scoringTexts()),
-                PACKED_BATCH);
+        // less than half the positions computed. Candidates are scored against the parent's outputs, also when
+        // pruning on top of an earlier edit.
+        Scoring scoring = context.scoring(Batches.packedByLength(Batches.firstTexts(calibration,
+                options.scoringTexts()), PACKED_BATCH));
         List<EncodedBatch> hessianTexts = Batches.packedByLength(Batches.firstTexts(calibration,
                 options.hessianTexts()), PACKED_BATCH);
         List<EncodedBatch> refitTexts = Batches.packedByLength(calibration, PACKED_BATCH);
-        String output = start.getGraph().getOutput(0).getName();
-        int parentLayers = StructureDetector.detect(parent).layerCount();
-        CalibrationRunner runner = new CalibrationRunner(settings.provider(), settings.calibrationThreads());
-        OutputProjectionRefit refit = new OutputProjectionRefit(runner, options.refitRidge(), log);
-        // Candidates are scored against the parent's outputs, also when pruning on top of an earlier edit.
-        OutputRecorder reference = new OutputRecorder(output);
-        runner.run(parent, Map.of(), scoring, List.of(reference));
+        int parentLayers = StructureDetector.detect(context.parent()).layerCount();
+        OutputProjectionRefit refit = new OutputProjectionRefit(context.runner(), options.refitRidge(),
+                context.log());
         List<ZipLmResult> results = new ArrayList<>();
         List<Unreached> unreached = new ArrayList<>();
         TierCarryOver carry = new TierCarryOver();
@@ -133,25 +125,25 @@ public final class ZipLm {
         for (double target : targets.stream().sorted().toList()) {
             long begin = System.nanoTime();
             StructureMap map = StructureDetector.detect(current);
-            List<PrunableBlock> blocks = trajectories(current, map, hessianTexts, table);
-            log.accept(String.format(Locale.ROOT, "ZipLM %.2fx: %d blocks of the %s calibrated and pruned by OBS "
-                    + "in %.1f s", target, blocks.size(), results.isEmpty() ? "start model"
+            List<PrunableBlock> blocks = trajectories(context, current, map, hessianTexts);
+            context.log().accept(String.format(Locale.ROOT, "ZipLM %.2fx: %d blocks of the %s calibrated and pruned "
+                    + "by OBS in %.1f s", target, blocks.size(), results.isEmpty() ? "start model"
                     : String.format(Locale.ROOT, "%.2fx variant", results.get(results.size() - 1).targetSpeedup()),
                     (System.nanoTime() - begin) / 1e9));
             SearchGraph search = SearchGraphBuilder.of(current, map).headMasks().channelMasks().subBlockGates()
                     .overridableWeights(blocks.stream().map(PrunableBlock::outputWeight).toArray(String[]::new))
                     .build();
-            try (CalibrationRunner.Session scorer = runner.open(search.model());
-                 CalibrationLoss loss = new CalibrationLoss(scorer, search, blocks, scoring, output, reference)) {
-                ZipLmResult result = compressTo(current, parent, parentLayers, target, blocks, loss, carry,
-                        refit, refitTexts, timing, table, unreached, begin);
+            try (CalibrationRunner.Session scorer = context.runner().open(search.model());
+                 CalibrationLoss loss = new CalibrationLoss(scorer, search, blocks, scoring)) {
+                ZipLmResult result = compressTo(context, current, parentLayers, target, blocks, loss, carry,
+                        refit, refitTexts, unreached, begin);
                 if (result != null) {
                     results.add(result);
                     current = result.model();
                 }
             }
         }
-        return new ZipLmRun(results, unreached);
+        return new ZipLmRun(results, results.stream().map(r -> r.variant(options)).toList(), unreached);
     }
 
     /** What one tier's search hands the next. */
@@ -169,10 +161,12 @@ public final class ZipLm {
     private record Reached(PruningPlan plan, ModelProto obsOnly, double budget, double loss, int attempt) {
     }
 
-    private ZipLmResult compressTo(ModelProto start, ModelProto parent, int layers, double target,
+    private ZipLmResult compressTo(MethodContext context, ModelProto start, int layers, double target,
                                    List<PrunableBlock> blocks, CalibrationLoss loss, TierCarryOver carry,
-                                   OutputProjectionRefit refit, List<EncodedBatch> refitTexts, EncodedBatch timing,
-                                   ComponentLatencyTable table, List<Unreached> unreached, long begin) {
+                                   OutputProjectionRefit refit, List<EncodedBatch> refitTexts,
+                                   List<Unreached> unreached, long begin) {
+        Consumer<String> log = context.log();
+        ComponentLatencyTable table = context.latencyTable();
         double bestMeasured = 0;
         List<List<Level>> levels = levelTable(blocks, table);
         double tableBudget = table.fullMs() / target - table.fixedMs();
@@ -186,7 +180,7 @@ public final class ZipLm {
         // and the 2x tier's first search, from the 1.5x tier's weights, 0.088.
         boolean warm = blocks.stream().allMatch(b -> carry.errorWeights.containsKey(b.label()));
         double[] weights = warm ? blocks.stream().mapToDouble(b -> carry.errorWeights.get(b.label())).toArray()
-                : sensitivities(blocks, loss, target);
+                : sensitivities(blocks, loss, target, log);
         if (warm) {
             log.accept(String.format(Locale.ROOT, "ZipLM %.2fx: the search starts from the last tier's error weights",
                     target));
@@ -198,7 +192,7 @@ public final class ZipLm {
             // there had lowered the loss little (2x: 0.114 to 0.109 to 0.108; 1.5x: 0.046 to 0.046) at 40 to 80 s
             // each, and timing noise can ask for three of them.
             int firstGeneration = attempt == 1 ? 0 : options.generations() / 2;
-            Candidate best = evolve(blocks, levels, budget, loss, weights, firstGeneration);
+            Candidate best = evolve(blocks, levels, budget, loss, weights, firstGeneration, log);
             if (best == null) {
                 if (reached.isEmpty()) {
                     unreached.add(new Unreached("ziplm", target, bestMeasured, String.format(Locale.ROOT,
@@ -213,7 +207,7 @@ public final class ZipLm {
             }
             PruningPlan plan = new PruningPlan(blocks, best.remaining);
             ModelProto obsOnly = plan.apply(start);
-            LatencyReport report = time(parent, obsOnly, timing, target);
+            LatencyReport report = context.compare(obsOnly, target);
             double measured = report.entry("variant").speedup();
             bestMeasured = Math.max(bestMeasured, measured);
             log.accept(String.format(Locale.ROOT, "ZipLM %.2fx attempt %d: budget %.2f ms, calibration loss %.5f, "
@@ -224,8 +218,8 @@ public final class ZipLm {
             }
             budgets.measured(measured);
             if (measured >= target && measured <= target * 1.04) {
-                ZipLmResult result = settleLowestLoss(reached, budgets, tableBudget, carry, start, parent,
-                        layers, target, refit, refitTexts, timing, begin);
+                ZipLmResult result = settleLowestLoss(context, reached, budgets, tableBudget, carry, start,
+                        layers, target, refit, refitTexts, begin);
                 if (result != null) {
                     return result;
                 }
@@ -233,8 +227,8 @@ public final class ZipLm {
         }
         // Out of attempts: the other reaching plans, lowest loss first.
         while (!reached.isEmpty()) {
-            ZipLmResult result = settleLowestLoss(reached, budgets, tableBudget, carry, start, parent, layers,
-                    target, refit, refitTexts, timing, begin);
+            ZipLmResult result = settleLowestLoss(context, reached, budgets, tableBudget, carry, start, layers,
+                    target, refit, refitTexts, begin);
             if (result != null) {
                 return result;
             }
@@ -253,16 +247,16 @@ public final class ZipLm {
      * returned). When it measures below the target it is null: the plan leaves {@code reached} and its budget counts
      * as a miss. When it reaches, the next tier starts from its budget's correction of the table's.
      */
-    private ZipLmResult settleLowestLoss(List<Reached> reached, BudgetSearch budgets, double tableBudget,
-                                         TierCarryOver carry, ModelProto start, ModelProto parent, int layers,
+    private ZipLmResult settleLowestLoss(MethodContext context, List<Reached> reached, BudgetSearch budgets,
+                                         double tableBudget, TierCarryOver carry, ModelProto start, int layers,
                                          double target, OutputProjectionRefit refit, List<EncodedBatch> refitTexts,
-                                         EncodedBatch timing, long begin) {
+                                         long begin) {
         Reached choice = reached.stream().min(Comparator.comparingDouble(Reached::loss)).orElseThrow();
-        ModelProto variant = options.refitRidge() > 0 ? refit.refit(choice.obsOnly(), parent, refitTexts)
+        ModelProto variant = options.refitRidge() > 0 ? refit.refit(choice.obsOnly(), context.parent(), refitTexts)
                 : choice.obsOnly();
-        LatencyReport report = time(parent, variant, timing, target);
+        LatencyReport report = context.compare(variant, target);
         double measured = report.entry("variant").speedup();
-        log.accept(String.format(Locale.ROOT, "ZipLM %.2fx: attempt %d's variant%s measured %.3fx", target,
+        context.log().accept(String.format(Locale.ROOT, "ZipLM %.2fx: attempt %d's variant%s measured %.3fx", target,
                 choice.attempt(), options.refitRidge() > 0 ? " after the refit" : "", measured));
         if (measured < target) {
             reached.removeIf(r -> r == choice);
@@ -276,15 +270,12 @@ public final class ZipLm {
                 plan.channels(layers), choice.attempt(), (System.nanoTime() - begin) / 1e9);
     }
 
-    private LatencyReport time(ModelProto parent, ModelProto variant, EncodedBatch timing, double target) {
-        return LatencyMeter.builder(settings).warmupRuns(5).rounds(20).build().compare(parent, variant, timing,
-                target);
-    }
-
     // ---- calibration and OBS ----
 
-    private List<PrunableBlock> trajectories(ModelProto model, StructureMap map, List<EncodedBatch> texts,
-                                             ComponentLatencyTable table) {
+    private List<PrunableBlock> trajectories(MethodContext context, ModelProto model, StructureMap map,
+                                             List<EncodedBatch> texts) {
+        ComponentLatencyTable table = context.latencyTable();
+        Consumer<String> log = context.log();
         SearchGraph probes = SearchGraphBuilder.of(model, map)
                 .gram(Probe.Kind.ATTENTION_CONTEXT, Probe.Kind.MLP_ACTIVATION).build();
         List<GramCollector> grams = new ArrayList<>();
@@ -333,8 +324,7 @@ public final class ZipLm {
             }
         }
         long start = System.nanoTime();
-        new CalibrationRunner(settings.provider(), settings.calibrationThreads()).run(probes.model(), probes.defaults(),
-                texts, grams);
+        context.runner().run(probes.model(), probes.defaults(), texts, grams);
         long tokens = grams.get(0).tokens();
         log.accept(String.format(Locale.ROOT, "ZipLM: Hessians from %d calibration tokens in %.1f s; OBS on %d blocks",
                 tokens, (System.nanoTime() - start) / 1e9, jobs.size()));
@@ -385,7 +375,8 @@ public final class ZipLm {
      * the plan's calibration loss to first order (errors of different blocks adding up at the output), where all
      * ones would count a relative error the same in every block, whatever share of the output that block makes.
      */
-    private double[] sensitivities(List<PrunableBlock> blocks, CalibrationLoss loss, double target) {
+    private double[] sensitivities(List<PrunableBlock> blocks, CalibrationLoss loss, double target,
+                                   Consumer<String> log) {
         long begin = System.nanoTime();
         int[] full = blocks.stream().mapToInt(PrunableBlock::groups).toArray();
         double[] weights = new double[blocks.size()];
@@ -412,7 +403,7 @@ public final class ZipLm {
      * by {@link #SIGMA_DECAY}. It runs the generations from {@code firstGeneration} on, with that generation's spread.
      */
     private Candidate evolve(List<PrunableBlock> blocks, List<List<Level>> levels, double budget,
-                             CalibrationLoss loss, double[] start, int firstGeneration) {
+                             CalibrationLoss loss, double[] start, int firstGeneration, Consumer<String> log) {
         long begin = System.nanoTime();
         int scoredBefore = loss.plansScored();
         Random random = new Random(options.seed());

@@ -1,9 +1,9 @@
 package dev.tierserve.compressor.method.bonsai;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.compressor.TestModels;
 import dev.tierserve.compressor.calib.CalibrationRunner;
-import dev.tierserve.compressor.calib.OutputRecorder;
 import dev.tierserve.compressor.data.EncodedBatch;
 import dev.tierserve.compressor.graph.MutableGraph;
 import dev.tierserve.compressor.graph.TensorData;
@@ -27,7 +27,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class BonsaiTest {
 
-    private static final String OUTPUT = "last_hidden_state";
 
     @Test
     void theRegressionRanksPlantedDeadChannelsLeastImportant() {
@@ -50,10 +49,11 @@ class BonsaiTest {
         ModelProto model = graph.toModel();
         StructureMap map = StructureDetector.detect(model);
 
-        Bonsai bonsai = new Bonsai(RuntimeSettings.cpu(1, 1, 32), BonsaiOptions.defaults()
-                .withSampling(16, 64, 160, 0.1), System.out::println);
-        CalibrationRunner runner = new CalibrationRunner(RuntimeSettings.Provider.CPU, 2);
+        Bonsai bonsai = new Bonsai(BonsaiOptions.defaults().withSampling(16, 64, 160, 0.1));
         List<EncodedBatch> calibration = DepthFixtures.miniLmCalibration(16, 32);
+        MethodContext context = MethodContext.builder(model, RuntimeSettings.cpu(1, 1, 32)).calibration(calibration)
+                .timing(DepthFixtures.miniLmTiming(32)).build();
+        CalibrationRunner runner = context.runner();
         // The MLP units of layers 0 to 2 are this round's candidates; every other unit stays fixed.
         List<PruningUnit> units = bonsai.units(model, map, runner, calibration);
         List<Integer> candidates = IntStream.range(0, units.size())
@@ -62,9 +62,7 @@ class BonsaiTest {
         List<Integer> dead = candidates.stream().filter(u -> planted.getOrDefault(units.get(u).layer(), Set.of())
                 .containsAll(Arrays.stream(units.get(u).members()).boxed().toList())).toList();
         assertEquals(2, dead.size(), "each planted set is one unit");
-        OutputRecorder reference = new OutputRecorder(OUTPUT);
-        runner.run(model, Map.of(), calibration, List.of(reference));
-        Bonsai.Ranking ranking = bonsai.rank(model, map, units, candidates, runner, calibration, reference, 11);
+        Bonsai.Ranking ranking = bonsai.rank(model, map, units, candidates, runner, context.scoring(calibration), 11);
 
         assertEquals(Set.copyOf(dead), Set.copyOf(ranking.leastImportantFirst().subList(0, 2)));
         assertTrue(ranking.fit().rankCorrelation() > 0.5, "held-out rank correlation " + ranking.fit().rankCorrelation());
@@ -77,9 +75,11 @@ class BonsaiTest {
     @Test
     void prunesRoundByRoundUntilTheMeasuredTarget() {
         ModelProto parent = TestModels.load(TestModels.MINILM);
-        BonsaiOptions options = BonsaiOptions.defaults().withSampling(16, 128, 40, 0.15).withLatencyRuns(3, 9);
-        BonsaiResult result = new Bonsai(RuntimeSettings.cpu(1, 1, 64), options, System.out::println)
-                .compress(parent, List.of(1.3), DepthFixtures.miniLmCalibration(32, 32), DepthFixtures.miniLmTiming(64));
+        BonsaiOptions options = BonsaiOptions.defaults().withSampling(16, 128, 40, 0.15);
+        MethodContext context = MethodContext.builder(parent, RuntimeSettings.cpu(1, 1, 64))
+                .calibration(DepthFixtures.miniLmCalibration(32, 32)).timing(DepthFixtures.miniLmTiming(64))
+                .latencyRuns(3, 9).log(System.out::println).build();
+        BonsaiResult result = new Bonsai(options).compress(context, List.of(1.3));
         assertEquals(1, result.variants().size(), "unreached: " + result.unreached());
         CompressedVariant variant = result.variants().get(0);
         assertTrue(variant.measuredSpeedup() >= 1.3);

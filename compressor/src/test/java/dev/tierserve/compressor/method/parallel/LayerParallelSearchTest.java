@@ -1,6 +1,7 @@
 package dev.tierserve.compressor.method.parallel;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.compressor.OrtRunner;
 import dev.tierserve.compressor.TestModels;
 import dev.tierserve.compressor.graph.edit.LayerParallelism;
@@ -28,8 +29,10 @@ class LayerParallelSearchTest {
     void scoresEveryWindowAndNeverPublishesAVariantBelowItsTarget() {
         RuntimeSettings settings = RuntimeSettings.cpu(1, 1, 64);
         List<Double> targets = List.of(1.02, 3.0);
-        ParallelResult result = new LayerParallelSearch(settings, new ParallelOptions(32, 32, 3, 9), System.out::println)
-                .compress(parent, targets, DepthFixtures.miniLmCalibration(32, 32), DepthFixtures.miniLmTiming(64));
+        MethodContext context = MethodContext.builder(parent, settings)
+                .calibration(DepthFixtures.miniLmCalibration(32, 32)).timing(DepthFixtures.miniLmTiming(64))
+                .latencyRuns(3, 9).log(System.out::println).build();
+        ParallelResult result = new LayerParallelSearch(new ParallelOptions(32, 32)).compress(context, targets);
 
         // Six layers: 5 one-pair windows, 3 two-pair windows, 1 three-pair window, each with a real loss.
         assertEquals(9, result.windows().size());

@@ -1,6 +1,7 @@
 package dev.tierserve.compressor.method.trimllm;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.compressor.TestModels;
 import dev.tierserve.compressor.calib.CalibrationRunner;
 import dev.tierserve.compressor.calib.OutputRecorder;
@@ -57,10 +58,12 @@ class TrimLlmTest {
     @Test
     void theProgressiveLoopStopsAtTheFirstStepThatMeasuresTheTarget() {
         RuntimeSettings settings = RuntimeSettings.cpu(1, 1, 64);
-        TrimLlmOptions options = TrimLlmOptions.defaults().withCalibration(48, 32, 32).withLatencyRuns(3, 9);
+        TrimLlmOptions options = TrimLlmOptions.defaults().withCalibration(48, 32, 32);
         List<Double> targets = List.of(1.25, 1.6);
-        TrimLlmResult result = new TrimLlm(settings, options, System.out::println)
-                .compress(parent, targets, DepthFixtures.miniLmCalibration(48, 32), DepthFixtures.miniLmTiming(64));
+        MethodContext context = MethodContext.builder(parent, settings)
+                .calibration(DepthFixtures.miniLmCalibration(48, 32)).timing(DepthFixtures.miniLmTiming(64))
+                .latencyRuns(3, 9).log(System.out::println).build();
+        TrimLlmResult result = new TrimLlm(options).compress(context, targets);
 
         List<TrimStep> steps = result.steps();
         for (double target : targets) {

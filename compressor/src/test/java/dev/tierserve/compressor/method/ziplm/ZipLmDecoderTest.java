@@ -1,6 +1,7 @@
 package dev.tierserve.compressor.method.ziplm;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.compressor.data.Batches;
 import dev.tierserve.compressor.data.EncodedBatch;
 import dev.tierserve.compressor.eval.DecoderComparison;
@@ -8,8 +9,6 @@ import dev.tierserve.compressor.graph.structure.AttentionBlock;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.graph.structure.TransformerLayer;
-import dev.tierserve.compressor.latency.ComponentLatencyMeter;
-import dev.tierserve.compressor.latency.ComponentLatencyTable;
 import dev.tierserve.compressor.method.DepthFixtures;
 import dev.tierserve.compressor.synthetic.DecoderBuilder;
 import dev.tierserve.compressor.synthetic.DecoderConfig;
@@ -43,11 +42,11 @@ class ZipLmDecoderTest {
         EncodedBatch timing = DecoderComparison.foldIntoVocabulary(DepthFixtures.miniLmTiming(128), vocabulary);
         List<EncodedBatch> calibration = DepthFixtures.miniLmCalibration(64, 48).stream()
                 .map(b -> DecoderComparison.foldIntoVocabulary(b, vocabulary)).toList();
-        ComponentLatencyTable table = new ComponentLatencyMeter(settings, 3, 10).measure(parent, timing);
         ZipLmOptions options = ZipLmOptions.defaults().withCalibration(64, 48, 32).withSearch(2, 3);
+        MethodContext context = MethodContext.builder(parent, settings).calibration(calibration).timing(timing)
+                .log(System.out::println).build();
 
-        ZipLmRun run = new ZipLm(settings, options, System.out::println)
-                .compress(parent, List.of(1.5), calibration, timing, table);
+        ZipLmRun run = new ZipLm(options).compress(context, List.of(1.5));
 
         assertEquals(List.of(), run.unreached());
         ZipLmResult result = run.results().get(0);

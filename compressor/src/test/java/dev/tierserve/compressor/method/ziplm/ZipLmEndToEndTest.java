@@ -1,6 +1,7 @@
 package dev.tierserve.compressor.method.ziplm;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.compressor.TestModels;
 import dev.tierserve.compressor.calib.Pooling;
 import dev.tierserve.compressor.data.BatchTokenizer;
@@ -15,8 +16,6 @@ import dev.tierserve.compressor.graph.TensorData;
 import dev.tierserve.compressor.graph.edit.SubBlockRemoval;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
-import dev.tierserve.compressor.latency.ComponentLatencyMeter;
-import dev.tierserve.compressor.latency.ComponentLatencyTable;
 import dev.tierserve.compressor.method.baseline.MagnitudePruning;
 import dev.tierserve.store.RuntimeSettings;
 import org.junit.jupiter.api.Test;
@@ -47,13 +46,14 @@ class ZipLmEndToEndTest {
             calibration = tokenizer.encodeAll(splits.calibration(), 16);
             timing = timingTokenizer.encode(List.of(splits.calibration().get(0).text()));
         }
-        ComponentLatencyTable table = new ComponentLatencyMeter(settings, 3, 10).measure(parent, timing);
         ZipLmOptions options = ZipLmOptions.defaults().withCalibration(96, 48, 32).withSearch(2, 3);
         List<String> log = new ArrayList<>();
-        List<ZipLmResult> results = new ZipLm(settings, options, line -> {
-            System.out.println(line);
-            log.add(line);
-        }).compress(parent, List.of(1.5, 2.0), calibration, timing, table).results();
+        MethodContext context = MethodContext.builder(parent, settings).calibration(calibration).timing(timing)
+                .log(line -> {
+                    System.out.println(line);
+                    log.add(line);
+                }).build();
+        List<ZipLmResult> results = new ZipLm(options).compress(context, List.of(1.5, 2.0)).results();
 
         assertEquals(2, results.size());
         // The first tier's search starts from the blocks' sensitivities, the second tier's from the first one's

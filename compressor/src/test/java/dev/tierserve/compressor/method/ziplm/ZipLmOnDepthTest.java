@@ -1,6 +1,7 @@
 package dev.tierserve.compressor.method.ziplm;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
+import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.compressor.TestModels;
 import dev.tierserve.compressor.data.Batches;
 import dev.tierserve.compressor.data.EncodedBatch;
@@ -10,8 +11,6 @@ import dev.tierserve.compressor.graph.edit.SubBlockRemoval;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.graph.structure.TransformerLayer;
-import dev.tierserve.compressor.latency.ComponentLatencyMeter;
-import dev.tierserve.compressor.latency.ComponentLatencyTable;
 import dev.tierserve.compressor.method.DepthFixtures;
 import dev.tierserve.store.RuntimeSettings;
 import org.junit.jupiter.api.Test;
@@ -49,11 +48,11 @@ class ZipLmOnDepthTest {
         RuntimeSettings settings = RuntimeSettings.cpu(1, 1, 64);
         EncodedBatch timing = DepthFixtures.miniLmTiming(64);
         List<EncodedBatch> calibration = DepthFixtures.miniLmCalibration(64, 48);
-        ComponentLatencyTable table = new ComponentLatencyMeter(settings, 3, 10).measure(parent, timing);
         ZipLmOptions options = ZipLmOptions.defaults().withCalibration(64, 48, 32).withSearch(2, 3);
+        MethodContext context = MethodContext.builder(parent, settings).calibration(calibration).timing(timing)
+                .log(System.out::println).build();
 
-        ZipLmRun run = new ZipLm(settings, options, System.out::println)
-                .compress(start, parent, List.of(1.6), calibration, timing, table);
+        ZipLmRun run = new ZipLm(options).compress(context, start, List.of(1.6));
 
         assertEquals(List.of(), run.unreached());
         ZipLmResult result = run.results().get(0);

@@ -9,6 +9,7 @@ import dev.tierserve.gateway.tier.Tier;
 import dev.tierserve.gateway.tier.VariantCatalog;
 import dev.tierserve.jobs.RuntimeWire;
 import dev.tierserve.proto.compressor.Job;
+import dev.tierserve.proto.compressor.Precision;
 import dev.tierserve.proto.compressor.SubmitJobRequest;
 import dev.tierserve.proto.compressor.TierOutcome;
 import io.micrometer.core.instrument.Gauge;
@@ -167,6 +168,10 @@ public class TierJobs {
                 .setRuntime(RuntimeWire.toWire(CompressorClients.servingRuntime(config, runtime)))
                 .setPooling(embedding.pooling()).setNormalize(embedding.normalize());
         settings.methods().ifPresent(request::addAllMethods);
+        settings.precisions().ifPresent(precisions -> precisions.forEach(p -> request.addPrecisions(switch (p) {
+            case FLOAT32 -> Precision.PRECISION_FLOAT32;
+            case INT8 -> Precision.PRECISION_INT8;
+        })));
         compressor.submit(request.build()).whenComplete((job, error) -> {
             for (String tier : tiers) {
                 if (error != null) {

@@ -205,6 +205,19 @@ public interface GatewayConfig {
         /** Methods for on-the-fly jobs; none given: the worker's defaults (all methods). */
         Optional<List<String>> methods();
 
+        /**
+         * Precisions on-the-fly jobs may build tiers at ({@code float32}, {@code int8}); none given: float32 only.
+         * With int8 the quantized parent and quantized structured variants are candidates too, each measured.
+         */
+        Optional<List<Precision>> precisions();
+
+        /** The arithmetic of a variant's linear layers. */
+        enum Precision {
+            FLOAT32,
+            /** Dynamic int8 quantization of the MatMuls (pays on CPUs with 8-bit dot-product instructions). */
+            INT8
+        }
+
         /** Calibration texts per method; 0: each method's default. */
         @WithDefault("0")
         int calibrationTexts();
