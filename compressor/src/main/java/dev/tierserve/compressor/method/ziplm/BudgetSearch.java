@@ -46,17 +46,6 @@ final class BudgetSearch {
         bisectIfBracketed();
     }
 
-    /**
-     * A budget whose variant reached the target but measured under it when timed again (e.g. after the refit):
-     * timing noise decides it, so it counts as a miss.
-     */
-    void retract(double reachedBudget) {
-        reaching.remove(reachedBudget);
-        missed(reachedBudget);
-        budget = Math.min(budget, missing * 0.99);
-        bisectIfBracketed();
-    }
-
     private void missed(double value) {
         missing = Double.isNaN(missing) ? value : Math.min(missing, value);
     }
