@@ -32,8 +32,10 @@ public final class MethodContext {
     }
 
     private final ModelProto parent;
+    /** The parent's first output, on which losses are measured. */
     private final String output;
     private final CalibrationTexts calibration;
+    /** The batch every latency comparison times, of the settings' batch size and sequence length. */
     private final EncodedBatch timing;
     private final LatencyMeter meter;
     private final ComponentLatencyMeter componentMeter;
@@ -63,11 +65,6 @@ public final class MethodContext {
         return parent;
     }
 
-    /** The name of the parent's first output, on which losses are measured. */
-    public String output() {
-        return output;
-    }
-
     public RuntimeSettings settings() {
         return meter.settings();
     }
@@ -83,15 +80,6 @@ public final class MethodContext {
     /** The first {@code texts} calibration texts at {@code sequence} tokens, in batches. */
     public List<EncodedBatch> calibration(int texts, int sequence) {
         return calibration.first(texts, sequence);
-    }
-
-    /** The batch every latency comparison times, of the settings' batch size and sequence length. */
-    public EncodedBatch timing() {
-        return timing;
-    }
-
-    public LatencyMeter meter() {
-        return meter;
     }
 
     /**

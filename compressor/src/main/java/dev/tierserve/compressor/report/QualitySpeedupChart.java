@@ -11,6 +11,7 @@ import org.knowm.xchart.style.markers.SeriesMarkers;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -35,15 +36,28 @@ public final class QualitySpeedupChart {
 
     /** One labelled point per entry, {@code {speedup, quality}}, in insertion order. */
     public static void write(String title, String xTitle, String yTitle, Map<String, double[]> points, Path png) {
+        Map<String, List<double[]>> series = new LinkedHashMap<>();
+        points.forEach((name, point) -> series.put(name, List.of(point)));
+        writeSeries(title, xTitle, yTitle, series, png);
+    }
+
+    /**
+     * One labelled series per entry, in insertion order: its points ({@code {speedup, quality}}) joined by a line in
+     * speedup order, so a method's tiers read as one curve; a series of one point is a lone marker.
+     */
+    public static void writeSeries(String title, String xTitle, String yTitle, Map<String, List<double[]>> series,
+                                   Path png) {
         System.setProperty("java.awt.headless", "true");
         XYChart chart = new XYChartBuilder().width(800).height(560).title(title).xAxisTitle(xTitle)
                 .yAxisTitle(yTitle).build();
-        chart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
         chart.getStyler().setMarkerSize(10);
-        for (Map.Entry<String, double[]> point : points.entrySet()) {
-            XYSeries series = chart.addSeries(point.getKey(), List.of(point.getValue()[0]),
-                    List.of(point.getValue()[1]));
-            series.setMarker(SeriesMarkers.CIRCLE);
+        for (Map.Entry<String, List<double[]>> entry : series.entrySet()) {
+            List<double[]> points = entry.getValue().stream().sorted(Comparator.comparingDouble(p -> p[0])).toList();
+            XYSeries line = chart.addSeries(entry.getKey(), points.stream().map(p -> p[0]).toList(),
+                    points.stream().map(p -> p[1]).toList());
+            line.setXYSeriesRenderStyle(points.size() == 1 ? XYSeries.XYSeriesRenderStyle.Scatter
+                    : XYSeries.XYSeriesRenderStyle.Line);
+            line.setMarker(SeriesMarkers.CIRCLE);
         }
         try {
             String file = png.toString();

@@ -1,13 +1,13 @@
 package dev.tierserve.compressor.bench;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import dev.tierserve.store.RuntimeSettings;
-import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.compressor.data.BatchTokenizer;
 import dev.tierserve.compressor.data.DataSplits;
 import dev.tierserve.compressor.data.EncodedBatch;
 import dev.tierserve.compressor.data.TextSample;
 import dev.tierserve.compressor.eval.Evaluation;
+import dev.tierserve.compressor.method.MethodContext;
+import dev.tierserve.store.RuntimeSettings;
 
 import java.nio.file.Path;
 import java.util.List;

@@ -2,7 +2,6 @@ package dev.tierserve.compressor.bench;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.compressor.TestModels;
 import dev.tierserve.compressor.calib.CalibrationRunner;
 import dev.tierserve.compressor.calib.Pooling;
@@ -17,6 +16,7 @@ import dev.tierserve.compressor.eval.EvaluationReport;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.method.CompressedVariant;
+import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.compressor.method.baseline.MagnitudePruning;
 import dev.tierserve.compressor.method.bonsai.Bonsai;
 import dev.tierserve.compressor.method.bonsai.BonsaiOptions;

@@ -2,19 +2,20 @@ package dev.tierserve.compressor.bench;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.compressor.TestModels;
 import dev.tierserve.compressor.calib.Pooling;
 import dev.tierserve.compressor.data.BatchTokenizer;
 import dev.tierserve.compressor.data.BrownCorpus;
 import dev.tierserve.compressor.data.DataSplits;
 import dev.tierserve.compressor.data.EncodedBatch;
+import dev.tierserve.compressor.data.TextFiles;
 import dev.tierserve.compressor.data.TextSample;
 import dev.tierserve.compressor.eval.Evaluation;
 import dev.tierserve.compressor.eval.EvaluationReport;
 import dev.tierserve.compressor.graph.edit.SubBlockRemoval;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.method.CompressedVariant;
+import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.compressor.method.Unreached;
 import dev.tierserve.compressor.method.parallel.LayerParallelSearch;
 import dev.tierserve.compressor.method.parallel.ParallelOptions;
@@ -34,12 +35,15 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 
 /**
  * The depth methods (TrimLLM, layer parallelism) on BGE-small and all-MiniLM-L6 at 1.5x and 2x, CPU, batch 1 x
  * seq 128, built and measured at 1 and at 2 intra-op threads, beside ZipLM's variants (built at 1 thread) and the
- * drop-last-layers baseline; and TrimLLM's domain effect on Brown fiction versus non-fiction. Run:
+ * drop-last-layers baseline; TrimLLM's domain effect on Brown fiction versus non-fiction, and on a labelled domain
+ * against general calibration ({@link #labelledDomain}). Run:
  * {@code mvn -B -DskipTests install && mvn -B -pl compressor -Pbenchmark test -Dtest=DepthMethodsBenchmark}
  * (or {@code -Dtest=DepthMethodsBenchmark#miniLm}); writes {@code compressor/target/benchmarks/depth-*.{json,png}}.
  */
@@ -90,6 +94,61 @@ class DepthMethodsBenchmark {
             new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(
                     out.resolve("depth-domain-" + group.name() + ".json").toFile(), report);
         }
+    }
+
+    /**
+     * TrimLLM at 1.5x calibrated on a labelled domain against TrimLLM calibrated on the general corpus, both evaluated
+     * on the domain's held-out texts with the domain's own labels (BGE-small, 1 thread, TrimLLM's defaults as shipped).
+     * The domain is a user's labelled JSONL ({@code -Ddomain.jsonl=FILE}, read as {@code compress --calibration} reads
+     * it); without one, Brown's fiction genres written out as such a file. The general corpus is Brown without the
+     * domain's test texts. Run: {@code mvn -B -pl compressor -Pbenchmark test -Dtest=DepthMethodsBenchmark#labelledDomain}.
+     */
+    @Test
+    void labelledDomain() throws Exception {
+        ModelProto parent = TestModels.load(TestModels.BGE_SMALL);
+        Path tokenizer = TestModels.file(TestModels.BGE_TOKENIZER);
+        RuntimeSettings settings = RuntimeSettings.cpu(1, 1, 128);
+        List<TextSample> brown = BrownCorpus.bundled();
+        Path out = Files.createDirectories(Path.of("target/benchmarks"));
+        String property = System.getProperty("domain.jsonl");
+        Path file = property != null ? Path.of(property) : writeJsonl(brown.stream()
+                .filter(s -> FICTION.contains(s.label())).toList(), out.resolve("domain-brown-fiction.jsonl"));
+        List<TextSample> domain = TextFiles.read(file);
+        Set<String> domainTest = DataSplits.of(domain, 42, Evaluation.DEFAULT_TRAIN_TEXTS, 0, BenchmarkTexts.TEST_TEXTS)
+                .test().stream().map(TextSample::text).collect(Collectors.toSet());
+        List<TextSample> general = brown.stream().filter(s -> !domainTest.contains(s.text())).toList();
+        System.out.printf(Locale.ROOT, "domain %s: %d texts, %d labels; general corpus: %d texts%n", file,
+                domain.size(), domain.stream().map(TextSample::label).distinct().count(), general.size());
+
+        EncodedBatch timing = timing(tokenizer, brown);
+        List<Evaluation.Model> variants = new ArrayList<>();
+        for (Group calibration : List.of(new Group("domain", domain), new Group("general", general))) {
+            TrimLlmResult result = new TrimLlm(TrimLlmOptions.defaults()).compress(
+                    BenchmarkTexts.context(parent, settings, tokenizer, calibration.samples(), timing), List.of(1.5));
+            for (CompressedVariant variant : result.variants()) {
+                System.out.printf(Locale.ROOT, "%s 1.5x calibrated on the %s texts: %.2fx, %s%n", variant.method(),
+                        calibration.name(), variant.measuredSpeedup(), variant.structure());
+                variants.add(new Evaluation.Model(variant.method() + " 1.5x, " + calibration.name() + " calibration",
+                        variant.model()));
+            }
+        }
+        EvaluationReport report = Evaluation.builder(settings).rounds(20).evaluationSequence(128)
+                .trainTexts(Evaluation.DEFAULT_TRAIN_TEXTS).testTexts(BenchmarkTexts.TEST_TEXTS).pooling(Pooling.CLS)
+                .normalize(true).build().evaluate(new Evaluation.Model("bge-small-en-v1.5", parent), variants,
+                        tokenizer, domain, file.getFileName().toString());
+        System.out.printf(Locale.ROOT, "%nevaluated on the domain (%s):%n%s", file.getFileName(), report.render());
+        new ObjectMapper().writerWithDefaultPrettyPrinter().writeValue(out.resolve("depth-labelled-domain.json")
+                .toFile(), report);
+    }
+
+    /** Samples as a JSONL file of {@code text} and {@code label} fields, the format {@code --calibration} reads. */
+    private static Path writeJsonl(List<TextSample> samples, Path file) throws Exception {
+        ObjectMapper json = new ObjectMapper();
+        List<String> lines = new ArrayList<>();
+        for (TextSample sample : samples) {
+            lines.add(json.writeValueAsString(Map.of("text", sample.text(), "label", sample.label())));
+        }
+        return Files.write(file, lines);
     }
 
     /** A slice of the Brown corpus by genre. */

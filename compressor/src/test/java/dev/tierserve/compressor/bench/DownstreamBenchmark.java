@@ -15,9 +15,20 @@ import dev.tierserve.compressor.eval.RidgeClassifier;
 import dev.tierserve.compressor.graph.OnnxModelReader;
 import dev.tierserve.compressor.latency.LatencyMeter;
 import dev.tierserve.compressor.latency.LatencyReport;
+import dev.tierserve.compressor.method.CompressedVariant;
+import dev.tierserve.compressor.method.CompressionMethod;
+import dev.tierserve.compressor.method.MethodContext;
+import dev.tierserve.compressor.method.MethodResult;
+import dev.tierserve.compressor.method.bonsai.Bonsai;
+import dev.tierserve.compressor.method.bonsai.BonsaiOptions;
+import dev.tierserve.compressor.method.parallel.LayerParallelSearch;
+import dev.tierserve.compressor.method.parallel.ParallelOptions;
+import dev.tierserve.compressor.method.trimllm.TrimLlm;
+import dev.tierserve.compressor.method.trimllm.TrimLlmOptions;
 import dev.tierserve.compressor.report.QualitySpeedupChart;
 import dev.tierserve.store.RuntimeSettings;
 import dev.tierserve.store.StoredVariant;
+import dev.tierserve.store.TierNames;
 import dev.tierserve.store.TierTable;
 import dev.tierserve.store.VariantStore;
 import org.junit.jupiter.api.Tag;
@@ -33,8 +44,9 @@ import java.util.Map;
 import java.util.Random;
 
 /**
- * BGE-small's published tiers against all-MiniLM-L6-v2 (a distilled model of about the 2x tier's speed) on
- * downstream tasks, each model with its own tokenizer and pooling, embeddings L2-normalised:
+ * BGE-small's published tiers, and TrimLLM's, Bonsai's and layer parallelism's variants at 1.5x and 2x, against
+ * all-MiniLM-L6-v2 (a distilled model of about the 2x tier's speed) on downstream tasks, each model with its own
+ * tokenizer and pooling, embeddings L2-normalised:
  * <ul>
  *   <li>genre classification of Brown sentences: a ridge classifier trained on each model's own embeddings
  *       (retrained), and the parent's classifier applied to a variant's embeddings (drop-in: what an index built on
@@ -59,8 +71,8 @@ class DownstreamBenchmark {
     private static final long SEED = 42;
     private static final double Z = 1.96;
 
-    /** A model as the benchmark embeds it. */
-    private record Encoder(String name, ModelProto model, Path tokenizer, Pooling pooling) {
+    /** A model as the benchmark embeds it, and the curve it belongs to on the charts. */
+    private record Encoder(String name, String family, ModelProto model, Path tokenizer, Pooling pooling) {
     }
 
     /** Per-item outcomes (1 = right) of one model on one task, for intervals and paired differences. */
@@ -105,23 +117,45 @@ class DownstreamBenchmark {
         ModelProto parent = TestModels.load(TestModels.BGE_SMALL);
         Path bgeTokenizer = TestModels.file(TestModels.BGE_TOKENIZER);
         List<Encoder> encoders = new ArrayList<>();
-        encoders.add(new Encoder("bge-small (exact)", parent, bgeTokenizer, Pooling.CLS));
+        encoders.add(new Encoder("bge-small (exact)", "bge-small (exact)", parent, bgeTokenizer, Pooling.CLS));
         // The tiers published now (float32 and int8), then the float32-only ones of the same run (before int8).
-        for (Path storePath : List.of(PrecisionBenchmark.STORE, PrecisionBenchmark.FLOAT32_STORE)) {
+        Map<Path, String> stores = new LinkedHashMap<>();
+        stores.put(PrecisionBenchmark.STORE, "tiers now (int8, ziplm+int8)");
+        stores.put(PrecisionBenchmark.FLOAT32_STORE, "ziplm, float32 (before)");
+        for (Path storePath : stores.keySet()) {
             VariantStore store = VariantStore.filesystem(storePath);
             TierTable tiers = store.tiers("bge-small");
             for (Map.Entry<String, TierTable.Assignment> tier : tiers.tiers().entrySet()) {
                 StoredVariant variant = store.variant("bge-small", tier.getValue().stable()).orElseThrow();
                 encoders.add(new Encoder("bge " + tier.getKey() + " " + variant.manifest().method(),
-                        OnnxModelReader.read(store.verifiedModelFile(variant)), bgeTokenizer, Pooling.CLS));
+                        stores.get(storePath), OnnxModelReader.read(store.verifiedModelFile(variant)), bgeTokenizer,
+                        Pooling.CLS));
             }
         }
-        Encoder miniLm = new Encoder("all-MiniLM-L6-v2", TestModels.load(TestModels.MINILM),
+        RuntimeSettings runtime = RuntimeSettings.cpu(1, 1, SEQUENCE);
+        List<TextSample> brown = BrownCorpus.bundled();
+        // The other methods at 1.5x and 2x, float32 as they ship, built here through the one method interface on the
+        // planner's calibration order (none of the genre test texts), timed on the planner's timing text.
+        EncodedBatch timing;
+        try (BatchTokenizer encoder = new BatchTokenizer(bgeTokenizer, SEQUENCE)) {
+            timing = encoder.encode(List.of(DataSplits.of(brown, SEED, 1, 0, 0).calibration().get(0).text()));
+        }
+        MethodContext context = BenchmarkTexts.context(parent, runtime, bgeTokenizer, brown, timing);
+        List<CompressionMethod<?>> methods = List.of(new TrimLlm(TrimLlmOptions.defaults()),
+                new Bonsai(BonsaiOptions.defaults()), new LayerParallelSearch(ParallelOptions.defaults()));
+        for (CompressionMethod<?> method : methods) {
+            MethodResult result = method.compress(context, List.of(1.5, 2.0));
+            for (CompressedVariant variant : result.variants()) {
+                encoders.add(new Encoder("bge " + TierNames.format(variant.targetSpeedup()) + " " + variant.method(),
+                        variant.method(), variant.model(), bgeTokenizer, Pooling.CLS));
+            }
+            result.unreached().forEach(u -> System.out.printf(Locale.ROOT, "%s %s: not reached (best %.2fx): %s%n",
+                    u.method(), TierNames.format(u.targetSpeedup()), u.bestMeasuredSpeedup(), u.reason()));
+        }
+        Encoder miniLm = new Encoder("all-MiniLM-L6-v2", "all-MiniLM-L6-v2", TestModels.load(TestModels.MINILM),
                 TestModels.file(TestModels.MINILM_TOKENIZER), Pooling.MEAN);
         encoders.add(miniLm);
 
-        RuntimeSettings runtime = RuntimeSettings.cpu(1, 1, SEQUENCE);
-        List<TextSample> brown = BrownCorpus.bundled();
         LatencyReport speed = speed(runtime, encoders, brown.get(0).text(), bgeTokenizer);
         System.out.print(speed.render());
 
@@ -170,18 +204,20 @@ class DownstreamBenchmark {
             System.out.printf(Locale.ROOT, "%-32s %7s  %-21s %-21s %-21s %-21s%n", encoder.name(), "",
                     r[0].minus(base[0]), "", r[2].minus(base[2]), r[3].minus(base[3]));
         }
-        Map<String, double[]> genre = new LinkedHashMap<>();
-        Map<String, double[]> retrieval = new LinkedHashMap<>();
+        Map<String, List<double[]>> genre = new LinkedHashMap<>();
+        Map<String, List<double[]>> retrieval = new LinkedHashMap<>();
         for (Encoder encoder : encoders) {
             double speedup = speed.entry(encoder.name()).speedup();
-            genre.put(encoder.name(), new double[] {speedup, 100 * results.get(encoder.name())[0].mean()});
-            retrieval.put(encoder.name(), new double[] {speedup, 100 * results.get(encoder.name())[2].mean()});
+            genre.computeIfAbsent(encoder.family(), f -> new ArrayList<>())
+                    .add(new double[] {speedup, 100 * results.get(encoder.name())[0].mean()});
+            retrieval.computeIfAbsent(encoder.family(), f -> new ArrayList<>())
+                    .add(new double[] {speedup, 100 * results.get(encoder.name())[2].mean()});
         }
         Path out = Path.of("target", "benchmarks");
         String x = "measured speedup over bge-small (CPU, 1 thread, 1 x " + SEQUENCE + ")";
-        QualitySpeedupChart.write("Brown genres, classifier retrained on each model (" + TEST + " test texts)", x,
+        QualitySpeedupChart.writeSeries("Brown genres, classifier retrained on each model (" + TEST + " test texts)", x,
                 "accuracy (%)", genre, out.resolve("downstream-genre.png"));
-        QualitySpeedupChart.write("retrieval of each passage's second half (" + PASSAGES + " passages)", x,
+        QualitySpeedupChart.writeSeries("retrieval of each passage's second half (" + PASSAGES + " passages)", x,
                 "recall@1 (%)", retrieval, out.resolve("downstream-retrieval.png"));
         System.out.println("charts: " + out.resolve("downstream-genre.png") + ", "
                 + out.resolve("downstream-retrieval.png"));

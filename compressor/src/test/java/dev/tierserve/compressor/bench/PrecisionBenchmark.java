@@ -14,10 +14,14 @@ import dev.tierserve.store.VariantStore;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * The planner on BGE-small with ZipLM at both precisions, tiers 1.5x to 4x (CPU, 1 thread, batch 1 x seq 128, 300
@@ -39,6 +43,10 @@ class PrecisionBenchmark {
         Path parent = TestModels.modelDirectory(STORE.resolveSibling("precision-parent"), TestModels.BGE_SMALL,
                 TestModels.BGE_TOKENIZER);
         List<Double> tiers = List.of(1.5, 2.0, 3.0, 4.0);
+        // Empty stores: a tier already in one would take this run's variant as a canary beside the old stable one,
+        // and DownstreamBenchmark reads the stable ones.
+        deleteRecursively(STORE);
+        deleteRecursively(FLOAT32_STORE);
         long start = System.nanoTime();
         List<TierDecision> now = new TierPlanner(VariantStore.filesystem(STORE), System.out::println)
                 .plan(request(parent, tiers, List.of(Precision.values())));
@@ -84,5 +92,15 @@ class PrecisionBenchmark {
     private static String brief(Candidate c) {
         return c == null ? "none" : String.format(Locale.ROOT, "%s %.2fx cos %.4f", c.method(), c.measuredSpeedup(),
                 c.meanCosine());
+    }
+
+    private static void deleteRecursively(Path directory) throws IOException {
+        if (Files.exists(directory)) {
+            try (Stream<Path> paths = Files.walk(directory)) {
+                for (Path path : paths.sorted(Comparator.reverseOrder()).toList()) {
+                    Files.delete(path);
+                }
+            }
+        }
     }
 }

@@ -1,7 +1,6 @@
 package dev.tierserve.compressor.method.bonsai;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.compressor.TestModels;
 import dev.tierserve.compressor.calib.CalibrationRunner;
 import dev.tierserve.compressor.data.EncodedBatch;
@@ -11,6 +10,7 @@ import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.method.CompressedVariant;
 import dev.tierserve.compressor.method.DepthFixtures;
+import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.store.RuntimeSettings;
 import org.ejml.data.FMatrixRMaj;
 import org.junit.jupiter.api.Test;

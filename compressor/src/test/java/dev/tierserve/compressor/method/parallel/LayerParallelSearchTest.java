@@ -1,7 +1,6 @@
 package dev.tierserve.compressor.method.parallel;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.compressor.OrtRunner;
 import dev.tierserve.compressor.TestModels;
 import dev.tierserve.compressor.graph.edit.LayerParallelism;
@@ -9,6 +8,7 @@ import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.method.CompressedVariant;
 import dev.tierserve.compressor.method.DepthFixtures;
+import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.compressor.method.Unreached;
 import dev.tierserve.compressor.method.parallel.ParallelResult.Width;
 import dev.tierserve.compressor.method.parallel.ParallelResult.Window;

@@ -1,7 +1,6 @@
 package dev.tierserve.compressor.method.trimllm;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.compressor.TestModels;
 import dev.tierserve.compressor.calib.CalibrationRunner;
 import dev.tierserve.compressor.calib.OutputRecorder;
@@ -15,6 +14,7 @@ import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.method.CompressedVariant;
 import dev.tierserve.compressor.method.DepthFixtures;
+import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.store.RuntimeSettings;
 import org.junit.jupiter.api.Test;
 

@@ -1,7 +1,6 @@
 package dev.tierserve.compressor.method.ziplm;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.compressor.data.Batches;
 import dev.tierserve.compressor.data.EncodedBatch;
 import dev.tierserve.compressor.eval.DecoderComparison;
@@ -10,6 +9,7 @@ import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.graph.structure.TransformerLayer;
 import dev.tierserve.compressor.method.DepthFixtures;
+import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.compressor.synthetic.DecoderBuilder;
 import dev.tierserve.compressor.synthetic.DecoderConfig;
 import dev.tierserve.store.RuntimeSettings;

@@ -1,7 +1,6 @@
 package dev.tierserve.compressor.method.ziplm;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.compressor.TestModels;
 import dev.tierserve.compressor.calib.Pooling;
 import dev.tierserve.compressor.data.BatchTokenizer;
@@ -16,6 +15,7 @@ import dev.tierserve.compressor.graph.TensorData;
 import dev.tierserve.compressor.graph.edit.SubBlockRemoval;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
+import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.compressor.method.baseline.MagnitudePruning;
 import dev.tierserve.store.RuntimeSettings;
 import org.junit.jupiter.api.Test;

@@ -1,7 +1,6 @@
 package dev.tierserve.compressor.method.ziplm;
 
 import ai.onnx.proto.OnnxMl.ModelProto;
-import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.compressor.TestModels;
 import dev.tierserve.compressor.data.Batches;
 import dev.tierserve.compressor.data.EncodedBatch;
@@ -12,6 +11,7 @@ import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.graph.structure.TransformerLayer;
 import dev.tierserve.compressor.method.DepthFixtures;
+import dev.tierserve.compressor.method.MethodContext;
 import dev.tierserve.store.RuntimeSettings;
 import org.junit.jupiter.api.Test;
 
