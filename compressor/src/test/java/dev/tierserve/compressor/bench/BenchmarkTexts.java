@@ -39,6 +39,13 @@ final class BenchmarkTexts {
                 .log(System.out::println).build();
     }
 
+    /** The text every benchmark times models on: the first of the seeded order, at 128 tokens, batch 1. */
+    static EncodedBatch timing(Path tokenizer, List<TextSample> samples) {
+        try (BatchTokenizer encoder = new BatchTokenizer(tokenizer, 128)) {
+            return encoder.encode(List.of(DataSplits.of(samples, SEED, 1, 0, 0).calibration().get(0).text()));
+        }
+    }
+
     /** {@link #calibration} tokenised to {@code sequence} tokens, in batches of 16. */
     static List<EncodedBatch> encoded(Path tokenizer, List<TextSample> samples, int texts, int sequence) {
         try (BatchTokenizer encoder = new BatchTokenizer(tokenizer, sequence)) {

@@ -5,10 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tierserve.compressor.TestModels;
 import dev.tierserve.compressor.calib.CalibrationRunner;
 import dev.tierserve.compressor.calib.Pooling;
-import dev.tierserve.compressor.data.BatchTokenizer;
 import dev.tierserve.compressor.data.Batches;
 import dev.tierserve.compressor.data.BrownCorpus;
-import dev.tierserve.compressor.data.DataSplits;
 import dev.tierserve.compressor.data.EncodedBatch;
 import dev.tierserve.compressor.data.TextSample;
 import dev.tierserve.compressor.eval.Evaluation;
@@ -52,10 +50,7 @@ class BonsaiBenchmark {
         RuntimeSettings settings = RuntimeSettings.cpu(1, 1, 128);
         List<TextSample> brown = BrownCorpus.bundled();
         List<Double> targets = List.of(1.5, 2.0);
-        EncodedBatch timing;
-        try (BatchTokenizer encoder = new BatchTokenizer(tokenizer, 128)) {
-            timing = encoder.encode(List.of(DataSplits.of(brown, 42, 1, 0, 0).calibration().get(0).text()));
-        }
+        EncodedBatch timing = BenchmarkTexts.timing(tokenizer, brown);
 
         // Bonsai without its refit, which this benchmark then applies itself, so both forms are evaluated side by side.
         BonsaiOptions options = BonsaiOptions.defaults().withRefitRidge(0);

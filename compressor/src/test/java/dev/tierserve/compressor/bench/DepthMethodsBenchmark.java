@@ -4,7 +4,6 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.tierserve.compressor.TestModels;
 import dev.tierserve.compressor.calib.Pooling;
-import dev.tierserve.compressor.data.BatchTokenizer;
 import dev.tierserve.compressor.data.BrownCorpus;
 import dev.tierserve.compressor.data.DataSplits;
 import dev.tierserve.compressor.data.EncodedBatch;
@@ -75,7 +74,7 @@ class DepthMethodsBenchmark {
                 new Group("fiction", brown.stream().filter(s -> FICTION.contains(s.label())).toList()),
                 new Group("non-fiction", brown.stream().filter(s -> !FICTION.contains(s.label())).toList()));
         TrimLlmOptions options = TrimLlmOptions.defaults().withRecovery(false).withRefitRidge(0);
-        EncodedBatch timing = timing(tokenizer, brown);
+        EncodedBatch timing = BenchmarkTexts.timing(tokenizer, brown);
         List<Evaluation.Model> variants = new ArrayList<>();
         for (Group group : groups) {
             TrimLlmResult result = new TrimLlm(options).compress(
@@ -120,7 +119,7 @@ class DepthMethodsBenchmark {
         System.out.printf(Locale.ROOT, "domain %s: %d texts, %d labels; general corpus: %d texts%n", file,
                 domain.size(), domain.stream().map(TextSample::label).distinct().count(), general.size());
 
-        EncodedBatch timing = timing(tokenizer, brown);
+        EncodedBatch timing = BenchmarkTexts.timing(tokenizer, brown);
         List<Evaluation.Model> variants = new ArrayList<>();
         for (Group calibration : List.of(new Group("domain", domain), new Group("general", general))) {
             TrimLlmResult result = new TrimLlm(TrimLlmOptions.defaults()).compress(
@@ -162,7 +161,7 @@ class DepthMethodsBenchmark {
         Path tokenizer = TestModels.file(tokenizerResource);
         int layers = StructureDetector.detect(parent).layerCount();
         List<TextSample> brown = BrownCorpus.bundled();
-        EncodedBatch timing = timing(tokenizer, brown);
+        EncodedBatch timing = BenchmarkTexts.timing(tokenizer, brown);
 
         // ZipLM once, at one thread, as the width-pruning reference for both tables.
         RuntimeSettings single = RuntimeSettings.cpu(1, 1, 128);
@@ -224,11 +223,5 @@ class DepthMethodsBenchmark {
             QualitySpeedupChart.write(report, out.resolve(file + ".png"));
         }
         System.out.printf(Locale.ROOT, "%s: whole comparison in %.1f min%n", name, (System.nanoTime() - start) / 60e9);
-    }
-
-    private static EncodedBatch timing(Path tokenizer, List<TextSample> samples) {
-        try (BatchTokenizer encoder = new BatchTokenizer(tokenizer, 128)) {
-            return encoder.encode(List.of(DataSplits.of(samples, 42, 1, 0, 0).calibration().get(0).text()));
-        }
     }
 }

@@ -4,10 +4,8 @@ import ai.onnx.proto.OnnxMl.ModelProto;
 import dev.tierserve.compressor.TestModels;
 import dev.tierserve.compressor.calib.CalibrationRunner;
 import dev.tierserve.compressor.calib.Pooling;
-import dev.tierserve.compressor.data.BatchTokenizer;
 import dev.tierserve.compressor.data.Batches;
 import dev.tierserve.compressor.data.BrownCorpus;
-import dev.tierserve.compressor.data.DataSplits;
 import dev.tierserve.compressor.data.EncodedBatch;
 import dev.tierserve.compressor.data.TextSample;
 import dev.tierserve.compressor.eval.Evaluation;
@@ -39,10 +37,7 @@ class TrimLlmRefitBenchmark {
         Path tokenizer = TestModels.file(TestModels.BGE_TOKENIZER);
         RuntimeSettings settings = RuntimeSettings.cpu(1, 1, 128);
         List<TextSample> brown = BrownCorpus.bundled();
-        EncodedBatch timing;
-        try (BatchTokenizer encoder = new BatchTokenizer(tokenizer, 128)) {
-            timing = encoder.encode(List.of(DataSplits.of(brown, 42, 1, 0, 0).calibration().get(0).text()));
-        }
+        EncodedBatch timing = BenchmarkTexts.timing(tokenizer, brown);
         // TrimLLM without its refit, which this benchmark then applies itself, so both are evaluated side by side.
         TrimLlmOptions options = TrimLlmOptions.defaults().withRefitRidge(0);
         List<EncodedBatch> calibration = BenchmarkTexts.encoded(tokenizer, brown, options.calibrationTexts(),
