@@ -33,6 +33,9 @@ public final class Sessions {
             options.setExecutionMode(interOpThreads > 1 ? OrtSession.SessionOptions.ExecutionMode.PARALLEL
                     : OrtSession.SessionOptions.ExecutionMode.SEQUENTIAL);
             options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
+            // As the gateway serves (its runtime.OnnxRuntimeFactory): no CPU arena, so speedups are measured with the
+            // allocations the serving runtime makes.
+            options.setCPUArenaAllocator(false);
             if (provider == RuntimeSettings.Provider.CUDA) {
                 options.addCUDA(0);
             }

@@ -10,7 +10,7 @@ import com.sun.jna.Structure;
  * (fragmentation across its arenas), which rises and falls with the order of loads and is not a leak; the bytes it
  * has handed out and not had back are.
  */
-final class NativeHeap {
+public final class NativeHeap {
 
     /** {@code struct mallinfo2}: ten {@code size_t} fields, in glibc's order. */
     @Structure.FieldOrder({"arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks",
@@ -38,13 +38,13 @@ final class NativeHeap {
     }
 
     /** Bytes allocated and not freed: in the arenas' chunks plus those mapped on their own. */
-    static long liveBytes() {
+    public static long liveBytes() {
         MallInfo2 info = LIBC.mallinfo2();
         return info.uordblks + info.hblkhd;
     }
 
     /** Bytes the allocator holds from the system: live, and freed but kept in its arenas. */
-    static long heldBytes() {
+    public static long heldBytes() {
         MallInfo2 info = LIBC.mallinfo2();
         return info.arena + info.hblkhd;
     }

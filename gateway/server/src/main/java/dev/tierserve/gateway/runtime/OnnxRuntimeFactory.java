@@ -54,6 +54,11 @@ public class OnnxRuntimeFactory {
         options.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.ALL_OPT);
         options.setIntraOpNumThreads(intraOpThreads);
         options.setInterOpNumThreads(1);
+        // ONNX Runtime's CPU arena keeps the peak working memory of the largest request a session has run until the
+        // session closes: hundreds of MiB for one large batch, outside the cache's weight budget, in every cached
+        // tier. Without it that memory is freed after each run, at a cost within a few percent (README); the
+        // compressor measures variants with the same setting (its runtime.Sessions).
+        options.setCPUArenaAllocator(false);
         if (executionProvider == ExecutionProvider.CUDA) {
             options.addCUDA(cudaDevice);
         }
