@@ -29,7 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * SIGTERM while requests are in flight, as Kubernetes stops a pod: the requests the gateway accepted complete, new
- * ones are refused with UNAVAILABLE, and the process exits 0 within its grace period.
+ * ones are refused with UNAVAILABLE, every ONNX Runtime session is closed, and the process exits 0 within its grace
+ * period.
  */
 class GracefulShutdownIT {
 
@@ -41,8 +42,15 @@ class GracefulShutdownIT {
     @Test
     void inFlightRequestsCompleteNewOnesAreRefusedAndTheProcessExitsZero() throws Exception {
         // One worker, so that the accepted requests queue behind each other and are still there at SIGTERM.
+        MiniLmRepository.create(home.resolve("models"));
         try (PackagedGateway gateway = PackagedGateway.start(home, "gateway.inference.workers=1",
                 "quarkus.shutdown.timeout=120s")) {
+            // A second model's session beside BGE-small's, so that shutdown has more than one to close.
+            GRPCInferenceServiceGrpc.newBlockingStub(gateway.channel()).withDeadlineAfter(2, TimeUnit.MINUTES)
+                    .modelInfer(ModelInferRequest.newBuilder().setModelName(MiniLmRepository.TEXT)
+                            .addInputs(InferInputTensor.newBuilder().setName("TEXT").setDatatype("BYTES").addShape(1)
+                                    .setContents(InferTensorContents.newBuilder()
+                                            .addBytesContents(ByteString.copyFromUtf8("a second model")))).build());
             GRPCInferenceServiceGrpc.GRPCInferenceServiceFutureStub async =
                     GRPCInferenceServiceGrpc.newFutureStub(gateway.channel()).withDeadlineAfter(10, TimeUnit.MINUTES);
             List<ListenableFuture<ModelInferResponse>> accepted = new ArrayList<>();
@@ -70,6 +78,10 @@ class GracefulShutdownIT {
             assertEquals(0, gateway.process().exitValue(), gateway.logText());
             assertTrue(Pattern.compile("GracefulShutdown].* drained \\d+ call").matcher(gateway.logText()).find(),
                     "drained before the grace period ran out:\n" + gateway.logText());
+            Matcher closed = Pattern.compile("closed (\\d+) of the (\\d+) session\\(s\\) loaded since start")
+                    .matcher(gateway.logText());
+            assertTrue(closed.find() && Integer.parseInt(closed.group(2)) > 0, "sessions at exit:\n" + gateway.logText());
+            assertEquals(closed.group(2), closed.group(1), "every ONNX Runtime session loaded is closed before the exit");
         }
     }
 

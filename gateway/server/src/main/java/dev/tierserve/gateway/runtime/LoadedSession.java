@@ -4,6 +4,7 @@ import ai.onnxruntime.NodeInfo;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.jboss.logging.Logger;
 
@@ -25,6 +26,7 @@ public final class LoadedSession {
     private final Map<String, NodeInfo> inputs;
     private final Map<String, NodeInfo> outputs;
     private final AtomicInteger references = new AtomicInteger(1);
+    private final AtomicBoolean retired = new AtomicBoolean();
     private final Runnable onClose;
 
     /** @param onClose runs once, after the native session is closed */
@@ -92,8 +94,13 @@ public final class LoadedSession {
         }
     }
 
-    /** Gives back the cache's reference: called once, when the cache evicts or invalidates this session. */
+    /**
+     * Gives back the cache's reference, once however often it is called: when the cache evicts or invalidates this
+     * session, and at shutdown.
+     */
     void retire() {
-        release();
+        if (retired.compareAndSet(false, true)) {
+            release();
+        }
     }
 }

@@ -48,6 +48,8 @@ public class SessionCache {
      * parse its file again (and log a stack trace): a cheap way to keep the loader threads and the disk busy.
      */
     static final Duration RETRY_FAILED_LOAD_AFTER = Duration.ofSeconds(30);
+    /** At shutdown, how long the loader may take to finish a load in flight (whose session is left to the exit). */
+    private static final Duration SHUTDOWN_WAIT = Duration.ofSeconds(10);
 
     private final OnnxRuntimeFactory runtime;
     private final ModelRepository repository;
@@ -215,9 +217,25 @@ public class SessionCache {
         return new IllegalStateException(cause);
     }
 
+    /**
+     * Closes every session nobody is using (one still leased closes when its request ends). The cache's removal
+     * listener runs on the loader and is not relied on here: once the loader has stopped, the sessions that were
+     * cached are retired directly.
+     */
     @PreDestroy
     void shutdown() {
+        List<LoadedSession> cached = List.copyOf(sessions.synchronous().asMap().values());
         sessions.synchronous().invalidateAll();
-        loader.shutdownNow();
+        loader.shutdown();
+        try {
+            if (!loader.awaitTermination(SHUTDOWN_WAIT.toSeconds(), TimeUnit.SECONDS)) {
+                loader.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            loader.shutdownNow();
+            Thread.currentThread().interrupt();
+        }
+        cached.forEach(LoadedSession::retire);
+        LOG.infof("closed %d of the %d session(s) loaded since start", closes.get(), loads.get());
     }
 }
