@@ -9,12 +9,15 @@ import dev.tierserve.proto.inference.ModelInferResponse;
 import io.quarkus.test.common.QuarkusTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
 
 /**
  * A request's working memory is the request's, not the session's: once it is answered, the native memory it needed
  * (attention scores and activations, hundreds of MiB for a large batch) is freed, so one large request does not
  * raise the gateway's memory for as long as the model stays cached.
  */
+@EnabledOnOs(value = OS.LINUX, disabledReason = "reads glibc's allocator")
 @QuarkusTest
 @QuarkusTestResource(TestModels.class)
 class RequestMemoryTest extends ConnectedGatewayTest {

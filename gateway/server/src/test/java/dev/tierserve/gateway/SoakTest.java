@@ -43,6 +43,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.ConcurrentHistogram;
 import org.HdrHistogram.Histogram;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledOnOs;
+import org.junit.jupiter.api.condition.OS;
 
 /**
  * Soak under a session cache that holds only one of the two models it serves, so sessions are evicted and reloaded
@@ -56,6 +58,7 @@ import org.junit.jupiter.api.Test;
  *
  * <p>CI runs 120 s; the soak is {@code mvn -B -pl gateway/server test -Dtest=SoakTest -Dsoak.seconds=600}.
  */
+@EnabledOnOs(value = OS.LINUX, disabledReason = "reads glibc's allocator and /proc")
 @QuarkusTest
 @QuarkusTestResource(TestModels.class)
 @TestProfile(SoakTest.SmallCache.class)
