@@ -6,7 +6,7 @@ import dev.tierserve.compressor.worker.TokenCheck;
 import dev.tierserve.compressor.worker.WorkerDefaults;
 import dev.tierserve.jobs.BearerToken;
 import dev.tierserve.jobs.ModelLocator;
-import io.grpc.Grpc;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.InsecureServerCredentials;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
@@ -22,7 +22,11 @@ import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 import java.io.IOException;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 
 @Command(name = "serve", mixinStandardHelpOptions = true, description = "Run the compressor worker as its own gRPC service (tierserve.compressor.v1."
@@ -32,11 +36,24 @@ final class ServeCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--port", defaultValue = "8091")
+    @Option(names = "--port", defaultValue = "8091", description = "0: any free port (the line that says the worker "
+            + "is listening names it)")
     int port;
 
-    @Option(names = "--models", required = true, description = "model repository: <dir>/<model>/model.onnx + tokenizer.json")
+    @Option(names = "--host", defaultValue = "0.0.0.0", description = "the address to listen on, e.g. 127.0.0.1 for "
+            + "callers on this machine only")
+    String host;
+
+    @Option(names = "--models", description = "model repository: <dir>/<model>/model.onnx + tokenizer.json")
     Path models;
+
+    @Option(names = "--model", paramLabel = "NAME=FILE", description = "a model outside --models: its name and its "
+            + "model.onnx (tokenizer.json beside it); repeatable")
+    Map<String, Path> modelFiles = new LinkedHashMap<>();
+
+    @Option(names = "--exit-with-parent", description = "exit when standard input closes: for a worker that a gateway "
+            + "starts as its child, so that it ends with the gateway")
+    boolean exitWithParent;
 
     @Mixin
     StoreOptions store;
@@ -60,7 +77,15 @@ final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        InputFiles.directory(spec, "--models", models);
+        if (models == null && modelFiles.isEmpty()) {
+            throw new ParameterException(spec.commandLine(), "give a model repository (--models) or models (--model)");
+        }
+        if (models != null) {
+            InputFiles.directory(spec, "--models", models);
+        }
+        for (Map.Entry<String, Path> model : modelFiles.entrySet()) {
+            InputFiles.file(spec, "--model " + model.getKey(), model.getValue());
+        }
         ServerBuilder<?> builder = serverBuilder();
         BearerToken token = null;
         if (tokenFile != null) {
@@ -70,7 +95,10 @@ final class ServeCommand implements Callable<Integer> {
                 throw new ParameterException(spec.commandLine(), "--token-file: " + e.getMessage());
             }
         }
-        CompressionWorker worker = new CompressionWorker(store.open(), ModelLocator.directory(models),
+        ModelLocator repository = models == null ? name -> Optional.empty() : ModelLocator.directory(models);
+        ModelLocator locator = name -> modelFiles.containsKey(name) ? Optional.of(modelFiles.get(name))
+                : repository.parentFile(name);
+        CompressionWorker worker = new CompressionWorker(store.open(), locator,
                 WorkerDefaults.of(runtime.settings()), System.out::println);
         ServerServiceDefinition service = new CompressorGrpcService(worker).bindService();
         Server server = builder
@@ -90,6 +118,20 @@ final class ServeCommand implements Callable<Integer> {
             server.shutdown();
             worker.close();
         }));
+        if (exitWithParent) {
+            Thread watch = new Thread(() -> {
+                try {
+                    while (System.in.read() != -1) {
+                        // nothing is sent: the stream only closes when the parent ends
+                    }
+                } catch (IOException e) {
+                    // closed all the same
+                }
+                System.exit(0); // the shutdown hook stops the server and the worker
+            }, "parent-watch");
+            watch.setDaemon(true);
+            watch.start();
+        }
         server.awaitTermination();
         return 0;
     }
@@ -98,7 +140,7 @@ final class ServeCommand implements Callable<Integer> {
     private ServerBuilder<?> serverBuilder() throws IOException {
         ServerCredentials credentials = credentials();
         try {
-            return Grpc.newServerBuilderForPort(port, credentials);
+            return NettyServerBuilder.forAddress(new InetSocketAddress(host, port), credentials);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(), "cannot use the TLS files (--tls-cert, --tls-key, "
                     + "--tls-ca): " + e.getMessage());

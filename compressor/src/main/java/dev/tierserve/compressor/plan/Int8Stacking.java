@@ -44,6 +44,8 @@ final class Int8Stacking {
     private final Scoring scoring;
     private Int8GainModel model;
     private CompressedVariant alone;
+    /** Why int8 is not offered on this runtime; null where the quantized parent measured faster. */
+    private String notFaster;
 
     private Int8Stacking(MethodContext context, Scoring scoring) {
         this.context = context;
@@ -52,8 +54,10 @@ final class Int8Stacking {
 
     /**
      * Times the quantized parent against the parent (again while a tier lies within its speedup interval, so noise
-     * does not decide which tiers it answers alone), then the parent with half of every layer's heads and channels
-     * and its int8 copy, and fits the gain model to the two pairs.
+     * does not decide which tiers it answers alone). Where it is faster, times the parent with half of every layer's
+     * heads and channels and its int8 copy too, and fits the gain model to the two pairs; where it is not (the low end
+     * of its speedup interval at 1 or below: a CPU without fast 8-bit dot products, or a provider that runs the
+     * integer MatMuls slowly), int8 is {@linkplain #pays() not offered} and says why.
      */
     static Int8Stacking measure(MethodContext context, List<Double> tiers, List<EncodedBatch> scoring) {
         Int8Stacking stacking = new Int8Stacking(context, context.scoring(scoring));
@@ -64,6 +68,14 @@ final class Int8Stacking {
         double target = tiers.stream().filter(t -> measured.measuredSpeedup() >= t).mapToDouble(Double::doubleValue)
                 .max().orElse(tiers.get(0));
         stacking.alone = withTarget(measured, target);
+        double low = ((Number) measured.parameters().get("speedupLow")).doubleValue();
+        if (!(low > 1.0)) {
+            stacking.notFaster = String.format(Locale.ROOT, "int8 is not faster on %s: the quantized parent measured "
+                    + "%.2fx (%.2f ms -> %.2f ms, 90%% interval from %.2fx)", context.settings().key(),
+                    measured.measuredSpeedup(), measured.parentMs(), measured.variantMs(), low);
+            context.log().accept(stacking.notFaster + "; no int8 candidate is built");
+            return stacking;
+        }
 
         ModelProto half = half(parent);
         LatencyReport pair = context.measure(List.of(new LatencyMeter.Candidate("parent", parent),
@@ -90,6 +102,30 @@ final class Int8Stacking {
             channels[layer] = Math.max(1, map.layer(layer).mlp().intermediateSize() / 2);
         }
         return MagnitudePruning.prune(parent, heads, channels);
+    }
+
+    /** Whether int8 pays on the serving runtime: the quantized parent measured faster than the parent. */
+    boolean pays() {
+        return notFaster == null;
+    }
+
+    /**
+     * The quantized parent as a candidate the planner weighed and did not build on, for a runtime where int8 does not
+     * {@linkplain #pays() pay}.
+     */
+    Candidate declined() {
+        return new Candidate(METHOD, alone.targetSpeedup(), alone.measuredSpeedup(), Double.NaN,
+                alone.calibrationLoss(), notFaster);
+    }
+
+    /**
+     * The structured speedup to ask for again when {@code stacked}, built on a base for {@code tier}, measured short
+     * of it: the base scaled by the miss, with the margin again.
+     */
+    static double retryBase(CompressedVariant stacked, double tier) {
+        double base = ((Number) stacked.parameters().get("structuredMeasuredSpeedup")).doubleValue();
+        double scaled = base * tier / stacked.measuredSpeedup() * (1 + MARGIN);
+        return Math.round(Math.max(scaled, MIN_BASE) * 1000) / 1000.0;
     }
 
     /** The parent quantized, built for the fastest tier it is meant to answer alone. */

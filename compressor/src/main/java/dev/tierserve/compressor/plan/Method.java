@@ -27,8 +27,32 @@ public enum Method {
         return label;
     }
 
+    /** The word that stands for every method, on the command line and in job requests. */
+    public static final String ALL = "all";
+
     public static List<Method> all() {
         return List.of(values());
+    }
+
+    /**
+     * What runs when no method is named: ZipLM, the only method that has won a tier on the encoders measured (with
+     * int8 stacked on it, or alone); TrimLLM, Bonsai and layer parallelism measured below it at every tier.
+     */
+    public static List<Method> defaults() {
+        return List.of(ZIPLM);
+    }
+
+    /** Methods by label, {@value #ALL} for every method. */
+    public static List<Method> parseAll(List<String> labels) {
+        List<Method> methods = new java.util.ArrayList<>();
+        for (String label : labels) {
+            if (label.equals(ALL)) {
+                methods.addAll(all());
+            } else {
+                methods.add(parse(label));
+            }
+        }
+        return methods.stream().distinct().sorted().toList();
     }
 
     public static Method parse(String label) {
@@ -37,7 +61,8 @@ public enum Method {
                 return method;
             }
         }
-        throw new IllegalArgumentException("unknown method '" + label + "'; available: " + labels(all()));
+        throw new IllegalArgumentException("unknown method '" + label + "'; available: " + labels(all()) + " or "
+                + ALL);
     }
 
     public static List<String> labels(List<Method> methods) {

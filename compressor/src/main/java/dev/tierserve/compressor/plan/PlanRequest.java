@@ -55,7 +55,7 @@ public record PlanRequest(String model, Path parentFile, Path tokenizer, List<Do
         private final Path parentFile;
         private Path tokenizer;
         private List<Double> tiers = List.of(1.5, 2.0);
-        private List<Method> methods = Method.all();
+        private List<Method> methods = Method.defaults();
         private String calibration = "brown";
         private int calibrationTexts;
         private int testTexts = 300;
@@ -66,7 +66,7 @@ public record PlanRequest(String model, Path parentFile, Path tokenizer, List<Do
         private boolean normalize;
         private boolean recovery = true;
         private String jobId;
-        private List<Precision> precisions = List.of(Precision.FLOAT32);
+        private List<Precision> precisions = Precision.defaults();
 
         private Builder(String model, Path parentFile) {
             this.model = model;
@@ -84,7 +84,7 @@ public record PlanRequest(String model, Path parentFile, Path tokenizer, List<Do
             return this;
         }
 
-        /** The structured methods to run (default: all); none leaves the parent quantized alone as the only candidate. */
+        /** The structured methods to run (default: {@link Method#defaults()}); none leaves the parent quantized alone as the only candidate. */
         public Builder methods(List<Method> value) {
             this.methods = value;
             return this;
@@ -144,10 +144,7 @@ public record PlanRequest(String model, Path parentFile, Path tokenizer, List<Do
             return this;
         }
 
-        /**
-         * The precisions to try each method's variants at (default: float32; int8 is opt-in until the packaged tests
-         * cover it end to end).
-         */
+        /** The precisions to try each method's variants at (default: {@link Precision#defaults()}). */
         public Builder precisions(List<Precision> value) {
             this.precisions = value;
             return this;

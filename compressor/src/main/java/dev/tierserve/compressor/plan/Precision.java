@@ -1,6 +1,7 @@
 package dev.tierserve.compressor.plan;
 
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -15,6 +16,14 @@ public enum Precision {
      * variant or applied to the parent alone. Pays on CPUs with 8-bit dot-product instructions.
      */
     INT8;
+
+    /**
+     * What a plan tries when no precision is named: both. Int8 is offered only where the quantized parent measures
+     * faster on the serving runtime, and each int8 variant is measured like any other candidate.
+     */
+    public static List<Precision> defaults() {
+        return List.of(FLOAT32, INT8);
+    }
 
     /** The name used on the command line, in job requests and in manifests. */
     public String label() {

@@ -17,6 +17,7 @@ import dev.tierserve.compressor.method.MethodResult;
 import dev.tierserve.compressor.method.Unreached;
 import dev.tierserve.store.TierChange;
 import dev.tierserve.store.TierNames;
+import dev.tierserve.store.TierTable;
 import dev.tierserve.store.UnreachedTarget;
 import dev.tierserve.store.VariantManifest;
 import dev.tierserve.store.VariantStore;
@@ -67,19 +68,23 @@ public final class TierPlanner {
         MethodRunner runner = new MethodRunner(request, parent, samples, tokenizer,
                 store.workDir().resolve(".latency-tables"),
                 lmHead == null ? OptionalInt.empty() : OptionalInt.of(lmHead.outFeatures()), stopwatch, progress);
+        Winners winners = new Winners(request, parent, parentSha, tokenizer, samples);
 
-        List<CompressedVariant> variants = new ArrayList<>();
-        List<String> skipped = new ArrayList<>();
         List<UnreachedTarget> unreached = store.unreached(request.model());
         boolean float32 = request.precisions().contains(Precision.FLOAT32);
         // Structured targets whose results are quantized for a tier: base -> the tiers it serves.
         Map<Double, List<Double>> bases = new TreeMap<>();
         Int8Stacking int8 = null;
         if (request.precisions().contains(Precision.INT8)) {
-            int8 = Int8Stacking.measure(runner.context(), request.tiers(), runner.scoringBatches());
-            variants.add(int8.alone());
-            for (double tier : request.tiers()) {
-                int8.base(tier).ifPresent(base -> bases.computeIfAbsent(base, b -> new ArrayList<>()).add(tier));
+            Int8Stacking measured = Int8Stacking.measure(runner.context(), request.tiers(), runner.scoringBatches());
+            if (measured.pays()) {
+                int8 = measured;
+                winners.offer(List.of(int8.alone()));
+                for (double tier : request.tiers()) {
+                    int8.base(tier).ifPresent(base -> bases.computeIfAbsent(base, b -> new ArrayList<>()).add(tier));
+                }
+            } else {
+                winners.declined(measured.declined());
             }
         }
         List<Double> floatTiers = new ArrayList<>();
@@ -91,7 +96,10 @@ public final class TierPlanner {
                 floatTiers.add(tier);
             }
         }
-        for (Method method : request.methods()) {
+        if (int8 == null && !float32) {
+            progress.accept("planner: no precision left to build at");
+        }
+        for (Method method : int8 == null && !float32 ? List.<Method>of() : request.methods()) {
             List<Double> targets = new ArrayList<>(floatTiers);
             bases.keySet().stream().filter(b -> !targets.contains(b)).forEach(targets::add);
             if (targets.isEmpty()) {
@@ -101,89 +109,220 @@ public final class TierPlanner {
             List<Double> tiers = targets.stream().sorted()
                     .filter(t -> !recordedUnreached(unreached, request, parentSha, method, t)).toList();
             if (tiers.isEmpty()) {
-                skipped.add(method.label());
+                winners.skipped(method.label());
                 progress.accept("planner: skipping " + method.label() + ", recorded as not reaching " + targets
                         + " on " + request.runtime().key());
                 continue;
             }
             progress.accept("planner: running " + method.label() + " for " + tiers);
-            MethodResult outcome = runner.run(method, tiers);
-            for (CompressedVariant variant : outcome.variants()) {
-                if (floatTiers.contains(variant.targetSpeedup())) {
-                    variants.add(variant);
-                }
-                for (double tier : bases.getOrDefault(variant.targetSpeedup(), List.of())) {
-                    variants.add(int8.stack(variant, tier));
-                }
-            }
-            for (Unreached miss : outcome.unreached()) {
-                store.recordUnreached(request.model(), TierNames.format(miss.targetSpeedup()),
-                        new UnreachedTarget(request.model(), parentSha, miss.method(), miss.targetSpeedup(),
-                                miss.bestMeasuredSpeedup(), request.runtime(), miss.reason(), Instant.now().toString()));
+            List<CompressedVariant> stacked = new ArrayList<>();
+            winners.offer(built(request, parentSha, runner, method, tiers, floatTiers, bases, int8, stacked));
+            if (int8 != null) {
+                searchFurther(request, parentSha, runner, method, stacked, floatTiers, int8, winners);
             }
         }
 
-        EvaluationReport report = variants.isEmpty() ? null : evaluate(request, parent, tokenizer, samples, variants);
         boolean synthetic = StructureDetector.isSynthetic(parent);
         List<TierDecision> decisions = new ArrayList<>();
         for (double tier : request.tiers()) {
-            decisions.add(decide(request, tier, variants, report, parentSha, synthetic, skipped));
+            decisions.add(winners.decision(tier, synthetic));
         }
         progress.accept(String.format(Locale.ROOT, "planner: %d tier(s) decided in %.1f s", decisions.size(),
                 (System.nanoTime() - start) / 1e9));
         return decisions;
     }
 
-    private TierDecision decide(PlanRequest request, double tier, List<CompressedVariant> variants,
-                                EvaluationReport report, String parentSha, boolean synthetic, List<String> skipped) {
-        // A variant built for a faster tier also answers this one if it is at least as accurate.
-        record Scored(int index, CompressedVariant variant, VariantResult quality, double score) {
-        }
-        List<Scored> reaching = new ArrayList<>();
-        List<Candidate> candidates = new ArrayList<>();
-        for (int i = 0; i < variants.size(); i++) {
-            CompressedVariant v = variants.get(i);
-            VariantResult quality = report.results().get(i + 1);
-            if (v.measuredSpeedup() < tier) {
-                if (v.targetSpeedup() == tier) {
-                    candidates.add(candidate(v, quality, String.format(Locale.ROOT, "measured %.2fx < %s",
-                            v.measuredSpeedup(), TierNames.format(tier))));
-                }
-                continue;
+    /**
+     * Runs {@code method} for {@code tiers} and returns the candidates it yields: its variants for float32 tiers as
+     * built, and those built for an int8 base quantized for each tier the base serves (also added to {@code stacked}).
+     * Targets it missed are recorded in the store, so that a later job does not run it for them again.
+     */
+    private List<CompressedVariant> built(PlanRequest request, String parentSha, MethodRunner runner, Method method,
+                                          List<Double> tiers, List<Double> floatTiers, Map<Double, List<Double>> bases,
+                                          Int8Stacking int8, List<CompressedVariant> stacked) {
+        MethodResult outcome = runner.run(method, tiers);
+        List<CompressedVariant> candidates = new ArrayList<>();
+        for (CompressedVariant variant : outcome.variants()) {
+            if (floatTiers.contains(variant.targetSpeedup())) {
+                candidates.add(variant);
             }
-            reaching.add(new Scored(i, v, quality, score(quality)));
-        }
-        reaching.sort(Comparator.comparingDouble(Scored::score).reversed()
-                .thenComparingDouble(s -> s.variant().calibrationLoss()));
-        Scored chosen = null;
-        for (Scored s : reaching) {
-            double cosine = cosine(s.quality());
-            if (chosen == null && request.minQuality() > 0 && !(cosine >= request.minQuality())) {
-                candidates.add(candidate(s.variant(), s.quality(), String.format(Locale.ROOT,
-                        "mean cosine %.4f below the tier's minimum %.4f", cosine, request.minQuality())));
-            } else if (chosen == null) {
-                chosen = s;
-                candidates.add(candidate(s.variant(), s.quality(), null));
-            } else {
-                candidates.add(candidate(s.variant(), s.quality(), String.format(Locale.ROOT,
-                        "less accurate than %s (%.4f vs %.4f)", chosen.variant().method(), s.score(), chosen.score())));
+            for (double tier : bases.getOrDefault(variant.targetSpeedup(), List.of())) {
+                CompressedVariant quantized = int8.stack(variant, tier);
+                candidates.add(quantized);
+                stacked.add(quantized);
             }
         }
-        if (chosen == null) {
-            String reason = variants.isEmpty() && !skipped.isEmpty()
-                    ? "methods " + skipped + " are recorded as not reaching it on " + request.runtime().key()
-                    : candidates.isEmpty() ? "no method reached it on " + request.runtime().key()
-                    : "no candidate reached it with the minimum quality";
-            return new TierDecision(tier, null, reason, candidates);
+        for (Unreached miss : outcome.unreached()) {
+            store.recordUnreached(request.model(), TierNames.format(miss.targetSpeedup()),
+                    new UnreachedTarget(request.model(), parentSha, miss.method(), miss.targetSpeedup(),
+                            miss.bestMeasuredSpeedup(), request.runtime(), miss.reason(), Instant.now().toString()));
         }
-        String id = publish(request, tier, chosen.variant(), chosen.quality(), report, parentSha, synthetic);
-        return new TierDecision(tier, id, String.format(Locale.ROOT, "%s measured %.2fx, mean cosine %.4f: the most "
-                + "accurate of %d reaching %s", chosen.variant().method(), chosen.variant().measuredSpeedup(),
-                cosine(chosen.quality()), reaching.size(), TierNames.format(tier)), candidates);
+        return candidates;
     }
 
-    private String publish(PlanRequest request, double tier, CompressedVariant variant, VariantResult quality,
-                           EvaluationReport report, String parentSha, boolean synthetic) {
+    /**
+     * Int8 copies are planned from a gain model fitted on two points, so one can measure short of its tier. For each
+     * such tier that no candidate reaches yet, the method is asked again, once: for the base scaled by the miss (its
+     * int8 copy measured like the first), and, where the tier's float32 candidate was skipped because int8 was
+     * expected to get there with less pruning, for the tier itself at float32. Whatever measures best wins, as always.
+     */
+    private void searchFurther(PlanRequest request, String parentSha, MethodRunner runner, Method method,
+                               List<CompressedVariant> stacked, List<Double> floatTiers, Int8Stacking int8,
+                               Winners winners) {
+        Map<Double, List<Double>> retryBases = new TreeMap<>();
+        List<Double> floatRetries = new ArrayList<>();
+        for (CompressedVariant missed : stacked) {
+            double tier = missed.targetSpeedup();
+            if (missed.measuredSpeedup() >= tier || winners.reached(tier) || retryBases.values().stream()
+                    .anyMatch(t -> t.contains(tier))) {
+                continue;
+            }
+            double base = Int8Stacking.retryBase(missed, tier);
+            progress.accept(String.format(Locale.ROOT, "planner: %s measured %.2fx for %s; asking %s for %.3fx%s",
+                    missed.method(), missed.measuredSpeedup(), TierNames.format(tier), method.label(), base,
+                    floatTiers.contains(tier) ? "" : " and for " + TierNames.format(tier) + " at float32"));
+            retryBases.computeIfAbsent(base, b -> new ArrayList<>()).add(tier);
+            if (!floatTiers.contains(tier)) {
+                floatRetries.add(tier);
+            }
+        }
+        if (retryBases.isEmpty()) {
+            return;
+        }
+        List<Double> targets = new ArrayList<>(floatRetries);
+        retryBases.keySet().stream().filter(b -> !targets.contains(b)).forEach(targets::add);
+        winners.offer(built(request, parentSha, runner, method, targets.stream().sorted().toList(), floatRetries,
+                retryBases, int8, new ArrayList<>()));
+    }
+
+    /**
+     * The candidates of one plan, evaluated against the parent as they come, and the variant each tier has published.
+     * A tier publishes as soon as a candidate reaches it: the first as its stable variant, a more accurate one found
+     * later in the same plan as a canary beside it (judged by the gateway's rollout before it serves).
+     */
+    private final class Winners {
+
+        private record Scored(CompressedVariant variant, VariantResult quality) {
+            double score() {
+                return TierPlanner.score(quality);
+            }
+        }
+
+        private final PlanRequest request;
+        private final ModelProto parent;
+        private final String parentSha;
+        private final Path tokenizer;
+        private final List<TextSample> samples;
+        private final List<Scored> evaluated = new ArrayList<>();
+        private final List<Candidate> declined = new ArrayList<>();
+        private final List<String> skipped = new ArrayList<>();
+        private final Map<Double, Scored> chosen = new TreeMap<>();
+        private final Map<Double, String> published = new TreeMap<>();
+        private final Map<Double, Boolean> asCanary = new TreeMap<>();
+
+        Winners(PlanRequest request, ModelProto parent, String parentSha, Path tokenizer, List<TextSample> samples) {
+            this.request = request;
+            this.parent = parent;
+            this.parentSha = parentSha;
+            this.tokenizer = tokenizer;
+            this.samples = samples;
+        }
+
+        void declined(Candidate candidate) {
+            declined.add(candidate);
+        }
+
+        void skipped(String method) {
+            skipped.add(method);
+        }
+
+        boolean reached(double tier) {
+            return evaluated.stream().anyMatch(s -> s.variant().measuredSpeedup() >= tier);
+        }
+
+        /** Evaluates {@code variants} and publishes each tier whose most accurate candidate changed. */
+        void offer(List<CompressedVariant> variants) {
+            if (variants.isEmpty()) {
+                return;
+            }
+            EvaluationReport report = evaluate(request, parent, tokenizer, samples, variants);
+            for (int i = 0; i < variants.size(); i++) {
+                evaluated.add(new Scored(variants.get(i), report.results().get(i + 1)));
+            }
+            for (double tier : request.tiers()) {
+                Scored best = best(tier);
+                if (best != null && best != chosen.get(tier)) {
+                    chosen.put(tier, best);
+                    Published done = publish(request, tier, best.variant(), best.quality(), report.testTexts(),
+                            parentSha, StructureDetector.isSynthetic(parent));
+                    asCanary.put(tier, done.canary());
+                    published.put(tier, done.id());
+                }
+            }
+        }
+
+        /** The most accurate candidate reaching {@code tier} with the minimum quality; null when none does. */
+        private Scored best(double tier) {
+            return evaluated.stream().filter(s -> s.variant().measuredSpeedup() >= tier)
+                    .filter(s -> request.minQuality() <= 0 || cosine(s.quality()) >= request.minQuality())
+                    .max(Comparator.comparingDouble(Scored::score)
+                            .thenComparing(Comparator.comparingDouble((Scored s) -> s.variant().calibrationLoss())
+                                    .reversed()))
+                    .orElse(null);
+        }
+
+        TierDecision decision(double tier, boolean synthetic) {
+            Scored winner = chosen.get(tier);
+            List<Candidate> candidates = new ArrayList<>();
+            List<Scored> reaching = new ArrayList<>();
+            for (Scored s : evaluated) {
+                CompressedVariant v = s.variant();
+                if (v.measuredSpeedup() < tier) {
+                    if (v.targetSpeedup() == tier) {
+                        candidates.add(candidate(v, s.quality(), String.format(Locale.ROOT, "measured %.2fx < %s",
+                                v.measuredSpeedup(), TierNames.format(tier))));
+                    }
+                    continue;
+                }
+                reaching.add(s);
+            }
+            reaching.sort(Comparator.comparingDouble(Scored::score).reversed()
+                    .thenComparingDouble(s -> s.variant().calibrationLoss()));
+            for (Scored s : reaching) {
+                double cosine = cosine(s.quality());
+                if (s == winner) {
+                    candidates.add(candidate(s.variant(), s.quality(), null));
+                } else if (request.minQuality() > 0 && !(cosine >= request.minQuality())) {
+                    candidates.add(candidate(s.variant(), s.quality(), String.format(Locale.ROOT,
+                            "mean cosine %.4f below the tier's minimum %.4f", cosine, request.minQuality())));
+                } else {
+                    candidates.add(candidate(s.variant(), s.quality(), String.format(Locale.ROOT,
+                            "less accurate than %s (%.4f vs %.4f)", winner.variant().method(), s.score(),
+                            winner.score())));
+                }
+            }
+            candidates.addAll(declined);
+            if (winner == null) {
+                String reason = evaluated.isEmpty() && !skipped.isEmpty()
+                        ? "methods " + skipped + " are recorded as not reaching it on " + request.runtime().key()
+                        : reaching.isEmpty() ? "no method reached it on " + request.runtime().key()
+                        : "no candidate reached it with the minimum quality";
+                return new TierDecision(tier, null, reason, candidates);
+            }
+            return new TierDecision(tier, published.get(tier), String.format(Locale.ROOT, "%s measured %.2fx, mean "
+                    + "cosine %.4f: the most accurate of %d reaching %s%s", winner.variant().method(),
+                    winner.variant().measuredSpeedup(), cosine(winner.quality()), reaching.size(),
+                    TierNames.format(tier), asCanary.getOrDefault(tier, false)
+                            ? "; published as a canary beside the tier's stable variant" : ""), candidates);
+        }
+    }
+
+    /** A variant published for a tier: its id, and whether it entered as a canary beside an earlier stable one. */
+    private record Published(String id, boolean canary) {
+    }
+
+    private Published publish(PlanRequest request, double tier, CompressedVariant variant, VariantResult quality,
+                              int testTexts, String parentSha, boolean synthetic) {
         String id = variant.method().replace('+', '-') + "-" + TierNames.format(tier) + "-"
                 + OnnxModelWriter.sha256(variant.model()).substring(0, 8);
         Map<String, Object> parameters = new LinkedHashMap<>(variant.parameters());
@@ -202,7 +341,7 @@ public final class TierPlanner {
             String published = store.publish(request.model(), id, file -> OnnxModelWriter.write(variant.model(), file), sha -> new VariantManifest(
                     id, request.model(), parentSha, variant.method(), parameters, tier, variant.measuredSpeedup(),
                     new VariantManifest.Latency(variant.parentMs(), variant.variantMs(), request.runtime(), 5, 20),
-                    new VariantManifest.Quality(request.calibration(), report.testTexts(), quality.encoder(),
+                    new VariantManifest.Quality(request.calibration(), testTexts, quality.encoder(),
                             quality.decoder()),
                     variant.structure(), sha, Instant.now().toString(), synthetic));
             progress.accept(String.format(Locale.ROOT, "published %s: measured %.2fx for %s", published,
@@ -210,9 +349,10 @@ public final class TierPlanner {
         }
         // The first variant of a tier becomes its stable answer; a later one enters as a canary at weight 0, judged in
         // shadow against exact before the gateway's rollout judgement steps it up (or rolls it back).
-        store.updateTiers(request.model(), new TierChange.Published(TierNames.format(tier), id,
+        TierTable table = store.updateTiers(request.model(), new TierChange.Published(TierNames.format(tier), id,
                 "job " + request.jobId(), Instant.now().toString()));
-        return id;
+        TierTable.Assignment assignment = table.get(TierNames.format(tier));
+        return new Published(id, assignment != null && !id.equals(assignment.stable()));
     }
 
     private EvaluationReport evaluate(PlanRequest request, ModelProto parent, Path tokenizer, List<TextSample> samples,

@@ -5,7 +5,6 @@ import dev.tierserve.compressor.plan.Method;
 import dev.tierserve.compressor.plan.PlanRequest;
 import dev.tierserve.compressor.plan.TierDecision;
 import dev.tierserve.compressor.plan.TierPlanner;
-import dev.tierserve.jobs.EmbeddedWorker;
 import dev.tierserve.jobs.JobNotFoundException;
 import dev.tierserve.jobs.ModelLocator;
 import dev.tierserve.jobs.RuntimeWire;
@@ -45,7 +44,7 @@ import java.util.function.Consumer;
  * A job compresses a tier only while holding that tier's lock, so no two jobs, in any process, build the same
  * model and tier at once.
  */
-public final class CompressionWorker implements EmbeddedWorker {
+public final class CompressionWorker implements AutoCloseable {
 
     private static final Set<Job.State> ACTIVE = Set.of(Job.State.QUEUED, Job.State.RUNNING);
     /** A submission holds its lease for one lease settle and a few store calls: far longer means an unreachable store. */
@@ -110,7 +109,6 @@ public final class CompressionWorker implements EmbeddedWorker {
     }
 
     /** Takes over unfinished jobs that no live worker owns (a worker killed mid-job leaves them behind). */
-    @Override
     public synchronized int resumeUnfinished() {
         int resumed = 0;
         for (Job job : jobs.all()) {
@@ -128,7 +126,6 @@ public final class CompressionWorker implements EmbeddedWorker {
      *
      * @throws IllegalArgumentException for an unknown model, a malformed tier, method, runtime, pooling or precision
      */
-    @Override
     public synchronized Job submit(SubmitJobRequest request) {
         if (models.parentFile(request.getModel()).isEmpty()) {
             throw new IllegalArgumentException("unknown model '" + request.getModel() + "'");
@@ -139,10 +136,10 @@ public final class CompressionWorker implements EmbeddedWorker {
         SubmitJobRequest.Builder normalised = request.toBuilder().clearTiers();
         request.getTiersList().stream().map(TierNames::parse).distinct().sorted()
                 .forEach(t -> normalised.addTiers(TierNames.format(t)));
-        if (normalised.getMethodsCount() == 0) {
-            normalised.addAllMethods(Method.labels(defaults.methods()));
-        }
-        normalised.getMethodsList().forEach(Method::parse); // an unknown one is refused here, not when the job runs
+        // An unknown method is refused here, not when the job runs; "all" is spelled out.
+        List<Method> methods = normalised.getMethodsCount() == 0 ? defaults.methods()
+                : Method.parseAll(normalised.getMethodsList());
+        normalised.clearMethods().addAllMethods(Method.labels(methods));
         if (!normalised.hasRuntime()) {
             normalised.setRuntime(RuntimeWire.toWire(defaults.runtime()));
         }
@@ -191,7 +188,6 @@ public final class CompressionWorker implements EmbeddedWorker {
         }
     }
 
-    @Override
     public Optional<Job> job(String id) {
         return current(id);
     }
@@ -395,7 +391,7 @@ public final class CompressionWorker implements EmbeddedWorker {
 
     private PlanRequest planRequest(String id, SubmitJobRequest request, Path parent, List<Double> tiers) {
         return PlanRequest.builder(request.getModel(), parent).tiers(tiers)
-                .methods(request.getMethodsList().stream().map(Method::parse).toList())
+                .methods(Method.parseAll(request.getMethodsList()))
                 .calibration(request.getCalibration().isEmpty() ? "brown" : request.getCalibration())
                 .calibrationTexts(request.getCalibrationTexts())
                 .testTexts(request.getTestTexts() > 0 ? request.getTestTexts() : defaults.testTexts())

@@ -4,7 +4,10 @@ import dev.tierserve.compressor.plan.Precision;
 
 import java.util.List;
 
-/** The compressor contract's {@code Precision} list to the planner's: a request that leaves it out gets float32 only. */
+/**
+ * The compressor contract's {@code Precision} list to the planner's: a request that leaves it out gets
+ * {@link Precision#defaults()}.
+ */
 final class PrecisionWire {
 
     private PrecisionWire() {
@@ -13,7 +16,7 @@ final class PrecisionWire {
     /** @throws IllegalArgumentException for an unspecified value or one this worker's contract does not know */
     static List<Precision> fromWire(List<dev.tierserve.proto.compressor.Precision> precisions) {
         if (precisions.isEmpty()) {
-            return List.of(Precision.FLOAT32);
+            return Precision.defaults();
         }
         return precisions.stream().map(PrecisionWire::fromWire).distinct().toList();
     }

@@ -16,6 +16,6 @@ public record WorkerDefaults(RuntimeSettings runtime, List<Method> methods, int 
     }
 
     public static WorkerDefaults of(RuntimeSettings runtime) {
-        return new WorkerDefaults(runtime, Method.all(), 300);
+        return new WorkerDefaults(runtime, Method.defaults(), 300);
     }
 }

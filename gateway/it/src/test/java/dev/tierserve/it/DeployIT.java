@@ -99,7 +99,7 @@ class DeployIT {
             assertEquals(port(container, "grpc"), container.getReadinessProbe().getGrpc().getPort());
             assertTrue(dockerfile.contains("-t " + container.getImage() + " "), "the Dockerfile builds "
                     + container.getImage());
-            // The image carries the remote packaging, without the compressor: the in-process mode cannot run there.
+            // The image carries the remote packaging, without the compressor: the local mode cannot run there.
             assertTrue(dockerfile.contains("COPY --from=build /src/gateway/server/target/quarkus-app-remote/ /app/"),
                     "the gateway image is the remote packaging");
             assertEquals("remote", env(container, "GATEWAY_COMPRESSOR_MODE"));

@@ -25,7 +25,7 @@ final class PackagedGateway implements AutoCloseable {
 
     /** The two packagings the build makes of the gateway. */
     enum Packaging {
-        /** {@code quarkus-app}: with the in-process compressor, the README's embedded default. */
+        /** {@code quarkus-app}: with the local compressor, the default. */
         EMBEDDED("quarkus-app"),
         /** {@code quarkus-app-remote}: without the compressor and its methods (the gateway image). */
         REMOTE("quarkus-app-remote");

@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The gateway's remote packaging, {@code gateway/server/target/quarkus-app-remote} (what the gateway image carries):
- * ONNX Runtime and the store without the compressor and its methods, and a clear refusal of the in-process mode, which
+ * ONNX Runtime and the store without the compressor and its methods, and a clear refusal of the local mode, which
  * needs them. ScaleOutIT serves and rolls out with this packaging.
  */
 class RemotePackagingIT {
@@ -48,7 +48,7 @@ class RemotePackagingIT {
         IllegalStateException refused = assertThrows(IllegalStateException.class,
                 () -> PackagedGateway.start(Packaging.REMOTE, home.resolve("gateway")).close());
         assertTrue(refused.getMessage().contains("the gateway exited"), refused.getMessage());
-        assertTrue(refused.getMessage().contains("gateway.compressor.mode=in-process needs the compressor"),
+        assertTrue(refused.getMessage().contains("gateway.compressor.mode=local needs the compressor"),
                 refused.getMessage());
         assertTrue(refused.getMessage().contains("set gateway.compressor.mode=remote"), refused.getMessage());
     }

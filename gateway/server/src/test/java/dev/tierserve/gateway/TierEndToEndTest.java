@@ -28,25 +28,26 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * A tier built on the fly, end to end on all-MiniLM-L6 with the in-process compressor: the first request for 1.5x
+ * A tier built on the fly, end to end on all-MiniLM-L6 with the local compressor (a child process): the first request for 1.5x
  * is answered by {@code exact} with {@code degraded_from}, the job it started publishes a measured variant, and later
  * requests are answered by that variant without a restart.
  */
 @QuarkusTest
-@TestProfile(TierEndToEndTest.InProcessCompressor.class)
+@TestProfile(TierEndToEndTest.LocalCompressor.class)
 @QuarkusTestResource(TestModels.class)
 class TierEndToEndTest extends ConnectedGatewayTest {
 
     /** A fixed path: the profile and the test may live in different class loaders. */
     static final Path STORE = Path.of("target/tier-e2e-store").toAbsolutePath();
 
-    /** The compressor on, with a small and fast job (TrimLLM, 16 calibration texts, sequence 64). */
-    public static class InProcessCompressor implements QuarkusTestProfile {
+    /** The compressor on, with a small and fast job (TrimLLM at float32, 16 calibration texts, sequence 64). */
+    public static class LocalCompressor implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
             deleteStore(); // every run starts with no variant
-            return Map.of("gateway.compressor.mode", "in-process",
+            return Map.of("gateway.compressor.mode", "local",
                     "gateway.compressor.methods", "trimllm",
+                    "gateway.compressor.precisions", "float32",
                     "gateway.compressor.calibration-texts", "16",
                     "gateway.compressor.test-texts", "20",
                     "gateway.compressor.sequence", "64",

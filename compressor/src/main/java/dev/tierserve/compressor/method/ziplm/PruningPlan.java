@@ -11,7 +11,6 @@ import dev.tierserve.compressor.graph.search.SearchGraph;
 import dev.tierserve.compressor.graph.structure.StructureDetector;
 import dev.tierserve.compressor.graph.structure.StructureMap;
 import dev.tierserve.compressor.graph.structure.TransformerLayer;
-import org.ejml.data.DMatrixRMaj;
 import org.ejml.data.FMatrixRMaj;
 
 import java.util.Arrays;
@@ -51,11 +50,8 @@ public record PruningPlan(List<PrunableBlock> blocks, int[] remainingGroups) {
                 mask[u] = 1f;
             }
         }
-        DMatrixRMaj weight = block.trajectory().snapshots().get(remaining);
-        float[] values = new float[weight.data.length];
-        for (int i = 0; i < values.length; i++) {
-            values[i] = (float) weight.data[i];
-        }
+        FMatrixRMaj weight = block.trajectory().snapshots().get(remaining).dense();
+        float[] values = weight.data;
         return Map.of(maskName, TensorData.floatTensor(maskName, new long[] {units}, mask),
                 block.outputWeight(), TensorData.floatTensor(block.outputWeight(),
                         new long[] {weight.numRows, weight.numCols}, values));
@@ -87,7 +83,7 @@ public record PruningPlan(List<PrunableBlock> blocks, int[] remainingGroups) {
             map = StructureDetector.detect(model);
             TransformerLayer layer = map.layer(block.layer());
             var projection = block.attention() ? layer.attention().output() : layer.mlp().down();
-            model = WeightRewrite.replace(model, projection, keptRows(block, remaining, kept), null);
+            model = WeightRewrite.replace(model, projection, keptRows(block, remaining), null);
         }
         Map<Integer, int[]> drops = new LinkedHashMap<>();
         for (int b = 0; b < blocks.size(); b++) {
@@ -109,18 +105,8 @@ public record PruningPlan(List<PrunableBlock> blocks, int[] remainingGroups) {
     }
 
     /** The OBS-updated weight restricted to the kept groups' rows, in increasing row order. */
-    private static FMatrixRMaj keptRows(PrunableBlock block, int remaining, int[] keptGroups) {
-        DMatrixRMaj snapshot = block.trajectory().snapshots().get(remaining);
-        int rowsPerGroup = snapshot.numRows / block.groups();
-        int[] rows = Arrays.stream(keptGroups)
-                .flatMap(g -> IntStream.range(g * rowsPerGroup, (g + 1) * rowsPerGroup)).toArray();
-        FMatrixRMaj kept = new FMatrixRMaj(rows.length, snapshot.numCols);
-        for (int r = 0; r < rows.length; r++) {
-            for (int c = 0; c < snapshot.numCols; c++) {
-                kept.set(r, c, (float) snapshot.get(rows[r], c));
-            }
-        }
-        return kept;
+    private static FMatrixRMaj keptRows(PrunableBlock block, int remaining) {
+        return block.trajectory().snapshots().get(remaining).remaining();
     }
 
     /**

@@ -57,10 +57,10 @@ public final class StructuredObs {
         boolean[] active = new boolean[in];
         java.util.Arrays.fill(active, true);
         List<Integer> order = new ArrayList<>();
-        Map<Integer, DMatrixRMaj> snapshots = new HashMap<>();
+        Map<Integer, ObsTrajectory.Snapshot> snapshots = new HashMap<>();
         Map<Integer, Double> errors = new HashMap<>();
         double loss = 0;
-        record(snapshotAt, remaining.size(), w, loss, energy, snapshots, errors);
+        record(snapshotAt, remaining.size(), w, active, loss, energy, snapshots, errors);
         while (!remaining.isEmpty()) {
             int best = -1;
             double bestSaliency = Double.POSITIVE_INFINITY;
@@ -82,7 +82,7 @@ public final class StructuredObs {
             remaining.remove(best);
             order.add(best);
             loss += Math.max(0, bestSaliency) / 2;
-            record(snapshotAt, remaining.size(), w, loss, energy, snapshots, errors);
+            record(snapshotAt, remaining.size(), w, active, loss, energy, snapshots, errors);
         }
         return new ObsTrajectory(List.copyOf(order), snapshots, errors);
     }
@@ -110,10 +110,10 @@ public final class StructuredObs {
         boolean[] alive = new boolean[in];
         java.util.Arrays.fill(alive, true);
         List<Integer> order = new ArrayList<>();
-        Map<Integer, DMatrixRMaj> snapshots = new HashMap<>();
+        Map<Integer, ObsTrajectory.Snapshot> snapshots = new HashMap<>();
         Map<Integer, Double> errors = new HashMap<>();
         double loss = 0;
-        recordRows(snapshotAt, in, w, in, out, loss, energy, snapshots, errors);
+        recordRows(snapshotAt, in, w, in, out, alive, loss, energy, snapshots, errors);
         double[] rowM = new double[in];
         double[] weightM = new double[out];
         for (int remaining = in; remaining > 0; remaining--) {
@@ -154,7 +154,7 @@ public final class StructuredObs {
             }
             order.add(groupOfRow[m]);
             loss += Math.max(0, best) / 2;
-            recordRows(snapshotAt, remaining - 1, w, in, out, loss, energy, snapshots, errors);
+            recordRows(snapshotAt, remaining - 1, w, in, out, alive, loss, energy, snapshots, errors);
         }
         return new ObsTrajectory(List.copyOf(order), snapshots, errors);
     }
@@ -167,10 +167,11 @@ public final class StructuredObs {
         return sum;
     }
 
-    private static void recordRows(Set<Integer> snapshotAt, int remaining, double[] w, int in, int out, double loss,
-                                   double energy, Map<Integer, DMatrixRMaj> snapshots, Map<Integer, Double> errors) {
+    private static void recordRows(Set<Integer> snapshotAt, int remaining, double[] w, int in, int out, boolean[] alive,
+                                   double loss, double energy, Map<Integer, ObsTrajectory.Snapshot> snapshots,
+                                   Map<Integer, Double> errors) {
         if (snapshotAt.contains(remaining)) {
-            snapshots.put(remaining, DMatrixRMaj.wrap(in, out, w.clone()));
+            snapshots.put(remaining, ObsTrajectory.Snapshot.of(w, in, out, alive));
             errors.put(remaining, energy > 0 ? loss / energy : 0);
         }
     }
@@ -312,10 +313,11 @@ public final class StructuredObs {
         return trace / 2;
     }
 
-    private static void record(Set<Integer> snapshotAt, int remaining, DMatrixRMaj w, double loss, double energy,
-                               Map<Integer, DMatrixRMaj> snapshots, Map<Integer, Double> errors) {
+    private static void record(Set<Integer> snapshotAt, int remaining, DMatrixRMaj w, boolean[] active, double loss,
+                               double energy, Map<Integer, ObsTrajectory.Snapshot> snapshots,
+                               Map<Integer, Double> errors) {
         if (snapshotAt.contains(remaining)) {
-            snapshots.put(remaining, w.copy());
+            snapshots.put(remaining, ObsTrajectory.Snapshot.of(w, active));
             errors.put(remaining, energy > 0 ? loss / energy : 0);
         }
     }

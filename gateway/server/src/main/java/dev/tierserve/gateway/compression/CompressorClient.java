@@ -5,7 +5,7 @@ import dev.tierserve.proto.compressor.SubmitJobRequest;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * How the gateway reaches the compressor worker: in-process (the embedded default) or over gRPC. Calls never block
+ * How the gateway reaches the compressor worker: its own child process (the default) or a remote one, over gRPC. Calls never block
  * the caller; a worker that cannot be reached fails the future with UNAVAILABLE.
  */
 public interface CompressorClient extends AutoCloseable {

@@ -7,8 +7,7 @@ import dev.tierserve.gateway.runtime.ExecutionProvider;
 import dev.tierserve.gateway.runtime.OnnxRuntimeFactory;
 import dev.tierserve.gateway.tier.VariantCatalog;
 import dev.tierserve.jobs.BearerToken;
-import dev.tierserve.jobs.EmbeddedWorker;
-import dev.tierserve.jobs.ModelLocator;
+import dev.tierserve.jobs.WorkerMain;
 import dev.tierserve.proto.compressor.Job;
 import dev.tierserve.proto.compressor.SubmitJobRequest;
 import dev.tierserve.store.RuntimeSettings;
@@ -19,6 +18,9 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import org.jboss.logging.Logger;
@@ -28,6 +30,10 @@ import org.jboss.logging.Logger;
 public class CompressorClients {
 
     private static final Logger LOG = Logger.getLogger(CompressorClients.class);
+
+    static final String PACKAGED_WITHOUT = "gateway.compressor.mode=local needs the compressor, and this gateway was"
+            + " packaged without it (quarkus-app-remote); set gateway.compressor.mode=remote with"
+            + " gateway.compressor.address, or off";
 
     /** The runtime the gateway serves on: what a variant must be measured fast on. */
     public static RuntimeSettings servingRuntime(GatewayConfig config, OnnxRuntimeFactory runtime) {
@@ -42,8 +48,8 @@ public class CompressorClients {
      */
     void checkMode(@Observes StartupEvent event, GatewayConfig config) {
         GatewayConfig.Compressor settings = config.compressor();
-        if (settings.mode() == GatewayConfig.Compressor.Mode.IN_PROCESS && EmbeddedWorker.factory().isEmpty()) {
-            throw new IllegalStateException(InProcessCompressor.PACKAGED_WITHOUT);
+        if (settings.mode() == GatewayConfig.Compressor.Mode.LOCAL && WorkerMain.find().isEmpty()) {
+            throw new IllegalStateException(PACKAGED_WITHOUT);
         }
         if (settings.mode() == GatewayConfig.Compressor.Mode.REMOTE) {
             address(settings);
@@ -63,12 +69,15 @@ public class CompressorClients {
                             OnnxRuntimeFactory runtime) {
         GatewayConfig.Compressor settings = config.compressor();
         return switch (settings.mode()) {
-            case IN_PROCESS -> {
-                LOG.infof("compressor: in-process, store %s", catalog.store().describe());
-                ModelLocator models = name -> repository.models().stream()
-                        .filter(m -> m.name().equals(name) && m.kind() == ModelKind.ONNX).findFirst()
-                        .map(m -> m.onnxFile());
-                yield new InProcessCompressor(catalog.store(), models, servingRuntime(config, runtime));
+            case LOCAL -> {
+                LOG.infof("compressor: a local worker process, store %s", catalog.store().describe());
+                Map<String, Path> models = new LinkedHashMap<>();
+                repository.models().stream().filter(m -> m.kind() == ModelKind.ONNX)
+                        .forEach(m -> models.put(m.name(), m.onnxFile()));
+                Class<?> main = WorkerMain.find().orElseThrow(() -> new IllegalStateException(PACKAGED_WITHOUT))
+                        .mainClass();
+                yield new LocalCompressor(new WorkerCommand(main, settings.heap().asLongValue(), config.variants(),
+                        servingRuntime(config, runtime), models));
             }
             case REMOTE -> {
                 String address = address(settings);

@@ -160,7 +160,7 @@ public interface GatewayConfig {
             @WithDefault("8589934592")
             long cacheMaxBytes();
 
-            /** Local files of the in-process compressor beside an S3 store (job records, latency tables). */
+            /** Local files of the local compressor beside an S3 store (job records, latency tables). */
             @WithDefault("store-work")
             Path workDir();
         }
@@ -171,11 +171,18 @@ public interface GatewayConfig {
     }
 
     interface Compressor {
-        enum Mode { IN_PROCESS, REMOTE, OFF }
+        enum Mode { LOCAL, REMOTE, OFF }
 
-        /** {@code in-process} (the embedded default), {@code remote} ({@code compressor serve}), or {@code off}. */
-        @WithDefault("in-process")
+        /**
+         * {@code local}: the gateway starts its own worker, a child process at the lowest CPU priority with a heap of
+         * its own; {@code remote}: a worker elsewhere ({@code compressor serve}); {@code off}: no compression.
+         */
+        @WithDefault("local")
         Mode mode();
+
+        /** The local worker's maximum heap (the JVM's {@code -Xmx}); a job that would not fit in it is refused. */
+        @WithDefault("2G")
+        io.quarkus.runtime.configuration.MemorySize heap();
 
         /** host:port of a remote compressor worker. */
         Optional<String> address();
@@ -202,12 +209,13 @@ public interface GatewayConfig {
             Optional<Path> key();
         }
 
-        /** Methods for on-the-fly jobs; none given: the worker's defaults (all methods). */
+        /** Methods for on-the-fly jobs ({@code all} for every method); none given: the worker's default (ZipLM). */
         Optional<List<String>> methods();
 
         /**
-         * Precisions on-the-fly jobs may build tiers at ({@code float32}, {@code int8}); none given: float32 only.
-         * With int8 the quantized parent and quantized structured variants are candidates too, each measured.
+         * Precisions on-the-fly jobs may build tiers at ({@code float32}, {@code int8}); none given: both. With int8
+         * (where the quantized parent measures faster) the quantized parent and quantized structured variants are
+         * candidates too, each measured.
          */
         Optional<List<Precision>> precisions();
 

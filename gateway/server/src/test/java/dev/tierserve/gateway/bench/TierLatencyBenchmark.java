@@ -35,7 +35,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What a client sees per tier: BGE-small-en-v1.5 over loopback gRPC, batch 1 x seq 128, one intra-op thread, for
- * {@code exact} and the ZipLM tiers 1.5x and 2x built by the gateway's own in-process compressor (the first run
+ * {@code exact} and the ZipLM tiers 1.5x and 2x built by the gateway's own local compressor (the first run
  * builds them into target/tier-bench-store, about 20 minutes; later runs reuse them). Latency at concurrency 1,
  * tiers interleaved request by request after warm-up, p50/p99; throughput at concurrency 1 and 8, tiers
  * interleaved block by block, median of rounds. Served speedup (exact p50 / tier p50) beside the manifest's.
@@ -54,7 +54,7 @@ class TierLatencyBenchmark {
     public static class ZipLmTiers implements QuarkusTestProfile {
         @Override
         public Map<String, String> getConfigOverrides() {
-            return Map.of("gateway.compressor.mode", "in-process",
+            return Map.of("gateway.compressor.mode", "local",
                     "gateway.compressor.methods", "ziplm",
                     "gateway.compressor.test-texts", "300",
                     "quarkus.test.hang-detection-timeout", "60m", // waiting for the first build is not a hang
