@@ -19,8 +19,9 @@ grpc=$(port); http=$(port)
 gw=$!; trap 'kill $gw 2>/dev/null; wait $gw 2>/dev/null' EXIT
 client() { java -jar "$root/gateway/client/target/tierserve-client.jar" --target "127.0.0.1:$grpc" "$@"; }
 for _ in $(seq 120); do client ready >/dev/null 2>&1 && break; sleep 1; done
-# Texts: five README lines each (about 100 words, 130 tokens), real English the model has not been tuned on.
-grep -E '^[A-Za-z].{60,}' "$root/README.md" | paste -d' ' - - - - - > "$out/texts.txt"
+# Texts: five README lines each (all of the READMEs; about 100 words, 130 tokens), real English the model has not been
+# tuned on.
+cat "$root/README.md" "$root"/*/README.md | grep -E '^[A-Za-z].{60,}' | paste -d' ' - - - - - > "$out/texts.txt"
 load() { client load --model bge-small-en-v1.5-text --texts-file "$out/texts.txt" "$@" 2>"$out/load.err" || { cat "$out/load.err" >&2; return 1; }; }
 echo "threads: gateway workers = cores ($(nproc)), 1 intra-op thread each; client: 1 sender thread (open loop)"
 for tier in 1.5x 2x 3x exact; do load --concurrency 1 --duration 5 --warmup 2 --tier "$tier" >/dev/null; done

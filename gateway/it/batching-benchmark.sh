@@ -22,8 +22,10 @@ PBTXT
 gw=$!; trap 'kill $gw 2>/dev/null; wait $gw 2>/dev/null' EXIT
 client() { java -jar "$root/gateway/client/target/tierserve-client.jar" --target "127.0.0.1:$grpc" "$@"; }
 for _ in $(seq 120); do client ready >/dev/null 2>&1 && break; sleep 1; done
-# Texts: README prose. Short: 5 to 16 words (about 8-24 tokens); long: five lines (about 100 words, 130 tokens).
-python3 - "$root/README.md" "$out" <<'PY'
+# Texts: README prose (all of the READMEs). Short: 5 to 16 words (about 8-24 tokens); long: five lines (about 100
+# words, 130 tokens).
+cat "$root/README.md" "$root"/*/README.md > "$out/prose.md"
+python3 - "$out/prose.md" "$out" <<'PY'
 import random, re, sys
 words = re.findall(r"[A-Za-z][a-z]+", open(sys.argv[1]).read())
 rng = random.Random(1)
@@ -32,7 +34,7 @@ with open(sys.argv[2] + "/short.txt", "w") as f:
         start = rng.randrange(len(words) - 20)
         f.write(" ".join(words[start:start + rng.randint(5, 16)]) + "\n")
 PY
-grep -E '^[A-Za-z].{60,}' "$root/README.md" | paste -d' ' - - - - - > "$out/long.txt"
+grep -E '^[A-Za-z].{60,}' "$out/prose.md" | paste -d' ' - - - - - > "$out/long.txt"
 run() { # model texts concurrency -> "throughput p50 p99"
   client load --model "$1" --texts-file "$out/$2.txt" --concurrency "$3" --duration "$seconds" --warmup 3 \
       --json "$out/run.json" >/dev/null 2>"$out/load.err" || { cat "$out/load.err" >&2; return 1; }

@@ -210,7 +210,9 @@ class DownstreamBenchmark {
             retrieval.computeIfAbsent(encoder.family(), f -> new ArrayList<>())
                     .add(new double[] {speedup, 100 * results.get(encoder.name())[2].mean()});
         }
-        Path out = Path.of("target", "benchmarks");
+        // compressor/docs (the benchmark runs in the compressor module's directory), where compressor/README.md shows
+        // the charts.
+        Path out = Path.of("docs");
         String x = "measured speedup over bge-small (CPU, 1 thread, 1 x " + SEQUENCE + ")";
         QualitySpeedupChart.writeSeries("Brown genres, classifier retrained on each model (" + TEST + " test texts)", x,
                 "accuracy (%)", genre, out.resolve("downstream-genre.png"));

@@ -48,7 +48,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code deploy/}: every overlay renders with {@code kubectl kustomize}, its objects read as fabric8's typed Kubernetes
  * objects, and they agree with the application: the ports and probe paths the packaged gateway serves (probed on a
  * running one), the configuration names it reads, the worker options the packaged compressor accepts, the image names
- * the Dockerfile builds and the Secrets the README creates.
+ * the Dockerfile builds and the Secrets deploy/README.md creates.
  */
 class DeployIT {
 
@@ -60,7 +60,10 @@ class DeployIT {
     static Path home;
 
     private static Properties application;
-    private static String readme;
+    /** deploy/README.md: the Secrets it creates. */
+    private static String deployReadme;
+    /** Every README: the settings they document. */
+    private static String readmes;
 
     /** One rendered overlay, by kind and name. */
     private record Rendered(Map<String, JsonNode> objects) {
@@ -78,13 +81,18 @@ class DeployIT {
                 "gateway/server/src/main/resources/application.properties"))) {
             application.load(in);
         }
-        readme = Files.readString(PackagedGateway.ROOT.resolve("README.md"));
+        deployReadme = Files.readString(PackagedGateway.ROOT.resolve("deploy/README.md"));
+        StringBuilder all = new StringBuilder();
+        for (String file : List.of("README.md", "gateway/README.md", "compressor/README.md", "deploy/README.md")) {
+            all.append(Files.readString(PackagedGateway.ROOT.resolve(file))).append('\n');
+        }
+        readmes = all.toString();
     }
 
     @Test
     void everyOverlayRendersAndAgreesWithTheApplication() throws Exception {
         Set<String> secretsReadmeCreates = new HashSet<>();
-        Matcher created = Pattern.compile("kubectl create secret generic ([a-z0-9-]+)").matcher(readme);
+        Matcher created = Pattern.compile("kubectl create secret generic ([a-z0-9-]+)").matcher(deployReadme);
         while (created.find()) {
             secretsReadmeCreates.add(created.group(1));
         }
@@ -109,10 +117,10 @@ class DeployIT {
                     + Long.parseLong(env(container, "QUARKUS_SHUTDOWN_TIMEOUT").replace("s", ""));
             assertTrue(gateway.getSpec().getTemplate().getSpec().getTerminationGracePeriodSeconds() > drain);
 
-            // Every gateway setting it passes is one the README documents (and so one the gateway reads), in the
+            // Every gateway setting it passes is one the READMEs document (and so one the gateway reads), in the
             // environment-variable form of its property name (MicroProfile Config: upper case, other characters '_').
             Set<String> documented = new HashSet<>();
-            Matcher property = Pattern.compile("`((?:gateway|quarkus)\\.[a-z0-9.-]+)`").matcher(readme);
+            Matcher property = Pattern.compile("`((?:gateway|quarkus)\\.[a-z0-9.-]+)`").matcher(readmes);
             while (property.find()) {
                 documented.add(property.group(1).toUpperCase(java.util.Locale.ROOT).replaceAll("[^A-Z0-9]", "_"));
             }
@@ -143,7 +151,7 @@ class DeployIT {
                     }
                 }
             }
-            assertEquals(secretsReadmeCreates, referencedSecrets, "the Secrets the README creates");
+            assertEquals(secretsReadmeCreates, referencedSecrets, "the Secrets deploy/README.md creates");
 
             Container worker = rendered.get("Deployment", "tierserve-worker", Deployment.class).getSpec()
                     .getTemplate().getSpec().getContainers().get(0);

@@ -13,7 +13,8 @@ import java.util.List;
 import java.util.regex.Pattern;
 
 /**
- * The command-line examples of README.md, read out of it so that the README cannot drift from what works.
+ * The command-line examples of the READMEs, read out of them so that the READMEs cannot drift from what works: the
+ * client examples of README.md, and the canary rollout examples of gateway/README.md.
  *
  * <p>An example is an indented line starting with {@code java -jar <jar>} (continued by trailing backslashes). The
  * indented {@code # } lines right after it are the output it must print, in order: {@code …}, {@code ...} and
@@ -22,12 +23,18 @@ import java.util.regex.Pattern;
  */
 final class ReadmeExamples {
 
+    /** The top-level README: the client examples PackagedGatewayIT runs. */
     static final Path README = PackagedGateway.ROOT.resolve("README.md");
-    /** The README section whose examples need a gateway with an admin token and variants: RolloutIT runs them. */
+    /** The gateway's README, which holds the canary rollout examples. */
+    static final Path GATEWAY_README = PackagedGateway.ROOT.resolve("gateway/README.md");
+    /**
+     * The section of {@link #GATEWAY_README} whose examples need a gateway with an admin token and variants: RolloutIT
+     * runs them.
+     */
     static final String ROLLOUT_SECTION = "Canary rollouts";
 
     /**
-     * @param section  the README heading it is under (without its #s)
+     * @param section  the heading it is under (without its #s)
      * @param words    the command's words, unquoted as a shell would
      * @param expected patterns of the lines it prints, in order
      */
@@ -47,9 +54,14 @@ final class ReadmeExamples {
     private ReadmeExamples() {
     }
 
-    /** The README's examples of the jar {@code jar} (a path relative to the project root), in order. */
+    /** README.md's examples of the jar {@code jar} (a path relative to the project root), in order. */
     static List<Example> of(String jar) throws IOException {
-        List<String> lines = Files.readAllLines(README);
+        return of(README, jar);
+    }
+
+    /** The examples of the jar {@code jar} (a path relative to the project root) in {@code file}, in order. */
+    static List<Example> of(Path file, String jar) throws IOException {
+        List<String> lines = Files.readAllLines(file);
         String start = "java -jar " + jar + " ";
         List<Example> examples = new ArrayList<>();
         String section = "";
@@ -78,7 +90,7 @@ final class ReadmeExamples {
             examples.add(new Example(section, words(command.toString()), expected));
         }
         if (examples.isEmpty()) {
-            throw new IllegalStateException("README.md has no example of " + jar);
+            throw new IllegalStateException(PackagedGateway.ROOT.relativize(file) + " has no example of " + jar);
         }
         return examples;
     }

@@ -27,8 +27,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A rollout by hand, as the README shows it: the packaged gateway with an admin token, two variants of BGE-small in
- * its store (v1, then v2), and the packaged client's {@code rollout} commands, the README's examples first. A canary at 30% answers the same routing keys every
+ * A rollout by hand, as gateway/README.md shows it: the packaged gateway with an admin token, two variants of BGE-small
+ * in its store (v1, then v2), and the packaged client's {@code rollout} commands, that README's examples first. A canary at 30% answers the same routing keys every
  * time, a restarted gateway resumes the rollout where it was, and a rollback sends every key back to stable.
  */
 class RolloutIT {
@@ -64,10 +64,11 @@ class RolloutIT {
                     "--weight", "0"));
             ok(client.run("rollout", token, "promote", "--model", BGE, "--tier", "1.5x", "--reason", "first"));
 
-            // The README's examples, as written, with the token file in the environment.
+            // gateway/README.md's rollout examples, as written, with the token file in the environment.
             PackagedClient readme = new PackagedClient(gateway.grpcTarget(),
                     Map.of("TIERSERVE_ADMIN_TOKEN_FILE", tokenFile.toString()));
-            List<ReadmeExamples.Example> examples = ReadmeExamples.of(PackagedGatewayIT.CLIENT_JAR).stream()
+            List<ReadmeExamples.Example> examples = ReadmeExamples.of(ReadmeExamples.GATEWAY_README,
+                            PackagedGatewayIT.CLIENT_JAR).stream()
                     .filter(example -> example.section().equals(ReadmeExamples.ROLLOUT_SECTION)).toList();
             assertTrue(examples.size() >= 5, "status, canary, shadow, infer, rollback: " + examples);
             for (ReadmeExamples.Example example : examples) {

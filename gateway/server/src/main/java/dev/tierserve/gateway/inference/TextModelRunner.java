@@ -38,7 +38,7 @@ class TextModelRunner implements ModelRunner {
     /**
      * Tokens (rows x their bucket's length) a batch holds at most unless the model's {@code max_batch_tokens}
      * parameter says otherwise: on CPU, ONNX Runtime's matrix products reach their efficiency by about this size, so a
-     * bigger batch gains no throughput and only makes its requests wait for each other (see README, dynamic batching).
+     * bigger batch gains no throughput and only makes its requests wait for each other (gateway/README.md).
      */
     static final int DEFAULT_MAX_BATCH_TOKENS = 256;
 

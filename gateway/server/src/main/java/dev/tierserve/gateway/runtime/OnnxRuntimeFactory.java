@@ -56,7 +56,7 @@ public class OnnxRuntimeFactory {
         options.setInterOpNumThreads(1);
         // ONNX Runtime's CPU arena keeps the peak working memory of the largest request a session has run until the
         // session closes: hundreds of MiB for one large batch, outside the cache's weight budget, in every cached
-        // tier. Without it that memory is freed after each run, at a cost within a few percent (README); the
+        // tier. Without it that memory is freed after each run, at a cost within a few percent (gateway/README.md); the
         // compressor measures variants with the same setting (its runtime.Sessions).
         options.setCPUArenaAllocator(false);
         if (executionProvider == ExecutionProvider.CUDA) {

@@ -123,7 +123,8 @@ public class TierRouter {
     /**
      * Predicted load above which a tier does not fit however short its compute. Past 1 requests arrive faster than the
      * workers serve them and the queue grows until deadlines fail; below it, Poisson bursts still queue, and on BGE at
-     * 1.5x exact's capacity 0.85 let 3% of requests miss a 2x-p50 deadline where 0.7 kept it to 0.2% (README).
+     * 1.5x exact's capacity 0.85 let 3% of requests miss a 2x-p50 deadline where 0.7 kept it to 0.2%
+     * (gateway/README.md).
      */
     static final double MAX_LOAD = 0.7;
 
