@@ -14,10 +14,12 @@ import dev.tierserve.store.RuntimeSettings;
 
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
+import java.util.AbstractMap;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -94,22 +96,7 @@ public final class CalibrationRunner {
                     Map<String, OnnxTensor> feeds = new HashMap<>(declared);
                     feeds.putAll(tokens);
                     try (OrtSession.Result result = session.run(feeds, requested)) {
-                        Map<String, Activation> outputs = new HashMap<>();
-                        for (Map.Entry<String, OnnxValue> entry : result) {
-                            OnnxTensor tensor = (OnnxTensor) entry.getValue();
-                            long[] shape = tensor.getInfo().getShape();
-                            if (tensor.getInfo().type == OnnxJavaType.DOUBLE) {
-                                DoubleBuffer buffer = tensor.getDoubleBuffer();
-                                double[] values = new double[buffer.remaining()];
-                                buffer.get(values);
-                                outputs.put(entry.getKey(), new Activation(null, values, shape));
-                            } else {
-                                FloatBuffer buffer = tensor.getFloatBuffer();
-                                float[] values = new float[buffer.remaining()];
-                                buffer.get(values);
-                                outputs.put(entry.getKey(), new Activation(values, shape));
-                            }
-                        }
+                        Map<String, Activation> outputs = new BatchOutputs(result);
                         for (ActivationCollector collector : collectors) {
                             collector.accept(outputs, batch);
                         }
@@ -125,6 +112,54 @@ public final class CalibrationRunner {
         @Override
         public void close() {
             Sessions.closeQuietly(session);
+        }
+    }
+
+    /**
+     * One batch's outputs, each copied out of ONNX Runtime's buffer when a collector reads it: a search graph's Gram
+     * outputs are a width × width double matrix per probed projection (about 240 MB for all of BGE-small's), so a
+     * batch holds one of them on the heap at a time, not all.
+     */
+    private static final class BatchOutputs extends AbstractMap<String, Activation> {
+
+        private final OrtSession.Result result;
+
+        BatchOutputs(OrtSession.Result result) {
+            this.result = result;
+        }
+
+        @Override
+        public Activation get(Object name) {
+            Optional<OnnxValue> value = result.get((String) name);
+            return value.map(v -> activation((OnnxTensor) v)).orElse(null);
+        }
+
+        @Override
+        public boolean containsKey(Object name) {
+            return result.get((String) name).isPresent();
+        }
+
+        @Override
+        public Set<Entry<String, Activation>> entrySet() {
+            Set<Entry<String, Activation>> entries = new LinkedHashSet<>();
+            for (Map.Entry<String, OnnxValue> entry : result) {
+                entries.add(new SimpleImmutableEntry<>(entry.getKey(), activation((OnnxTensor) entry.getValue())));
+            }
+            return entries;
+        }
+
+        private static Activation activation(OnnxTensor tensor) {
+            long[] shape = tensor.getInfo().getShape();
+            if (tensor.getInfo().type == OnnxJavaType.DOUBLE) {
+                DoubleBuffer buffer = tensor.getDoubleBuffer();
+                double[] values = new double[buffer.remaining()];
+                buffer.get(values);
+                return new Activation(null, values, shape);
+            }
+            FloatBuffer buffer = tensor.getFloatBuffer();
+            float[] values = new float[buffer.remaining()];
+            buffer.get(values);
+            return new Activation(values, shape);
         }
     }
 }

@@ -75,4 +75,15 @@ public final class GramCollector implements ActivationCollector {
         CommonOps_DDRM.scale(2.0 / tokens, hessian);
         return hessian;
     }
+
+    /**
+     * The Hessian, made from the collected sum in place: the collector lets go of it, so a job over many projections
+     * holds each width × width matrix only until its projection is pruned. No batch may follow.
+     */
+    public DMatrixRMaj takeHessian() {
+        DMatrixRMaj hessian = gram();
+        CommonOps_DDRM.scale(2.0 / tokens, hessian);
+        gram = null;
+        return hessian;
+    }
 }

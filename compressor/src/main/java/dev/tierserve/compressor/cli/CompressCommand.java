@@ -29,13 +29,13 @@ final class CompressCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--method", split = ",", defaultValue = "ziplm", converter = MethodConverter.class,
-            description = "one or more of ziplm, trimllm, trimllm+ziplm, bonsai, parallel (comma-separated)")
-    List<Method> methods;
+    @Option(names = "--method", split = ",", defaultValue = "ziplm", description = "one or more of ziplm, trimllm, "
+            + "trimllm+ziplm, bonsai, parallel (comma-separated), or all")
+    List<String> methods;
 
-    @Option(names = "--precision", split = ",", defaultValue = "float32", converter = PrecisionConverter.class,
+    @Option(names = "--precision", split = ",", defaultValue = "float32,int8", converter = PrecisionConverter.class,
             description = "float32, int8 or both (comma-separated): the precisions each method's variants are tried at; "
-                    + "int8 also tries the parent quantized alone")
+                    + "int8 also tries the parent quantized alone, where it measures faster than the parent")
     List<Precision> precisions;
 
     @Option(names = "--model", required = true, description = "the parent model.onnx")
@@ -84,18 +84,6 @@ final class CompressCommand implements Callable<Integer> {
     @Mixin
     StoreOptions store;
 
-    /** Methods by their label, so that a typo gets the list of labels. */
-    static final class MethodConverter implements ITypeConverter<Method> {
-        @Override
-        public Method convert(String value) {
-            try {
-                return Method.parse(value);
-            } catch (IllegalArgumentException e) {
-                throw new TypeConversionException(e.getMessage());
-            }
-        }
-    }
-
     /** Precisions by their label, so that a typo gets the list of labels. */
     static final class PrecisionConverter implements ITypeConverter<Precision> {
         @Override
@@ -118,7 +106,7 @@ final class CompressCommand implements Callable<Integer> {
         try {
             request = PlanRequest.builder(name != null ? name : model.toAbsolutePath().getParent().getFileName().toString(),
                             model)
-                    .tokenizer(tokenizerJson).tiers(targets).methods(methods).calibration(calibration)
+                    .tokenizer(tokenizerJson).tiers(targets).methods(Method.parseAll(methods)).calibration(calibration)
                     .calibrationTexts(calibrationTexts).testTexts(testTexts).runtime(runtime.settings())
                     .minQuality(minQuality).seed(seed).pooling(pooling).normalize(normalize).recovery(!noRecovery)
                     .precisions(precisions)

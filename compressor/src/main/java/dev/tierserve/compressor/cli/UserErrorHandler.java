@@ -3,6 +3,7 @@ package dev.tierserve.compressor.cli;
 import dev.tierserve.compressor.data.InputDataException;
 import dev.tierserve.compressor.graph.OnnxFormatException;
 import dev.tierserve.compressor.graph.structure.StructurePatternException;
+import dev.tierserve.compressor.plan.JobMemory;
 import picocli.CommandLine;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.ParseResult;
@@ -12,7 +13,7 @@ import picocli.CommandLine.ParseResult;
  * 2, never a stack trace. Mistakes are picocli's own (an unknown option, a value of the wrong type), the commands'
  * up-front checks (a missing file, an unknown method, a target of 1 or less), and inputs found unusable while
  * running (a file that is not an ONNX model, a graph that is not a transformer this toolkit maps, unreadable or
- * malformed text data or tokenizer, fewer texts than asked for). Any other exception is a bug and keeps its stack
+ * malformed text data or tokenizer, fewer texts than asked for, a model too large for the heap). Any other exception is a bug and keeps its stack
  * trace.
  */
 final class UserErrorHandler implements CommandLine.IParameterExceptionHandler,
@@ -31,7 +32,7 @@ final class UserErrorHandler implements CommandLine.IParameterExceptionHandler,
     @Override
     public int handleExecutionException(Exception e, CommandLine command, ParseResult parseResult) throws Exception {
         if (!(e instanceof OnnxFormatException || e instanceof StructurePatternException
-                || e instanceof InputDataException)) {
+                || e instanceof InputDataException || e instanceof JobMemory.JobTooLargeException)) {
             throw e;
         }
         report(command, e.getMessage());

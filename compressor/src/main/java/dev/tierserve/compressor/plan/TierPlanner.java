@@ -60,6 +60,10 @@ public final class TierPlanner {
     public List<TierDecision> plan(PlanRequest request) {
         long start = System.nanoTime();
         ModelProto parent = OnnxModelReader.read(request.parentFile());
+        JobMemory memory = JobMemory.of(parent, request.methods());
+        memory.check(request.model(), Runtime.getRuntime().maxMemory());
+        progress.accept(String.format(Locale.ROOT, "planner: the plan needs about %d MiB of heap (%d MiB available)",
+                JobMemory.mib(memory.peakBytes()), JobMemory.mib(Runtime.getRuntime().maxMemory())));
         String parentSha = OnnxModelWriter.sha256(parent);
         Path tokenizer = request.tokenizer();
         List<TextSample> samples = request.calibration().equals("brown") ? BrownCorpus.bundled()

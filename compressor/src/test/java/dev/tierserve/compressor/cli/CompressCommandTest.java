@@ -43,7 +43,7 @@ class CompressCommandTest {
         OnnxModelWriter.write(DecoderBuilder.build(config), parent);
         Files.copy(TestModels.file(TestModels.MINILM_TOKENIZER), parent.resolveSibling("tokenizer.json"));
         Path store = dir.resolve("store");
-        int exit = CompressorCommand.commandLine().execute("compress", "--method", "ziplm",
+        int exit = CompressorCommand.commandLine().execute("compress", "--method", "ziplm", "--precision", "float32",
                 "--model", parent.toString(), "--targets", "1.5", "--calibration-texts", "32", "--seq", "128",
                 "--test-texts", "20", "--out", store.toString());
         assertEquals(0, exit);
@@ -63,7 +63,7 @@ class CompressCommandTest {
     @Test
     void aTargetParallelPairsCannotReachIsRecordedNotPublished() throws Exception {
         Path store = dir.resolve("store");
-        int exit = CompressorCommand.commandLine().execute("compress", "--method", "parallel",
+        int exit = CompressorCommand.commandLine().execute("compress", "--method", "parallel", "--precision", "float32",
                 "--model", parent().toString(), "--targets", "3", "--calibration-texts", "16", "--seq", "64",
                 "--test-texts", "20", "--out", store.toString());
         assertEquals(0, exit);

@@ -6,6 +6,7 @@ import dev.tierserve.compressor.data.TextSample;
 import dev.tierserve.compressor.graph.OnnxModelReader;
 import dev.tierserve.compressor.graph.OnnxModelWriter;
 import dev.tierserve.compressor.latency.Stopwatch;
+import dev.tierserve.compressor.method.CompressedVariant;
 import dev.tierserve.store.FileVariantStore;
 import dev.tierserve.store.RuntimeSettings;
 import dev.tierserve.store.UnreachedTarget;
@@ -109,6 +110,44 @@ class TierPlannerTest {
                 && !c.method().equals("trimllm+ziplm")), "TrimLLM's own variants are candidates too");
         assertTrue(decision.candidates().stream().noneMatch(c -> c.targetSpeedup() != 1.5),
                 "the depth step is not a candidate of its own: " + decision.candidates());
+    }
+
+    @Test
+    void int8ThatIsNotFasterOnTheRuntimeIsNotOfferedAndTheDecisionSaysWhy() throws Exception {
+        Path parent = parent();
+        FileVariantStore store = VariantStore.filesystem(dir.resolve("store"));
+        List<String> log = new ArrayList<>();
+        // A provider whose integer MatMuls are slow: the quantized parent takes 1.2 times the parent's time.
+        Stopwatch slowInt8 = (candidate, run) -> {
+            run.run();
+            return candidate.equals("parent") ? 100_000 : 120_000;
+        };
+
+        TierDecision decision = new TierPlanner(store, log::add, slowInt8).plan(PlanRequest.builder("minilm", parent)
+                .tiers(List.of(1.5)).methods(List.of()).runtime(RUNTIME).build()).get(0);
+
+        assertFalse(decision.published(), decision.toString());
+        assertEquals(1, decision.candidates().size(), decision.toString());
+        Candidate int8 = decision.candidates().get(0);
+        assertEquals("int8", int8.method());
+        assertEquals(1 / 1.2, int8.measuredSpeedup(), 1e-9);
+        assertTrue(int8.rejectedBecause().startsWith("int8 is not faster on cpu-t1-b1-s64: the quantized parent "
+                + "measured 0.83x"), int8.rejectedBecause());
+        assertTrue(log.stream().noneMatch(l -> l.contains("gain model")), "no gain model is fitted: " + log);
+        assertTrue(log.stream().noneMatch(l -> l.startsWith("planner: evaluating")), "nothing to evaluate: " + log);
+        assertEquals(List.of(), store.variants("minilm"));
+    }
+
+    @Test
+    void aShortInt8CopyIsAskedForAgainFromABaseScaledByItsMiss() {
+        // Seen on another encoder: ZipLM's 1.75x base for 3x measured 2.89x once quantized.
+        CompressedVariant shortOfThree = new CompressedVariant("ziplm+int8", 3.0, null, 2.89, 50, 17.3, 0.1, "",
+                Map.of("structuredMeasuredSpeedup", 1.75), 1);
+        assertEquals(1.75 * 3 / 2.89 * (1 + Int8Stacking.MARGIN), Int8Stacking.retryBase(shortOfThree, 3.0), 1e-3);
+        // A miss by a hair still asks for at least the smallest base worth a run.
+        CompressedVariant nearlyParent = new CompressedVariant("ziplm+int8", 1.5, null, 1.49, 50, 33.6, 0.1, "",
+                Map.of("structuredMeasuredSpeedup", 0.9), 1);
+        assertEquals(Int8Stacking.MIN_BASE, Int8Stacking.retryBase(nearlyParent, 1.5), 1e-9);
     }
 
     /**

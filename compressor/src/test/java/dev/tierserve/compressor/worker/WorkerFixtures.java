@@ -5,6 +5,7 @@ import dev.tierserve.proto.compressor.CompressorServiceGrpc;
 import dev.tierserve.proto.compressor.Job;
 import dev.tierserve.proto.compressor.ListJobsRequest;
 import dev.tierserve.proto.compressor.RuntimeSettings;
+import dev.tierserve.proto.compressor.Precision;
 import dev.tierserve.proto.compressor.SubmitJobRequest;
 
 import io.grpc.StatusRuntimeException;
@@ -30,7 +31,7 @@ final class WorkerFixtures {
 
     static SubmitJobRequest smallJob(String tier) {
         return SubmitJobRequest.newBuilder().setModel(MODEL).addTiers(tier).addMethods("trimllm")
-                .setCalibrationTexts(16).setTestTexts(20)
+                .addPrecisions(Precision.PRECISION_FLOAT32).setCalibrationTexts(16).setTestTexts(20)
                 .setRuntime(RuntimeSettings.newBuilder().setProvider("cpu").setThreads(1).setBatch(1).setSequence(64))
                 .build();
     }

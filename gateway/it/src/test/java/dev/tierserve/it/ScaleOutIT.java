@@ -141,7 +141,7 @@ class ScaleOutIT {
                         "gateway.variants.s3.endpoint=" + s3proxy.endpoint(), "gateway.variants.watch-interval=1s",
                         "aws.accessKeyId=" + S3ProxyServer.IDENTITY, "aws.secretAccessKey=" + S3ProxyServer.CREDENTIAL,
                         "gateway.compressor.mode=remote", "gateway.compressor.address=" + workers.get(i).address(),
-                        "gateway.compressor.methods=trimllm", "gateway.compressor.calibration-texts=16",
+                        "gateway.compressor.methods=trimllm", "gateway.compressor.precisions=float32", "gateway.compressor.calibration-texts=16",
                         "gateway.compressor.test-texts=20", "gateway.compressor.sequence=64"));
             }
 

@@ -58,7 +58,7 @@ class SecureChannelsIT {
                      "gateway.compressor.address=" + worker.address(), "gateway.compressor.tls.ca=" + certs.ca(),
                      "gateway.compressor.tls.cert=" + certs.clientCert(),
                      "gateway.compressor.tls.key=" + certs.clientKey(), "gateway.compressor.token-file=" + tokenFile,
-                     "gateway.compressor.methods=trimllm", "gateway.compressor.sequence=64",
+                     "gateway.compressor.methods=trimllm", "gateway.compressor.precisions=float32", "gateway.compressor.sequence=64",
                      "gateway.inference.token-file=" + inferenceTokenFile)) {
             assertTrue(worker.logText().contains("(mutual TLS, bearer token required)"), worker.logText());
 

@@ -33,6 +33,11 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.Consumer;
 import java.util.stream.IntStream;
 
@@ -282,7 +287,7 @@ public final class ZipLm implements CompressionMethod<ZipLmRun> {
                             .mapToObj(g -> IntStream.range(g * rows, (g + 1) * rows).toArray()).toList();
                     List<Integer> levels = IntStream.rangeClosed(0, groups).boxed().toList();
                     ObsTrajectory trajectory = StructuredObs.prune(weight(model, a.output().weight()),
-                            attention.hessian(), groupRows, new HashSet<>(levels), options.dampening());
+                            attention.takeHessian(), groupRows, new HashSet<>(levels), options.dampening());
                     blocks.set(slot, new PrunableBlock(layer.index(), layer.origin(), true, groups, a.groupSize(),
                             levels, trajectory, a.output().weight()));
                 });
@@ -301,7 +306,7 @@ public final class ZipLm implements CompressionMethod<ZipLmRun> {
                             .map(ComponentLatencyTable.MlpLevel::width).filter(w -> w <= width).toList());
                     levels.add(0);
                     List<int[]> channels = IntStream.range(0, width).mapToObj(c -> new int[] {c}).toList();
-                    ObsTrajectory trajectory = StructuredObs.prune(weight(model, m.down().weight()), mlp.hessian(),
+                    ObsTrajectory trajectory = StructuredObs.prune(weight(model, m.down().weight()), mlp.takeHessian(),
                             channels, new HashSet<>(levels), options.dampening());
                     blocks.set(slot, new PrunableBlock(layer.index(), layer.origin(), false, width, 1, levels,
                             trajectory, m.down().weight()));
@@ -314,8 +319,22 @@ public final class ZipLm implements CompressionMethod<ZipLmRun> {
         log.accept(String.format(Locale.ROOT, "ZipLM: Hessians from %d calibration tokens in %.1f s; OBS on %d blocks",
                 tokens, (System.nanoTime() - start) / 1e9, jobs.size()));
         start = System.nanoTime();
-        jobs.parallelStream().forEach(Runnable::run);
-        log.accept(String.format(Locale.ROOT, "ZipLM: OBS trajectories in %.1f s", (System.nanoTime() - start) / 1e9));
+        int threads = ObsMemory.threads(map);
+        ExecutorService pool = Executors.newFixedThreadPool(threads);
+        try {
+            for (Future<?> job : pool.invokeAll(jobs.stream().map(Executors::callable).toList())) {
+                job.get();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CancellationException("interrupted while pruning");
+        } catch (ExecutionException e) {
+            throw e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
+        } finally {
+            pool.shutdownNow();
+        }
+        log.accept(String.format(Locale.ROOT, "ZipLM: OBS trajectories in %.1f s (%d block(s) at once)",
+                (System.nanoTime() - start) / 1e9, threads));
         return List.copyOf(blocks);
     }
 
