@@ -23,7 +23,10 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 
 @Command(name = "compress", description = "Compress a model to speedup tiers and publish, per tier, the most accurate "
-        + "measured variant into the variant store.")
+        + "measured variant into the variant store.",
+        footer = {"  java -jar compressor/target/tierserve-compressor.jar compress --method ziplm \\",
+                "      --model models/bge-small-en-v1.5/model.onnx --targets 1.5,2,3 \\",
+                "      --pooling cls --normalize --out variants"})
 final class CompressCommand implements Callable<Integer> {
 
     @Spec
@@ -55,7 +58,8 @@ final class CompressCommand implements Callable<Integer> {
     String calibration;
 
     @Option(names = "--calibration-texts", defaultValue = "0",
-            description = "default: the method's own (ziplm 1500, trimllm 128, parallel 64, bonsai 64)")
+            description = "calibration texts; 0: the method's own number (ziplm 1500, trimllm 128, parallel 64, "
+                    + "bonsai 64)")
     int calibrationTexts;
 
     @Option(names = "--test-texts", defaultValue = "300", description = "held-out texts for the manifest's quality")

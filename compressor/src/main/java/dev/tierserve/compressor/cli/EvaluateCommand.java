@@ -11,6 +11,7 @@ import dev.tierserve.compressor.graph.OnnxModelReader;
 import dev.tierserve.compressor.report.QualitySpeedupChart;
 import dev.tierserve.store.RuntimeSettings;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Help.Visibility;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -23,7 +24,10 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "evaluate", description = "Measure variants against their parent: quality on held-out text and "
-        + "speedup on the serving runtime, in one run.")
+        + "speedup on the serving runtime, in one run.",
+        footer = {"  java -jar compressor/target/tierserve-compressor.jar evaluate \\",
+                "      models/bge-small-en-v1.5/model.onnx variant-a.onnx variant-b.onnx \\",
+                "      --pooling cls --normalize --seq 128 --json report.json --plot report.png"})
 final class EvaluateCommand implements Callable<Integer> {
 
     @Spec
@@ -32,7 +36,7 @@ final class EvaluateCommand implements Callable<Integer> {
     @Parameters(index = "0", description = "the parent model")
     Path parent;
 
-    @Parameters(index = "1..*", arity = "0..*", description = "variant models")
+    @Parameters(index = "1..*", arity = "0..*", description = "variant models", showDefaultValue = Visibility.NEVER)
     List<Path> variants = new ArrayList<>();
 
     @Option(names = "--tokenizer", description = "tokenizer.json (default: beside the parent)")

@@ -14,7 +14,9 @@ import picocli.CommandLine.Spec;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-@Command(name = "inspect", description = "Print the transformer structure map of an ONNX model.")
+@Command(name = "inspect", description = "Print the transformer structure map of an ONNX model.",
+        footer = {"  java -jar compressor/target/tierserve-compressor.jar inspect \\",
+                "      models/bge-small-en-v1.5/model.onnx --seq 256"})
 final class InspectCommand implements Callable<Integer> {
 
     @Spec

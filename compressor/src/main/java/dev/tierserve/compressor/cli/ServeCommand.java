@@ -29,8 +29,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 
-@Command(name = "serve", mixinStandardHelpOptions = true, description = "Run the compressor worker as its own gRPC service (tierserve.compressor.v1."
-        + "CompressorService), taking over unfinished jobs in the store.")
+@Command(name = "serve", description = "Run the compressor worker as its own gRPC service (tierserve.compressor.v1."
+        + "CompressorService), taking over unfinished jobs in the store.",
+        footer = {"  java -jar compressor/target/tierserve-compressor.jar serve \\",
+                "      --models models --store variants --port 8091"})
 final class ServeCommand implements Callable<Integer> {
 
     @Spec

@@ -9,7 +9,10 @@ import picocli.CommandLine.Option;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
-@Command(name = "synthetic", description = "Write a synthetic (random-weight) GPT-2- or Llama-style decoder.")
+@Command(name = "synthetic", description = "Write a synthetic (random-weight) GPT-2- or Llama-style decoder.",
+        footer = {"  java -jar compressor/target/tierserve-compressor.jar synthetic \\",
+                "      --family llama --layers 4 --hidden 128 --heads 8 --kv-heads 2 --ffn 344 \\",
+                "      --out llama.onnx"})
 final class SyntheticCommand implements Callable<Integer> {
 
     @Option(names = "--family", defaultValue = "llama", description = "gpt2 or llama")

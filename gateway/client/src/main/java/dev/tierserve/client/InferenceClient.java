@@ -24,18 +24,29 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Help.Visibility;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
 
-/** A command-line client for the gateway's Open Inference Protocol endpoint. */
-@Command(name = "tierserve-client", mixinStandardHelpOptions = true,
-        subcommands = {InferenceClient.Infer.class, InferenceClient.Metadata.class, InferenceClient.Index.class,
-                InferenceClient.Stats.class, InferenceClient.Ready.class, LoadCommand.class,
-                RolloutCommand.class},
-        description = "Talks to a tierserve gateway (or any KServe v2 gRPC server).")
+/**
+ * A command-line client for the gateway's Open Inference Protocol endpoint. Every subcommand inherits the help
+ * attributes ({@code scope = INHERIT}): {@code -h}/{@code --help} and {@code -V}/{@code --version}, the options'
+ * default values and the heading of the example each one shows in its footer; {@code help <command> [<subcommand>]}
+ * prints the same usage. A user's mistake is one line on stderr, {@code error: <what is wrong>}, and exit code 2.
+ */
+@Command(name = "tierserve-client", scope = ScopeType.INHERIT, mixinStandardHelpOptions = true,
+        versionProvider = InferenceClient.Version.class, showDefaultValues = true,
+        subcommands = {HelpCommand.class, InferenceClient.Infer.class, InferenceClient.Metadata.class,
+                InferenceClient.Index.class, InferenceClient.Stats.class, InferenceClient.Ready.class,
+                LoadCommand.class, RolloutCommand.class},
+        description = "Talks to a tierserve gateway (or any KServe v2 gRPC server).",
+        footerHeading = "%nExample:%n",
+        footer = {"  java -jar gateway/client/target/tierserve-client.jar --target localhost:8001 \\",
+                "      infer --model bge-small-en-v1.5-text --text \"The quick brown fox\""})
 public final class InferenceClient {
 
     @Option(names = "--target", defaultValue = "${env:TIERSERVE_TARGET:-localhost:8001}",
-            description = "host:port (default: $TIERSERVE_TARGET, else localhost:8001; now ${DEFAULT-VALUE})")
+            description = "host:port: $TIERSERVE_TARGET, else localhost:8001")
     String target;
 
     @Option(names = "--tls", description = "TLS to the gateway, trusting the system's roots unless --ca is given")
@@ -57,7 +68,15 @@ public final class InferenceClient {
     Path inferenceTokenFile;
 
     public static void main(String[] args) {
-        System.exit(new CommandLine(new InferenceClient()).setExecutionExceptionHandler((error, line, parsed) -> {
+        System.exit(new CommandLine(new InferenceClient()).setParameterExceptionHandler((mistake, words) -> {
+            // A mistake on the command line: one line, and the commands to choose from when none was chosen.
+            CommandLine line = mistake.getCommandLine();
+            line.getErr().println("error: " + mistake.getMessage());
+            if (line.getParent() == null) {
+                line.usage(line.getErr());
+            }
+            return 2;
+        }).setExecutionExceptionHandler((error, line, parsed) -> {
             // The server's answer or the user's mistake: one line, no stack trace.
             if (error instanceof StatusRuntimeException status) {
                 System.err.println("error: " + status.getStatus().getCode() + ": " + status.getStatus().getDescription());
@@ -69,6 +88,15 @@ public final class InferenceClient {
             }
             throw error;
         }).execute(args));
+    }
+
+    /** {@code --version}: the version the jar's manifest records ({@code Implementation-Version}). */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String version = InferenceClient.class.getPackage().getImplementationVersion();
+            return new String[] {"tierserve-client " + (version != null ? version : "(not packaged)")};
+        }
     }
 
     /**
@@ -122,7 +150,9 @@ public final class InferenceClient {
         }
     }
 
-    @Command(name = "infer", description = "Sends text (--text) or tensors (--input) and prints the outputs and the served tier.")
+    @Command(name = "infer", description = "Sends text (--text) or tensors (--input) and prints the outputs and the served tier.",
+            footer = {"  java -jar gateway/client/target/tierserve-client.jar infer \\",
+                    "      --model bge-small-en-v1.5-text --text \"The quick brown fox\" --tier exact"})
     static final class Infer implements Callable<Integer> {
         @CommandLine.ParentCommand InferenceClient parent;
 
@@ -131,9 +161,10 @@ public final class InferenceClient {
         @Option(names = "--strict-tier", description = "fail instead of serving a slower tier") boolean strictTier;
         @Option(names = "--routing-key", description = "keeps requests with the same key on one side of a canary")
         String routingKey;
-        @Option(names = "--text", description = "a sentence for a text model (repeatable)") List<String> texts = new ArrayList<>();
-        @Option(names = "--input", description = "NAME:DATATYPE:DIMS:VALUES, e.g. input_ids:INT64:1x4:101,7592,2088,102 (repeatable)")
-        List<String> inputs = new ArrayList<>();
+        @Option(names = "--text", description = "a sentence for a text model (repeatable)",
+                showDefaultValue = Visibility.NEVER) List<String> texts = new ArrayList<>();
+        @Option(names = "--input", description = "NAME:DATATYPE:DIMS:VALUES, e.g. input_ids:INT64:1x4:101,7592,2088,102 (repeatable)",
+                showDefaultValue = Visibility.NEVER) List<String> inputs = new ArrayList<>();
         @Option(names = "--raw", description = "send raw_input_contents (and receive raw outputs)") boolean raw;
         @Option(names = "--timeout-ms", defaultValue = "30000") long timeoutMillis;
         @Option(names = "--show", defaultValue = "8", description = "values to print per output") int show;
@@ -181,7 +212,9 @@ public final class InferenceClient {
         }
     }
 
-    @Command(name = "metadata", description = "Prints a model's metadata.")
+    @Command(name = "metadata", description = "Prints a model's metadata.",
+            footer = {"  java -jar gateway/client/target/tierserve-client.jar metadata \\",
+                    "      --model bge-small-en-v1.5"})
     static final class Metadata implements Callable<Integer> {
         @CommandLine.ParentCommand InferenceClient parent;
         @Option(names = "--model", required = true) String model;
@@ -194,7 +227,8 @@ public final class InferenceClient {
         }
     }
 
-    @Command(name = "index", description = "Lists the repository's models.")
+    @Command(name = "index", description = "Lists the repository's models.",
+            footer = {"  java -jar gateway/client/target/tierserve-client.jar index"})
     static final class Index implements Callable<Integer> {
         @CommandLine.ParentCommand InferenceClient parent;
 
@@ -205,10 +239,13 @@ public final class InferenceClient {
         }
     }
 
-    @Command(name = "stats", description = "Prints model statistics.")
+    @Command(name = "stats", description = "Prints model statistics.",
+            footer = {"  java -jar gateway/client/target/tierserve-client.jar stats \\",
+                    "      --model bge-small-en-v1.5"})
     static final class Stats implements Callable<Integer> {
         @CommandLine.ParentCommand InferenceClient parent;
-        @Option(names = "--model", defaultValue = "") String model;
+        @Option(names = "--model", defaultValue = "", showDefaultValue = Visibility.NEVER,
+                description = "one model (default: every model)") String model;
 
         @Override
         public Integer call() {
@@ -218,7 +255,8 @@ public final class InferenceClient {
         }
     }
 
-    @Command(name = "ready", description = "Exits 0 when the server is ready.")
+    @Command(name = "ready", description = "Exits 0 when the server is ready.",
+            footer = {"  java -jar gateway/client/target/tierserve-client.jar ready"})
     static final class Ready implements Callable<Integer> {
         @CommandLine.ParentCommand InferenceClient parent;
 

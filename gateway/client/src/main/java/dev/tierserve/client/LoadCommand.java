@@ -25,6 +25,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.Histogram;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Help.Visibility;
 import picocli.CommandLine.Option;
 
 /**
@@ -36,24 +37,30 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "load", description = "Sends text and tensor requests at a rate (open loop, Poisson) or a "
         + "concurrency (closed loop), mixing models and tiers, and reports throughput, latency percentiles, statuses "
-        + "and served tiers.")
+        + "and served tiers.",
+        footer = {"  java -jar gateway/client/target/tierserve-client.jar load \\",
+                "      --model bge-small-en-v1.5-text --text \"The quick brown fox\" \\",
+                "      --tensor-model bge-small-en-v1.5 --tier exact --tier auto \\",
+                "      --concurrency 2 --duration 10 --json load.json"})
 final class LoadCommand implements Callable<Integer> {
 
     @CommandLine.ParentCommand
     InferenceClient parent;
 
-    @Option(names = "--model", description = "a text model (repeatable)") List<String> models = new ArrayList<>();
+    @Option(names = "--model", description = "a text model (repeatable)", showDefaultValue = Visibility.NEVER)
+    List<String> models = new ArrayList<>();
     @Option(names = "--tensor-model", description = "a BERT-family encoder sent token ids, attention mask and token "
-            + "types, 1 x 16 (repeatable)") List<String> tensorModels = new ArrayList<>();
-    @Option(names = "--text", description = "a sentence to send (repeatable; rotated)") List<String> texts = new ArrayList<>();
+            + "types, 1 x 16 (repeatable)", showDefaultValue = Visibility.NEVER) List<String> tensorModels = new ArrayList<>();
+    @Option(names = "--text", description = "a sentence to send (repeatable; rotated)",
+            showDefaultValue = Visibility.NEVER) List<String> texts = new ArrayList<>();
     @Option(names = "--texts-file", description = "one sentence per line") Path textsFile;
-    @Option(names = "--tier", description = "exact, auto or a speedup such as 2x (repeatable)")
-    List<String> tiers = new ArrayList<>();
+    @Option(names = "--tier", description = "exact, auto or a speedup such as 2x (repeatable)",
+            showDefaultValue = Visibility.NEVER) List<String> tiers = new ArrayList<>();
     @Option(names = "--deadline-ms", description = "each request's gRPC deadline") Long deadlineMillis;
     @Option(names = "--rate", description = "open loop: requests per second (Poisson arrivals)") Double rate;
     @Option(names = "--concurrency", description = "closed loop: requests in flight") Integer concurrency;
-    @Option(names = "--duration", defaultValue = "30", description = "seconds (default ${DEFAULT-VALUE})") int seconds;
-    @Option(names = "--warmup", defaultValue = "5", description = "seconds not counted (default ${DEFAULT-VALUE})") int warmup;
+    @Option(names = "--duration", defaultValue = "30", description = "seconds") int seconds;
+    @Option(names = "--warmup", defaultValue = "5", description = "seconds not counted") int warmup;
     @Option(names = "--seed", defaultValue = "1") long seed;
     @Option(names = "--json", description = "write the summary here") Path json;
 

@@ -26,12 +26,15 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Help.Visibility;
 import picocli.CommandLine.Option;
 
 /** {@code rollout status|canary|shadow|promote|rollback}: the gateway's admin API, with the admin token. */
 @Command(name = "rollout", description = "Shows and changes the rollouts of variants (needs the admin token).",
         subcommands = {RolloutCommand.Status.class, RolloutCommand.Canary.class, RolloutCommand.Shadow.class,
-                RolloutCommand.Promote.class, RolloutCommand.Rollback.class, RolloutCommand.Chart.class})
+                RolloutCommand.Promote.class, RolloutCommand.Rollback.class, RolloutCommand.Chart.class},
+        footer = {"  java -jar gateway/client/target/tierserve-client.jar rollout \\",
+                "      --token-file admin-token status --model bge-small-en-v1.5"})
 final class RolloutCommand {
 
     @CommandLine.ParentCommand InferenceClient parent;
@@ -67,13 +70,17 @@ final class RolloutCommand {
     static final class Target {
         @Option(names = "--model", required = true) String model;
         @Option(names = "--tier", required = true, description = "a speedup tier, e.g. 2x") String tier;
-        @Option(names = "--reason", defaultValue = "", description = "recorded in the rollout's history") String reason;
+        @Option(names = "--reason", defaultValue = "", showDefaultValue = Visibility.NEVER,
+                description = "recorded in the rollout's history") String reason;
     }
 
-    @Command(name = "status", description = "Every model's tiers, or one tier's rollout and its history.")
+    @Command(name = "status", description = "Every model's tiers, or one tier's rollout and its history.",
+            footer = {"  java -jar gateway/client/target/tierserve-client.jar rollout status \\",
+                    "      --model bge-small-en-v1.5 --tier 1.5x"})
     static final class Status implements Callable<Integer> {
         @CommandLine.ParentCommand RolloutCommand rollout;
-        @Option(names = "--model", defaultValue = "") String model;
+        @Option(names = "--model", defaultValue = "", showDefaultValue = Visibility.NEVER,
+                description = "one model (default: every model)") String model;
         @Option(names = "--tier", description = "with --model: this tier's rollout and history") String tier;
         @Option(names = "--json", description = "print the answer as JSON") boolean json;
 
@@ -109,12 +116,16 @@ final class RolloutCommand {
         }
     }
 
-    @Command(name = "canary", description = "Makes a variant a tier's canary at a weight (0: shadow only).")
+    @Command(name = "canary", description = "Makes a variant a tier's canary at a weight (0: shadow only).",
+            footer = {"  java -jar gateway/client/target/tierserve-client.jar rollout canary \\",
+                    "      --model bge-small-en-v1.5 --tier 1.5x --variant v2 --weight 0.1 \\",
+                    "      --reason \"v2: new calibration set\""})
     static final class Canary implements Callable<Integer> {
         @CommandLine.ParentCommand RolloutCommand rollout;
         @CommandLine.Mixin Target target;
         @Option(names = "--variant", required = true) String variant;
-        @Option(names = "--weight", required = true, description = "share of the tier's requests, 0 to 1")
+        @Option(names = "--weight", required = true, showDefaultValue = Visibility.NEVER,
+                description = "share of the tier's requests, 0 to 1")
         double weight;
 
         @Override
@@ -126,11 +137,14 @@ final class RolloutCommand {
         }
     }
 
-    @Command(name = "shadow", description = "Sets the share of a tier's requests compared with exact on the canary.")
+    @Command(name = "shadow", description = "Sets the share of a tier's requests compared with exact on the canary.",
+            footer = {"  java -jar gateway/client/target/tierserve-client.jar rollout shadow \\",
+                    "      --model bge-small-en-v1.5 --tier 1.5x --rate 0.2"})
     static final class Shadow implements Callable<Integer> {
         @CommandLine.ParentCommand RolloutCommand rollout;
         @CommandLine.Mixin Target target;
-        @Option(names = "--rate", required = true, description = "0 to 1; 0 stops shadowing") double rate;
+        @Option(names = "--rate", required = true, showDefaultValue = Visibility.NEVER,
+                description = "0 to 1; 0 stops shadowing") double rate;
 
         @Override
         public Integer call() {
@@ -141,7 +155,9 @@ final class RolloutCommand {
         }
     }
 
-    @Command(name = "promote", description = "Makes the tier's canary its stable variant.")
+    @Command(name = "promote", description = "Makes the tier's canary its stable variant.",
+            footer = {"  java -jar gateway/client/target/tierserve-client.jar rollout promote \\",
+                    "      --model bge-small-en-v1.5 --tier 1.5x --reason \"no failed checks\""})
     static final class Promote implements Callable<Integer> {
         @CommandLine.ParentCommand RolloutCommand rollout;
         @CommandLine.Mixin Target target;
@@ -153,7 +169,9 @@ final class RolloutCommand {
         }
     }
 
-    @Command(name = "rollback", description = "Removes the tier's canary; its stable variant answers alone.")
+    @Command(name = "rollback", description = "Removes the tier's canary; its stable variant answers alone.",
+            footer = {"  java -jar gateway/client/target/tierserve-client.jar rollout rollback \\",
+                    "      --model bge-small-en-v1.5 --tier 1.5x"})
     static final class Rollback implements Callable<Integer> {
         @CommandLine.ParentCommand RolloutCommand rollout;
         @CommandLine.Mixin Target target;
@@ -165,7 +183,9 @@ final class RolloutCommand {
         }
     }
 
-    @Command(name = "chart", description = "Draws a tier's rollout history as a timeline (PNG).")
+    @Command(name = "chart", description = "Draws a tier's rollout history as a timeline (PNG).",
+            footer = {"  java -jar gateway/client/target/tierserve-client.jar rollout chart \\",
+                    "      --model bge-small-en-v1.5 --tier 1.5x --out rollout.png"})
     static final class Chart implements Callable<Integer> {
         @CommandLine.ParentCommand RolloutCommand rollout;
         @Option(names = "--model", required = true) String model;

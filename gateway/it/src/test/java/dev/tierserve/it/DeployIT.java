@@ -212,8 +212,14 @@ class DeployIT {
     }
 
     private static Rendered render(String overlay) throws Exception {
-        Process kubectl = new ProcessBuilder("kubectl", "kustomize", KUSTOMIZE.resolve(overlay).toString())
-                .redirectErrorStream(true).start();
+        Process kubectl;
+        try {
+            kubectl = new ProcessBuilder("kubectl", "kustomize", KUSTOMIZE.resolve(overlay).toString())
+                    .redirectErrorStream(true).start();
+        } catch (IOException e) { // no kubectl on the PATH: say what to install, not the IOException's stack
+            throw new AssertionError("kubectl is needed to render deploy/'s Kustomize overlays: install Debian's "
+                    + "kubectl package (apt-get install kubectl)");
+        }
         String out = new String(kubectl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertEquals(0, kubectl.waitFor(), "kubectl kustomize " + overlay + ":\n" + out);
         Map<String, JsonNode> objects = new java.util.LinkedHashMap<>();
