@@ -24,7 +24,7 @@ import java.util.concurrent.Callable;
 
 @Command(name = "compress", description = "Compress a model to speedup tiers and publish, per tier, the most accurate "
         + "measured variant into the variant store.",
-        footer = {"  java -jar compressor/target/tierserve-compressor.jar compress --method ziplm \\",
+        footer = {"  java -jar compressor/target/tierserve-compressor.jar compress \\",
                 "      --model models/bge-small-en-v1.5/model.onnx --targets 1.5,2,3 \\",
                 "      --pooling cls --normalize --out variants"})
 final class CompressCommand implements Callable<Integer> {

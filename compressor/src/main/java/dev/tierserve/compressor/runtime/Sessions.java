@@ -6,6 +6,12 @@ import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import dev.tierserve.store.RuntimeSettings;
 
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
 /** ONNX Runtime sessions for the compressor: one environment, the provider and threads of the settings. */
 public final class Sessions {
 
@@ -39,8 +45,18 @@ public final class Sessions {
             if (provider == RuntimeSettings.Provider.CUDA) {
                 options.addCUDA(0);
             }
-            return environment().createSession(model.toByteArray(), options);
-        } catch (OrtException e) {
+            // Through a file, not a byte array: the model's serialized form (133 MB for BGE-small, once per session a
+            // latency comparison opens) never sits on the heap beside the graph itself.
+            Path file = Files.createTempFile("tierserve-session-", ".onnx");
+            try {
+                try (OutputStream out = new BufferedOutputStream(Files.newOutputStream(file), 1 << 16)) {
+                    model.writeTo(out);
+                }
+                return environment().createSession(file.toString(), options);
+            } finally {
+                Files.deleteIfExists(file);
+            }
+        } catch (OrtException | IOException e) {
             throw new IllegalStateException("cannot create an ONNX Runtime session: " + e.getMessage(), e);
         }
     }
