@@ -66,64 +66,99 @@ public final class Evaluation {
 
     public EvaluationReport evaluate(Model parent, List<Model> variants, Path tokenizerJson, List<TextSample> samples,
                                      String dataName) {
-        StructureMap map = StructureDetector.detect(parent.proto());
-        boolean decoder = map.isDecoder();
-        // The training texts come first in the seeded order even for decoders (unused there), so the test texts
-        // are the same ones whatever the model, and disjoint from calibration texts drawn from the same order.
-        int train = trainTexts;
-        DataSplits splits = DataSplits.of(samples, seed, train, 0, testTexts);
-        List<Model> all = new ArrayList<>();
-        all.add(parent);
-        all.addAll(variants);
+        return reference(parent, tokenizerJson, samples, dataName).evaluate(variants);
+    }
 
-        List<EncodedBatch> testBatches;
-        List<EncodedBatch> trainBatches;
-        EncodedBatch latencyBatch;
-        try (BatchTokenizer evalTokenizer = new BatchTokenizer(tokenizerJson, evaluationSequence);
-             BatchTokenizer latencyTokenizer = new BatchTokenizer(tokenizerJson, latency.sequence())) {
-            testBatches = evalTokenizer.encodeAll(splits.test(), evaluationBatch);
-            trainBatches = decoder ? List.of() : evalTokenizer.encodeAll(splits.calibration(), evaluationBatch);
-            latencyBatch = latencyTokenizer.encode(splits.test().subList(0, latency.batch()).stream()
-                    .map(TextSample::text).toList());
+    /**
+     * What every evaluation against {@code parent} on these texts shares, computed once: the splits, the encoded test
+     * texts, the parent's embeddings of them and the genre classifier trained on its embeddings (for an encoder). A
+     * plan that evaluates its candidates as they come evaluates them against one reference.
+     */
+    public Reference reference(Model parent, Path tokenizerJson, List<TextSample> samples, String dataName) {
+        return new Reference(parent, tokenizerJson, samples, dataName);
+    }
+
+    /** The parent's side of an evaluation; see {@link #reference}. */
+    public final class Reference {
+
+        private final Model parent;
+        private final String dataName;
+        private final StructureMap map;
+        private final boolean decoder;
+        private final DataSplits splits;
+        private final List<EncodedBatch> testBatches;
+        private final EncodedBatch latencyBatch;
+        private final String output;
+        private final float[][] parentTest;
+        private final RidgeClassifier classifier;
+        private final List<String> testLabels;
+
+        private Reference(Model parent, Path tokenizerJson, List<TextSample> samples, String dataName) {
+            this.parent = parent;
+            this.dataName = dataName;
+            this.map = StructureDetector.detect(parent.proto());
+            this.decoder = map.isDecoder();
+            // The training texts come first in the seeded order even for decoders (unused there), so the test texts
+            // are the same ones whatever the model, and disjoint from calibration texts drawn from the same order.
+            this.splits = DataSplits.of(samples, seed, trainTexts, 0, testTexts);
+            List<EncodedBatch> test;
+            List<EncodedBatch> train;
+            EncodedBatch timing;
+            try (BatchTokenizer evalTokenizer = new BatchTokenizer(tokenizerJson, evaluationSequence);
+                 BatchTokenizer latencyTokenizer = new BatchTokenizer(tokenizerJson, latency.sequence())) {
+                test = evalTokenizer.encodeAll(splits.test(), evaluationBatch);
+                train = decoder ? List.of() : evalTokenizer.encodeAll(splits.calibration(), evaluationBatch);
+                timing = latencyTokenizer.encode(splits.test().subList(0, latency.batch()).stream()
+                        .map(TextSample::text).toList());
+            }
+            if (decoder) {
+                int vocabulary = map.lmHead().outFeatures();
+                test = test.stream().map(b -> DecoderComparison.foldIntoVocabulary(b, vocabulary)).toList();
+                timing = DecoderComparison.foldIntoVocabulary(timing, vocabulary);
+            }
+            this.testBatches = test;
+            this.latencyBatch = timing;
+            this.testLabels = splits.test().stream().map(TextSample::label).toList();
+            if (decoder) {
+                this.output = null;
+                this.parentTest = null;
+                this.classifier = null;
+            } else {
+                this.output = parent.proto().getGraph().getOutput(0).getName();
+                this.parentTest = embed(parent.proto(), output, testBatches);
+                boolean labelled = splits.calibration().stream().allMatch(s -> s.label() != null)
+                        && testLabels.stream().allMatch(Objects::nonNull);
+                this.classifier = labelled && trainTexts > 0 ? RidgeClassifier.fit(embed(parent.proto(), output,
+                        train), splits.calibration().stream().map(TextSample::label).toList(), 1.0) : null;
+            }
         }
-        if (decoder) {
-            int vocabulary = map.lmHead().outFeatures();
-            testBatches = testBatches.stream().map(b -> DecoderComparison.foldIntoVocabulary(b, vocabulary)).toList();
-            latencyBatch = DecoderComparison.foldIntoVocabulary(latencyBatch, vocabulary);
-        }
 
-        List<LatencyMeter.Candidate> candidates = all.stream()
-                .map(m -> new LatencyMeter.Candidate(m.name(), m.proto())).toList();
-        LatencyReport timing = LatencyMeter.builder(latency).warmupRuns(warmupRuns).rounds(rounds).build()
-                .measure(candidates, latencyBatch);
+        /** {@code variants} against the parent: quality on the test texts, latency interleaved with the parent's. */
+        public EvaluationReport evaluate(List<Model> variants) {
+            List<Model> all = new ArrayList<>();
+            all.add(parent);
+            all.addAll(variants);
+            List<LatencyMeter.Candidate> candidates = all.stream()
+                    .map(m -> new LatencyMeter.Candidate(m.name(), m.proto())).toList();
+            LatencyReport timing = LatencyMeter.builder(latency).warmupRuns(warmupRuns).rounds(rounds).build()
+                    .measure(candidates, latencyBatch);
 
-        List<VariantResult> results = new ArrayList<>();
-        if (decoder) {
+            List<VariantResult> results = new ArrayList<>();
             for (Model model : all) {
-                DecoderQuality quality = DecoderComparison.evaluate(parent.proto(), model.proto(), testBatches,
-                        latency.provider(), latency.calibrationThreads(), map.synthetic());
-                results.add(result(model, timing, null, quality));
+                if (decoder) {
+                    DecoderQuality quality = DecoderComparison.evaluate(parent.proto(), model.proto(), testBatches,
+                            latency.provider(), latency.calibrationThreads(), map.synthetic());
+                    results.add(result(model, timing, null, quality));
+                } else {
+                    float[][] test = model == parent ? parentTest : embed(model.proto(), output, testBatches);
+                    results.add(result(model, timing, EncoderComparison.compare(parentTest, test, classifier,
+                            testLabels), null));
+                }
             }
-        } else {
-            String output = parent.proto().getGraph().getOutput(0).getName();
-            float[][] parentTest = embed(parent.proto(), output, testBatches);
-            RidgeClassifier classifier = null;
-            List<String> testLabels = splits.test().stream().map(TextSample::label).toList();
-            boolean labelled = splits.calibration().stream().allMatch(s -> s.label() != null)
-                    && testLabels.stream().allMatch(Objects::nonNull);
-            if (labelled && train > 0 && !decoder) {
-                classifier = RidgeClassifier.fit(embed(parent.proto(), output, trainBatches),
-                        splits.calibration().stream().map(TextSample::label).toList(), 1.0);
-            }
-            for (Model model : all) {
-                float[][] test = model == parent ? parentTest : embed(model.proto(), output, testBatches);
-                results.add(result(model, timing, EncoderComparison.compare(parentTest, test, classifier, testLabels), null));
-            }
+            return new EvaluationReport(parent.name(), map.synthetic(), latency, warmupRuns, rounds, dataName,
+                    decoder ? 0 : trainTexts, splits.test().size(), evaluationSequence,
+                    decoder ? null : pooling.name().toLowerCase(Locale.ROOT), decoder ? null : normalize, results);
         }
-        return new EvaluationReport(parent.name(), map.synthetic(), latency, warmupRuns, rounds, dataName,
-                decoder ? 0 : train,
-                splits.test().size(), evaluationSequence, decoder ? null : pooling.name().toLowerCase(Locale.ROOT),
-                decoder ? null : normalize, results);
     }
 
     private float[][] embed(ModelProto model, String output, List<EncodedBatch> batches) {

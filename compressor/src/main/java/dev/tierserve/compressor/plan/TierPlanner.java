@@ -223,6 +223,8 @@ public final class TierPlanner {
         private final Map<Double, Scored> chosen = new TreeMap<>();
         private final Map<Double, String> published = new TreeMap<>();
         private final Map<Double, Boolean> asCanary = new TreeMap<>();
+        /** The parent's side of every evaluation of this plan, made at the first. */
+        private Evaluation.Reference reference;
 
         Winners(PlanRequest request, ModelProto parent, String parentSha, Path tokenizer, List<TextSample> samples) {
             this.request = request;
@@ -249,7 +251,17 @@ public final class TierPlanner {
             if (variants.isEmpty()) {
                 return;
             }
-            EvaluationReport report = evaluate(request, parent, tokenizer, samples, variants);
+            if (reference == null) {
+                reference = Evaluation.builder(request.runtime()).testTexts(request.testTexts()).seed(request.seed())
+                        .pooling(request.pooling()).normalize(request.normalize()).build()
+                        .reference(new Evaluation.Model(request.model(), parent), tokenizer, samples,
+                                request.calibration());
+            }
+            progress.accept("planner: evaluating " + variants.size() + " candidate(s) on " + request.testTexts()
+                    + " held-out texts");
+            EvaluationReport report = reference.evaluate(variants.stream().map(v -> new Evaluation.Model(
+                    v.method() + " " + TierNames.format(v.targetSpeedup()), v.model())).toList());
+            progress.accept(report.render());
             for (int i = 0; i < variants.size(); i++) {
                 evaluated.add(new Scored(variants.get(i), report.results().get(i + 1)));
             }
@@ -357,22 +369,6 @@ public final class TierPlanner {
                 "job " + request.jobId(), Instant.now().toString()));
         TierTable.Assignment assignment = table.get(TierNames.format(tier));
         return new Published(id, assignment != null && !id.equals(assignment.stable()));
-    }
-
-    private EvaluationReport evaluate(PlanRequest request, ModelProto parent, Path tokenizer, List<TextSample> samples,
-                                      List<CompressedVariant> variants) {
-        List<Evaluation.Model> evaluated = variants.stream()
-                .map(v -> new Evaluation.Model(v.method() + " " + TierNames.format(v.targetSpeedup()), v.model()))
-                .toList();
-        progress.accept("planner: evaluating " + variants.size() + " candidate(s) on " + request.testTexts()
-                + " held-out texts");
-        EvaluationReport report = Evaluation.builder(request.runtime())
-                .testTexts(request.testTexts())
-                .seed(request.seed()).pooling(request.pooling()).normalize(request.normalize()).build()
-                .evaluate(new Evaluation.Model(request.model(), parent), evaluated, tokenizer, samples,
-                        request.calibration());
-        progress.accept(report.render());
-        return report;
     }
 
     private static boolean recordedUnreached(List<UnreachedTarget> records, PlanRequest request, String parentSha,

@@ -47,6 +47,8 @@ import java.util.function.Consumer;
 public final class CompressionWorker implements AutoCloseable {
 
     private static final Set<Job.State> ACTIVE = Set.of(Job.State.QUEUED, Job.State.RUNNING);
+    /** Attempts a job gets; one whose worker stopped during each of them fails instead of being taken over again. */
+    static final int MAX_ATTEMPTS = 3;
     /** A submission holds its lease for one lease settle and a few store calls: far longer means an unreachable store. */
     private static final Duration SUBMISSION_WAIT = Duration.ofSeconds(30);
 
@@ -306,6 +308,14 @@ public final class CompressionWorker implements AutoCloseable {
         held.put(id, tierLocks);
         tierLocks.add(owner.get());
         try {
+            if (job.getAttempts() >= MAX_ATTEMPTS) {
+                // Each attempt ended with its worker (killed, out of memory, a crash in native code): a fourth would
+                // too, and a worker that restarts and resumes it would never stop trying.
+                update(job.toBuilder().setState(Job.State.FAILED).setError("its worker stopped during each of its "
+                        + job.getAttempts() + " attempts (killed, or out of memory)"));
+                log.accept("job " + id + " failed: " + job.getAttempts() + " attempts ended with their worker");
+                return;
+            }
             job = update(job.toBuilder().setState(Job.State.RUNNING).setAttempts(job.getAttempts() + 1)
                     .setProgress("started (attempt " + (job.getAttempts() + 1) + ")").clearError());
             SubmitJobRequest request = job.getRequest();

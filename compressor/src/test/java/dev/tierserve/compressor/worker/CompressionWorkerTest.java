@@ -121,6 +121,24 @@ class CompressionWorkerTest {
     }
 
     @Test
+    void aJobWhoseWorkerStoppedDuringEveryAttemptFailsInsteadOfRunningAgain() throws Exception {
+        VariantStore store = VariantStore.filesystem(dir.resolve("store"));
+        // What a worker that died three times mid-job (out of memory, say) leaves in the store: RUNNING, unowned.
+        Job crashed = Job.newBuilder().setId("job-crashed").setRequest(smallJob("1.3x")).setState(Job.State.RUNNING)
+                .setAttempts(CompressionWorker.MAX_ATTEMPTS).setProgress("pruning")
+                .setCreated("2026-12-08T00:00:00Z").setUpdated("2026-12-08T00:00:00Z").build();
+        store.jobs().save(crashed);
+        try (CompressionWorker worker = worker(store)) {
+            assertEquals(1, worker.resumeUnfinished());
+            Job done = await(() -> worker.job("job-crashed").orElseThrow(), CompressionWorker::finished, 60);
+            assertEquals(Job.State.FAILED, done.getState(), done.toString());
+            assertEquals(CompressionWorker.MAX_ATTEMPTS, done.getAttempts(), "not run a fourth time");
+            assertTrue(done.getError().contains("stopped during each of its 3 attempts"), done.getError());
+            assertEquals(List.of(), store.variants(MODEL));
+        }
+    }
+
+    @Test
     void badRequestsAreRefusedBeforeAJobExists() throws Exception {
         VariantStore store = VariantStore.filesystem(dir.resolve("store"));
         try (CompressionWorker worker = worker(store)) {

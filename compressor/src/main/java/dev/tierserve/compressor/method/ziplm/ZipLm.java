@@ -228,6 +228,9 @@ public final class ZipLm implements CompressionMethod<ZipLmRun> {
             }
         }
         if (!reached.isEmpty()) {
+            // The chosen plan's variant is built: the refit holds two streams of every calibration text, and the
+            // trajectories' snapshots (about 300 MB on BGE-small) are not needed any more.
+            blocks.forEach(b -> b.trajectory().snapshots().clear());
             return settleLowestLoss(context, reached, tableBudget, carry, layers, target, refit, refitTexts, begin);
         }
         log.accept(String.format(Locale.ROOT, "ZipLM: %.2fx not reached after %d budgets", target,
