@@ -91,7 +91,8 @@ class CompressionWorkerTest {
     void aJobThatAsksForInt8GetsTheQuantizedParentWhereItReachesTheTier() throws Exception {
         VariantStore store = VariantStore.filesystem(dir.resolve("store"));
         try (CompressionWorker worker = worker(store)) {
-            Job job = worker.submit(smallJob("1.2x").toBuilder().addPrecisions(Precision.PRECISION_INT8).build());
+            Job job = worker.submit(smallJob("1.2x").toBuilder().clearPrecisions().addPrecisions(Precision.PRECISION_INT8)
+                    .build());
             assertEquals(List.of(Precision.PRECISION_INT8), job.getRequest().getPrecisionsList());
 
             Job done = await(() -> worker.job(job.getId()).orElseThrow(), CompressionWorker::finished, 600);

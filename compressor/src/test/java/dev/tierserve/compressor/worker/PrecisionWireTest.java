@@ -15,8 +15,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 class PrecisionWireTest {
 
     @Test
-    void mapsTheWireValuesAndDefaultsToFloat32Only() {
-        assertEquals(List.of(Precision.FLOAT32), PrecisionWire.fromWire(List.of()));
+    void mapsTheWireValuesAndDefaultsToBoth() {
+        assertEquals(List.of(Precision.FLOAT32, Precision.INT8), PrecisionWire.fromWire(List.of()));
         assertEquals(List.of(Precision.INT8), PrecisionWire.fromWire(List.of(PRECISION_INT8, PRECISION_INT8)));
         assertEquals(List.of(Precision.FLOAT32, Precision.INT8),
                 PrecisionWire.fromWire(List.of(PRECISION_FLOAT32, PRECISION_INT8)));
